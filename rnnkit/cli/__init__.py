@@ -1,0 +1,1 @@
+"""The command-line interface (thin: parse, validate, call one library function)."""

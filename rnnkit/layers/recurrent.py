@@ -1,0 +1,336 @@
+"""`Recurrent`: one layer type that runs any cell over time, stacked and bidirectional."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import _VF, Tensor, nn
+from torch.nn import functional as F
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from rnnkit import init as rinit
+from rnnkit.cells import CIFGLSTMCell, ElmanCell, GRUCell, LSTMCell, PeepholeLSTMCell
+from rnnkit.cells.base import Cell
+from rnnkit.cells.lstm import LSTMState
+from rnnkit.layers.trace import DirectionTrace, Trace
+
+CellFactory = Callable[[int, int, bool], Cell]
+
+#: Cells by name: a factory ``(input_size, hidden_size, bias) -> Cell`` and an optional
+#: initialiser applied to each new cell.
+CELLS: dict[str, tuple[CellFactory, Callable[[nn.Module], None] | None]] = {
+    "rnn": (lambda i, h, b: ElmanCell(i, h, b, "tanh"), None),
+    "rnn_relu": (lambda i, h, b: ElmanCell(i, h, b, "relu"), None),
+    "irnn": (lambda i, h, b: ElmanCell(i, h, b, "relu"), rinit.identity_),  # Le et al. 2015
+    "lstm": (LSTMCell, None),
+    "peephole": (PeepholeLSTMCell, None),
+    "cifg": (CIFGLSTMCell, None),
+    "gru": (GRUCell, None),
+}
+
+_FUSED = {"LSTM": _VF.lstm, "GRU": _VF.gru, "RNN_TANH": _VF.rnn_tanh, "RNN_RELU": _VF.rnn_relu}
+_TORCH_NAME = re.compile(r"^(?P<param>.+)_(?P<key>l\d+(?:_reverse)?)$")
+
+
+def resolve_cell(cell: str | type[Cell] | CellFactory) -> tuple[CellFactory, Any]:
+    """A cell name, class or factory -> (factory, initialiser or None); unknown names raise."""
+    if isinstance(cell, str):
+        if cell not in CELLS:
+            raise ValueError(f"cell={cell!r} is not a known cell; choose one of {sorted(CELLS)}")
+        return CELLS[cell]
+    if callable(cell):
+        return cell, None
+    raise ValueError(f"cell={cell!r}; expected a name from {sorted(CELLS)} or a Cell class")
+
+
+class Recurrent(nn.Module):
+    r"""Runs a recurrent cell over a sequence: stacked, optionally bidirectional, with lengths.
+
+    For each layer k and direction d the cell computes ``h_t = cell(x_t, h_{t-1})`` over
+    t = 1..T (reversed for d = 1); layer k > 0 reads the (dropped-out) outputs of layer k - 1,
+    both directions concatenated.
+
+    Args:
+        cell: ``"rnn"``, ``"rnn_relu"``, ``"irnn"``, ``"lstm"``, ``"peephole"``, ``"cifg"``,
+            ``"gru"``, or a `Cell` subclass / factory ``(input_size, hidden_size, bias)``.
+        input_size: H_in, features per timestep.
+        hidden_size: H, units per cell.
+        num_layers: stacked layers.
+        bidirectional: also run each layer backwards in time (outputs have 2H features).
+        dropout: dropout on the outputs of every layer except the last, in [0, 1).
+        batch_first: input and output are (B, T, features); else (T, B, features).
+            The state is always (num_layers * directions, B, H), as in torch.
+        bias: use the bias vectors.
+
+    Two ways to run, always on the same parameters:
+
+    - fast path (default) for the standard cells (rnn, irnn, lstm, gru): torch's fused kernels
+      (``torch._VF``), called with this layer's own parameters, packed when lengths are given;
+    - trace path (``trace=True``, and always for cells without a fused kernel): the explicit
+      loop over ``cell.step``, which also returns a `Trace` of every state and gate.
+
+    ``state_dict()`` uses torch's names (``weight_ih_l0``, ``bias_hh_l1_reverse``, ...), so
+    weights move to and from ``torch.nn.LSTM/GRU/RNN`` unchanged.
+
+    Example:
+        >>> layer = Recurrent("lstm", input_size=1, hidden_size=50, num_layers=4)
+        >>> out, (h_n, c_n) = layer(torch.randn(32, 60, 1))
+        >>> tuple(out.shape), tuple(h_n.shape)
+        ((32, 60, 50), (4, 32, 50))
+        >>> out, state, trace = layer(torch.randn(32, 60, 1), trace=True)
+        >>> tuple(trace[0][0].stack("f").shape)  # forget gate of layer 0 over time
+        (32, 60, 50)
+    """
+
+    def __init__(
+        self,
+        cell: str | type[Cell] | CellFactory,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        batch_first: bool = True,
+        bias: bool = True,
+    ) -> None:
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"num_layers={num_layers}; expected at least 1")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout={dropout}; expected a probability in [0, 1)")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn(
+                f"dropout={dropout} has no effect with num_layers=1: it applies between layers",
+                stacklevel=2,
+            )
+        factory, initialiser = resolve_cell(cell)
+        self.cell_name = cell if isinstance(cell, str) else getattr(cell, "__name__", repr(cell))
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.num_directions = 2 if bidirectional else 1
+        self.dropout = dropout
+        self.batch_first = batch_first
+        self.bias = bias
+        cells = {}
+        for layer in range(num_layers):
+            layer_in = input_size if layer == 0 else hidden_size * self.num_directions
+            for suffix in ("", "_reverse")[: self.num_directions]:
+                new = factory(layer_in, hidden_size, bias)
+                if not isinstance(new, Cell):
+                    raise ValueError(f"cell factory returned {type(new).__name__}, not a Cell")
+                if initialiser is not None:
+                    initialiser(new)
+                cells[f"l{layer}{suffix}"] = new
+        self.cells = nn.ModuleDict(cells)
+        first = next(iter(self.cells.values()))
+        self.state_type = first.state_type
+        self.fused_mode = first.fused_mode
+        self.register_state_dict_post_hook(_to_torch_names)
+        self.register_load_state_dict_pre_hook(_from_torch_names)
+
+    # ---- validation -------------------------------------------------------------------------
+
+    def _check_input(self, x: Tensor) -> None:
+        if x.dim() != 3 or x.shape[-1] != self.input_size:
+            layout = "(batch, time, features)" if self.batch_first else "(time, batch, features)"
+            raise ValueError(
+                f"input has shape {tuple(x.shape)}; expected {layout} with "
+                f"features={self.input_size}"
+            )
+
+    def _check_lengths(self, lengths: Tensor | list[int], batch: int, steps: int) -> Tensor:
+        lengths = torch.as_tensor(lengths)
+        if lengths.dim() != 1 or lengths.shape[0] != batch:
+            raise ValueError(
+                f"lengths has shape {tuple(lengths.shape)}; expected ({batch},), one per sequence"
+            )
+        if lengths.is_floating_point():
+            raise ValueError(f"lengths must be integers, got dtype {lengths.dtype}")
+        lengths = lengths.to("cpu", torch.int64)
+        if lengths.min() < 1 or lengths.max() > steps:
+            raise ValueError(
+                f"lengths must lie in [1, {steps}] (the sequence length); got min "
+                f"{int(lengths.min())}, max {int(lengths.max())}"
+            )
+        return lengths
+
+    def _initial_state(self, state: Any, x: Tensor, batch: int) -> tuple[Tensor, ...]:
+        """The state as a tuple of (L*D, B, H) tensors (h, or h and c), zeros when None."""
+        fields = self.state_type._fields
+        expected = (self.num_layers * self.num_directions, batch, self.hidden_size)
+        if state is None:
+            zeros = x.new_zeros(expected)
+            return tuple(zeros for _ in fields)
+        parts = (state,) if isinstance(state, Tensor) else tuple(state)
+        if len(parts) != len(fields):
+            raise ValueError(
+                f"state has {len(parts)} tensor(s); this {self.cell_name} layer expects "
+                f"{len(fields)} ({', '.join(fields)})"
+            )
+        for name, part in zip(fields, parts, strict=True):
+            if not isinstance(part, Tensor) or tuple(part.shape) != expected:
+                shape = tuple(part.shape) if isinstance(part, Tensor) else type(part).__name__
+                raise ValueError(
+                    f"state {name} has shape {shape}; expected {expected} "
+                    "(num_layers * directions, batch, hidden_size)"
+                )
+        return parts
+
+    # ---- forward ----------------------------------------------------------------------------
+
+    def forward(
+        self,
+        x: Tensor,
+        state: Any = None,
+        lengths: Tensor | list[int] | None = None,
+        trace: bool = False,
+    ) -> tuple[Tensor, Any] | tuple[Tensor, Any, Trace]:
+        """Run the layer.
+
+        Args:
+            x: (B, T, H_in) if batch_first else (T, B, H_in).
+            state: initial state, zeros when None: h0 (L*D, B, H), or (h0, c0) for LSTM cells.
+            lengths: (B,) real length of each sequence; padded outputs are zero and the final
+                state is taken at each sequence's last real step.
+            trace: run the explicit cell loop and also return a `Trace`.
+
+        Returns:
+            ``(output, state_n)`` or ``(output, state_n, trace)``: output (B, T, D*H) (or
+            time first), state_n like ``state``: h_n, or ``LSTMState(h_n, c_n)``.
+        """
+        self._check_input(x)
+        batch, steps = (x.shape[0], x.shape[1]) if self.batch_first else (x.shape[1], x.shape[0])
+        if lengths is not None:
+            lengths = self._check_lengths(lengths, batch, steps)
+        hx = self._initial_state(state, x, batch)
+        if trace or self.fused_mode is None:
+            out, final, record = self._loop(x, hx, lengths)
+        else:
+            out, final = self._fused(x, hx, lengths)
+            record = None
+        final = LSTMState(*final) if self.state_type is LSTMState else final[0]
+        return (out, final, record) if trace else (out, final)
+
+    def _flat_weights(self) -> list[Tensor]:
+        return [p for cell in self.cells.values() for p in cell.parameters()]
+
+    def _fused(
+        self, x: Tensor, hx: tuple[Tensor, ...], lengths: Tensor | None
+    ) -> tuple[Tensor, tuple[Tensor, ...]]:
+        kernel = _FUSED[self.fused_mode]
+        args = (self._flat_weights(), self.bias, self.num_layers, self.dropout, self.training)
+        h0 = hx if self.fused_mode == "LSTM" else hx[0]
+        if lengths is None:
+            result = kernel(x, h0, *args, self.bidirectional, self.batch_first)
+            return result[0], tuple(result[1:])
+        packed = pack_padded_sequence(x, lengths, self.batch_first, enforce_sorted=False)
+        order = packed.sorted_indices.to(x.device)
+        h0 = tuple(h.index_select(1, order) for h in hx)
+        h0 = h0 if self.fused_mode == "LSTM" else h0[0]
+        result = kernel(packed.data, packed.batch_sizes, h0, *args, self.bidirectional)
+        packed_out = PackedSequence(
+            result[0], packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices
+        )
+        steps = x.shape[1] if self.batch_first else x.shape[0]
+        out, _ = pad_packed_sequence(packed_out, self.batch_first, total_length=steps)
+        back = packed.unsorted_indices.to(x.device)
+        return out, tuple(h.index_select(1, back) for h in result[1:])
+
+    def _loop(
+        self, x: Tensor, hx: tuple[Tensor, ...], lengths: Tensor | None
+    ) -> tuple[Tensor, tuple[Tensor, ...], Trace]:
+        seq = x if self.batch_first else x.transpose(0, 1)  # (B, T, H_in)
+        batch, steps = seq.shape[:2]
+        mask = None
+        reverse_index = None
+        if lengths is not None:
+            lengths = lengths.to(x.device)
+            positions = torch.arange(steps, device=x.device)
+            mask = positions[None, :] < lengths[:, None]  # (B, T)
+            if self.bidirectional:
+                # reverse each sequence within its own length; padding stays where it is
+                reverse_index = torch.where(mask, lengths[:, None] - 1 - positions, positions)
+        finals: list[list[Tensor]] = [[] for _ in hx]
+        layers = []
+        for layer in range(self.num_layers):
+            outputs, traces = [], []
+            for direction in range(self.num_directions):
+                index = layer * self.num_directions + direction
+                cell = self.cells[f"l{layer}" + ("_reverse" if direction else "")]
+                inputs = seq if direction == 0 else _reverse(seq, reverse_index)
+                state = cell.state_type(*(h[index] for h in hx))
+                out, state, record = _unroll(cell, inputs, state, mask, reverse=direction == 1)
+                outputs.append(out if direction == 0 else _reverse(out, reverse_index))
+                traces.append(record)
+                for slot, value in zip(finals, state, strict=True):
+                    slot.append(value)
+            seq = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=2)
+            if self.dropout > 0 and layer < self.num_layers - 1:
+                seq = F.dropout(seq, self.dropout, self.training)
+            layers.append(traces)
+        out = seq if self.batch_first else seq.transpose(0, 1)
+        return out, tuple(torch.stack(f) for f in finals), Trace(layers, mask)
+
+    def extra_repr(self) -> str:
+        """Constructor arguments, for ``print(module)``."""
+        return (
+            f"{self.cell_name!r}, {self.input_size}, {self.hidden_size}, "
+            f"num_layers={self.num_layers}, bidirectional={self.bidirectional}, "
+            f"dropout={self.dropout}, batch_first={self.batch_first}"
+        )
+
+
+def _reverse(seq: Tensor, index: Tensor | None) -> Tensor:
+    """Flip (B, T, H) in time; with an index, flip each sequence within its length."""
+    if index is None:
+        return seq.flip(1)
+    return seq.gather(1, index[:, :, None].expand(-1, -1, seq.shape[2]))
+
+
+def _unroll(
+    cell: Cell, seq: Tensor, state: Any, mask: Tensor | None, reverse: bool
+) -> tuple[Tensor, Any, DirectionTrace]:
+    """Run one cell over (B, T, H_in): the input projection once, then one step per timestep."""
+    record = DirectionTrace(
+        reverse=reverse, states={name: [] for name in state._fields}, gates={}
+    )
+    hs = []
+    for t, xw in enumerate(cell.project(seq).unbind(1)):  # unbind: no per-step indexing
+        h, new_state, gates = cell.step(xw, state)
+        if mask is not None:
+            keep = mask[:, t, None]
+            new_state = type(state)(
+                *(torch.where(keep, new, old) for new, old in zip(new_state, state, strict=True))
+            )
+            h = h * keep
+        state = new_state
+        hs.append(h)
+        for name, value in zip(state._fields, state, strict=True):
+            record.states[name].append(value)
+        for name, value in zip(gates._fields, gates, strict=True):
+            record.gates.setdefault(name, []).append(value)
+    return torch.stack(hs, dim=1), state, record
+
+
+def _to_torch_names(module: nn.Module, state_dict: dict, prefix: str, local_metadata: Any) -> None:
+    """state_dict hook: ``cells.l0_reverse.weight_ih`` -> ``weight_ih_l0_reverse`` (torch's)."""
+    head = prefix + "cells."
+    for key in [k for k in state_dict if k.startswith(head)]:
+        cell_key, param = key[len(head) :].split(".", 1)
+        state_dict[f"{prefix}{param}_{cell_key}"] = state_dict.pop(key)
+
+
+def _from_torch_names(
+    module: nn.Module, state_dict: dict, prefix: str, *args: Any
+) -> None:
+    """load_state_dict pre-hook: torch's ``weight_ih_l0`` -> ``cells.l0.weight_ih``."""
+    for key in [k for k in state_dict if k.startswith(prefix)]:
+        match = _TORCH_NAME.match(key[len(prefix) :])
+        if match is not None:
+            state_dict[f"{prefix}cells.{match['key']}.{match['param']}"] = state_dict.pop(key)

@@ -1,0 +1,5 @@
+"""Matplotlib figures (headless: the Agg backend)."""
+
+import matplotlib
+
+matplotlib.use("Agg")

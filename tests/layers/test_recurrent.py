@@ -1,0 +1,183 @@
+import itertools
+
+import pytest
+import torch
+
+from rnnkit import LSTMState, Recurrent
+from rnnkit.cells import ElmanCell
+
+TORCH = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}
+LENGTHS = torch.tensor([7, 3, 5, 1])
+
+
+def make_pair(kind, layers, bidirectional, batch_first=True, seed=0):
+    torch.manual_seed(seed)
+    ref = TORCH[kind](3, 5, num_layers=layers, bidirectional=bidirectional, batch_first=batch_first)
+    ours = Recurrent(kind, 3, 5, layers, bidirectional, batch_first=batch_first)
+    ours.load_state_dict(ref.state_dict())
+    return ref, ours
+
+
+def run_torch(ref, x, lengths, batch_first=True):
+    if lengths is None:
+        return ref(x)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first, enforce_sorted=False)
+    out, state = ref(packed)
+    steps = x.shape[1] if batch_first else x.shape[0]
+    out, _ = torch.nn.utils.rnn.pad_packed_sequence(out, batch_first, total_length=steps)
+    return out, state
+
+
+def as_tuple(state):
+    return tuple(state) if isinstance(state, tuple) else (state,)
+
+
+CASES = list(itertools.product(["lstm", "gru", "rnn"], [1, 2], [False, True], [False, True]))
+
+
+@pytest.mark.parametrize("kind,layers,bidirectional,with_lengths", CASES)
+@pytest.mark.parametrize("trace", [False, True])
+def test_recurrent_equals_torch(kind, layers, bidirectional, with_lengths, trace):
+    ref, ours = make_pair(kind, layers, bidirectional)
+    x = torch.randn(4, 7, 3)
+    lengths = LENGTHS if with_lengths else None
+    out_ref, state_ref = run_torch(ref, x, lengths)
+    result = ours(x, lengths=lengths, trace=trace)
+    out, state = result[0], result[1]
+    torch.testing.assert_close(out, out_ref, atol=1e-5, rtol=0)
+    for a, b in zip(as_tuple(state), as_tuple(state_ref), strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
+    if with_lengths:
+        padded = torch.arange(7)[None, :] >= LENGTHS[:, None]
+        assert out[padded].abs().max() == 0
+    loss = out.pow(2).sum() + sum(s.sum() for s in as_tuple(state))
+    loss_ref = out_ref.pow(2).sum() + sum(s.sum() for s in as_tuple(state_ref))
+    loss.backward()
+    loss_ref.backward()
+    grads_ref = {k: p.grad for k, p in ref.named_parameters()}
+    grads = dict(zip(ours.state_dict().keys(), [p.grad for p in ours.parameters()], strict=True))
+    assert grads.keys() == grads_ref.keys()
+    for name, grad in grads.items():
+        torch.testing.assert_close(grad, grads_ref[name], atol=1e-5, rtol=0, msg=name)
+
+
+@pytest.mark.parametrize("trace", [False, True])
+def test_time_first_layout_and_initial_state(trace):
+    ref, ours = make_pair("lstm", 2, True, batch_first=False)
+    x = torch.randn(6, 3, 3)  # (T, B, H_in)
+    h0, c0 = torch.randn(4, 3, 5), torch.randn(4, 3, 5)
+    out_ref, (h_ref, c_ref) = ref(x, (h0, c0))
+    out, state = ours(x, LSTMState(h0, c0), trace=trace)[:2]
+    torch.testing.assert_close(out, out_ref, atol=1e-5, rtol=0)
+    torch.testing.assert_close(state.h, h_ref, atol=1e-5, rtol=0)
+    torch.testing.assert_close(state.c, c_ref, atol=1e-5, rtol=0)
+
+
+def test_state_dict_round_trips_both_ways():
+    for kind in TORCH:
+        ref = TORCH[kind](3, 5, num_layers=2, bidirectional=True)
+        ours = Recurrent(kind, 3, 5, 2, True)
+        assert [(k, v.shape) for k, v in ours.state_dict().items()] == [
+            (k, v.shape) for k, v in ref.state_dict().items()
+        ]
+        ours.load_state_dict(ref.state_dict())
+        back = TORCH[kind](3, 5, num_layers=2, bidirectional=True)
+        back.load_state_dict(ours.state_dict())
+        for k, v in back.state_dict().items():
+            assert torch.equal(v, ref.state_dict()[k]), k
+
+
+def test_fast_path_uses_the_layer_parameters_without_copies():
+    layer = Recurrent("lstm", 3, 5, 2)
+    weights = layer._flat_weights()
+    params = list(layer.parameters())
+    assert all(w is p for w, p in zip(weights, params, strict=True))
+
+
+def test_trace_records_every_step_and_gate():
+    layer = Recurrent("lstm", 3, 5, 2, bidirectional=True)
+    out, _, trace = layer(torch.randn(4, 7, 3), trace=True)
+    assert len(trace.layers) == 2 and len(trace[0]) == 2
+    record = trace[1][0]
+    assert len(record.h) == 7 and len(record.c) == 7
+    assert record.stack("f").shape == (4, 7, 5)
+    assert set(record.gates) == {"i", "f", "g", "o"}
+    torch.testing.assert_close(record.stack("h"), out[..., :5])
+    assert trace[1][1].reverse
+    torch.testing.assert_close(trace[1][1].stack("h").flip(1), out[..., 5:])
+    with pytest.raises(KeyError, match="no trace named 'x'"):
+        record.stack("x")
+
+
+def test_trace_gives_total_gradient_through_time():
+    """d loss / d h_t read from the trace equals the total derivative (probe method)."""
+    torch.manual_seed(0)
+    layer = Recurrent("lstm", 2, 4)
+    x = torch.randn(3, 6, 2)
+    out, _, trace = layer(x, trace=True)
+    loss = out[:, -1].pow(2).sum()
+    grads = torch.autograd.grad(loss, trace[0][0].h)
+    # reference: the same recurrence with a zero probe added to every h_t
+    cell = layer.cells["l0"]
+    probes = [torch.zeros(3, 4, requires_grad=True) for _ in range(6)]
+    state = cell.zero_state(3, x)
+    for t in range(6):
+        _, state = cell(x[:, t], state)
+        state = type(state)(state.h + probes[t], state.c)
+    expected = torch.autograd.grad(state.h.pow(2).sum(), probes)
+    for g, e in zip(grads, expected, strict=True):
+        torch.testing.assert_close(g, e, atol=1e-6, rtol=0)
+    assert grads[0].abs().sum() > 0  # the first step is reached through the recurrence
+
+
+@pytest.mark.parametrize("cell", ["peephole", "cifg", "irnn", "rnn_relu"])
+def test_variants_run_with_lengths_and_bidirection(cell):
+    layer = Recurrent(cell, 3, 5, 2, bidirectional=True)
+    x = torch.randn(4, 7, 3)
+    out, _ = layer(x, lengths=LENGTHS)
+    assert out.shape == (4, 7, 10)
+    # a sequence's result does not depend on the padding after it
+    short, _ = layer(x[1:2, :3])
+    torch.testing.assert_close(out[1:2, :3], short, atol=1e-5, rtol=0)
+
+
+def test_cell_class_is_accepted():
+    layer = Recurrent(ElmanCell, 3, 5)
+    assert layer(torch.randn(2, 4, 3))[0].shape == (2, 4, 5)
+
+
+def test_dropout_applies_between_layers_not_after_the_last():
+    torch.manual_seed(0)
+    x = torch.randn(8, 5, 3)
+    with pytest.warns(UserWarning, match="no effect with num_layers=1"):
+        single = Recurrent("lstm", 3, 5, 1, dropout=0.5)
+    single.train()
+    torch.testing.assert_close(single(x)[0], single.eval()(x)[0])
+    stacked = Recurrent("lstm", 3, 5, 2, dropout=0.5)
+    for trace in (False, True):
+        train_out = stacked.train()(x, trace=trace)[0]
+        eval_out = stacked.eval()(x, trace=trace)[0]
+        assert not torch.allclose(train_out, eval_out)
+
+
+def test_errors_name_the_argument_value_and_fix():
+    layer = Recurrent("lstm", 3, 5, 2)
+    with pytest.raises(ValueError, match=r"input has shape \(2, 4, 7\); expected \(batch, time, "
+                       r"features\) with features=3"):
+        layer(torch.randn(2, 4, 7))
+    with pytest.raises(ValueError, match=r"state h has shape \(1, 2, 5\); expected \(2, 2, 5\)"):
+        layer(torch.randn(2, 4, 3), (torch.zeros(1, 2, 5), torch.zeros(1, 2, 5)))
+    with pytest.raises(ValueError, match=r"state has 1 tensor\(s\); .* expects 2 \(h, c\)"):
+        layer(torch.randn(2, 4, 3), torch.zeros(2, 2, 5))
+    with pytest.raises(ValueError, match=r"lengths must lie in \[1, 4\].*max 9"):
+        layer(torch.randn(2, 4, 3), lengths=[9, 2])
+    with pytest.raises(ValueError, match=r"lengths must lie in \[1, 4\].*got min 0"):
+        layer(torch.randn(2, 4, 3), lengths=[0, 2])
+    with pytest.raises(ValueError, match=r"lengths has shape \(3,\); expected \(2,\)"):
+        layer(torch.randn(2, 4, 3), lengths=[1, 2, 3])
+    with pytest.raises(ValueError, match=r"cell='lstn' is not a known cell; choose one of "
+                       r"\['cifg', 'gru', 'irnn', 'lstm', 'peephole', 'rnn', 'rnn_relu'\]"):
+        Recurrent("lstn", 3, 5)
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match=rf"dropout={bad}; expected a probability in \[0, 1\)"):
+            Recurrent("lstm", 3, 5, 2, dropout=bad)
