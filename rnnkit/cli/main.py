@@ -17,6 +17,16 @@ app = typer.Typer(
 )
 
 
+def _register_groups() -> None:
+    # command groups: one module each under rnnkit/cli/, one line each here
+    from rnnkit.cli import experiment
+
+    app.add_typer(experiment.app, name="experiment")
+
+
+_register_groups()
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"rnnkit {rnnkit.__version__}")

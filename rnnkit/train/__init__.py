@@ -1,0 +1,1 @@
+"""Training glue: device choice, thread settings, the Lightning module and fit()."""
