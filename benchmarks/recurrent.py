@@ -44,7 +44,7 @@ def measure(spec: dict, repeats: int) -> dict:
         "rnnkit_trace": lambda: run(ours, trace=True),
     }
     times = {name: [] for name in runners}
-    for name, fn in runners.items():  # warm-up
+    for fn in runners.values():  # warm-up
         fn()
     for _ in range(repeats):
         for name, fn in runners.items():

@@ -19,8 +19,9 @@ app = typer.Typer(
 
 def _register_groups() -> None:
     # command groups: one module each under rnnkit/cli/, one line each here
-    from rnnkit.cli import experiment
+    from rnnkit.cli import experiment, forecast
 
+    app.add_typer(forecast.app, name="forecast")
     app.add_typer(experiment.app, name="experiment")
 
 
@@ -44,7 +45,7 @@ def _root(
 
 def main(argv: list[str] | None = None) -> int:
     """Run the app and return its exit code: bad input is one red line on stderr and code 2."""
-    from rnnkit.errors import InputError
+    from rnnkit.errors import InputError, TrainingDiverged
 
     try:
         app(args=argv, standalone_mode=True)  # usage errors: click prints them, exit code 2
@@ -53,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as err:
         typer.secho(f"error: {err}", fg="red", err=True)
         return 2
+    except TrainingDiverged as err:
+        typer.secho(f"error: {err}", fg="red", err=True)
+        return 3
     except FileNotFoundError as err:
         typer.secho(f"error: no such file: {err.filename}", fg="red", err=True)
         return 2

@@ -51,8 +51,8 @@ def test_peephole_matches_its_equations():
     x, h0, c0 = torch.randn(2, 3), torch.randn(2, 4), torch.randn(2, 4)
     W_ih, W_hh = cell.weight_ih, cell.weight_hh
     b = cell.bias_ih + cell.bias_hh
-    pre = [x @ W_ih[k * 4 : (k + 1) * 4].T + h0 @ W_hh[k * 4 : (k + 1) * 4].T + b[k * 4 : (k + 1) * 4]
-           for k in range(4)]
+    rows = [slice(k * 4, (k + 1) * 4) for k in range(4)]
+    pre = [x @ W_ih[r].T + h0 @ W_hh[r].T + b[r] for r in rows]
     i = torch.sigmoid(pre[0] + cell.weight_ci * c0)
     f = torch.sigmoid(pre[1] + cell.weight_cf * c0)
     c = f * c0 + i * torch.tanh(pre[2])

@@ -1,0 +1,145 @@
+"""``rnnkit forecast ...``: train, predict and evaluate recurrent forecasters on CSV data."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(help="Forecast a time series from a CSV file (the main job).",
+                  no_args_is_help=True)
+
+TRAIN_EXAMPLE = """
+Examples:
+
+  rnnkit forecast train        # the embedded default: weekly Mauna Loa CO2, last 10% as test
+
+  rnnkit forecast train --preset seed --target Open \\
+      --csv $RNNKIT_DATA/google_stock/Google_Stock_Price_Train.csv \\
+      --test $RNNKIT_DATA/google_stock/Google_Stock_Price_Test.csv
+"""
+
+
+def _split_list(values: list[str] | None) -> list[str]:
+    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+
+
+def _print_table(metrics: dict, header: str) -> None:
+    typer.echo(header)
+    typer.echo(f"{'forecaster':<22}{'RMSE':>11}{'MAE':>11}{'MAPE %':>9}{'MASE':>8}{'skill':>9}")
+    for name, m in metrics["metrics"].items():
+        typer.echo(f"{name:<22}{m['rmse']:>11.4g}{m['mae']:>11.4g}{m['mape']:>9.3g}"
+                   f"{m['mase']:>8.3g}{m['skill']:>+9.1%}")
+    typer.echo(metrics["verdict"])
+
+
+@app.command(epilog=TRAIN_EXAMPLE)
+def train(
+    csv: Path | None = typer.Option(None, help="CSV file; omitted: the embedded CO2 series."),
+    target: list[str] = typer.Option(None, help="Column(s) to forecast (repeat or a,b)."),
+    time: str | None = typer.Option(None, help="Time column (default: found by name; 'none')."),
+    features: list[str] = typer.Option(None, help="Extra input columns (repeat or a,b)."),
+    fill: str | None = typer.Option(None, help="Missing values: ffill, interpolate or drop."),
+    test: Path | None = typer.Option(None, help="Test CSV that follows --csv in time."),
+    test_size: int | None = typer.Option(None, help="Last N rows as the test part (default 10%)."),
+    preset: str | None = typer.Option(None, help="Named settings: 'seed' = the tutorial exactly."),
+    cell: str | None = typer.Option(None, help="rnn, irnn, lstm, gru, peephole, cifg, ..."),
+    hidden_size: int | None = typer.Option(None, help="Units per recurrent layer."),
+    layers: int | None = typer.Option(None, help="Stacked recurrent layers."),
+    dropout: float | None = typer.Option(None, help="Dropout between recurrent layers."),
+    lookback: int | None = typer.Option(None, help="Past rows per input window."),
+    horizon: int | None = typer.Option(None, help="Future rows predicted at once."),
+    normalize: str | None = typer.Option(None, help="'last' (model the change) or 'none'."),
+    scaler: str | None = typer.Option(None, help="standard, minmax or identity."),
+    period: int | None = typer.Option(None, help="Seasonal period for the seasonal naive."),
+    epochs: int | None = typer.Option(None, help="Training epochs (upper bound with patience)."),
+    batch_size: int | None = typer.Option(None, help="Windows per batch."),
+    lr: float | None = typer.Option(None, help="Adam learning rate."),
+    patience: int | None = typer.Option(None, help="Early-stopping patience in epochs."),
+    val_fraction: float | None = typer.Option(None, help="Share of training rows for validation."),
+    seed: int | None = typer.Option(None, help="Random seed."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    threads: int = typer.Option(1, help="CPU threads (1 is fastest for small models)."),
+    out: Path | None = typer.Option(None, help="Run folder (default runs/forecast-<time>)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
+    quiet: bool = typer.Option(False, help="No progress bar."),
+) -> None:
+    """Train a forecaster, judge it beside naive baselines on held-out data, write a run."""
+    from rnnkit.models.forecaster import Forecaster
+    from rnnkit.tasks.forecast import DataSpec, metrics_json
+    from rnnkit.tasks.forecast import train as train_task
+    from rnnkit.train.device import resolve_device, set_cpu_threads
+
+    resolve_device(device)
+    set_cpu_threads(threads)
+    spec = DataSpec(csv=None if csv is None else str(csv), target=_split_list(target),
+                    time=time, features=_split_list(features), fill=fill,
+                    test=None if test is None else str(test), test_size=test_size, period=period)
+    overrides = {
+        "cell": cell, "hidden_size": hidden_size, "num_layers": layers, "dropout": dropout,
+        "lookback": lookback, "horizon": horizon, "normalize": normalize, "scaler": scaler,
+        "epochs": epochs, "batch_size": batch_size, "lr": lr, "patience": patience,
+        "val_fraction": val_fraction, "seed": seed, "device": device,
+    }
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    forecaster = Forecaster.from_preset(preset or "default", **overrides)
+    if csv is None:
+        typer.echo("no --csv given: using the embedded series (weekly Mauna Loa CO2, "
+                   "statsmodels); the last 10% of weeks are the test part", err=True)
+    outcome = train_task(spec, forecaster, out, progress=not quiet,
+                         command=shlex.join(["rnnkit", *sys.argv[1:]]))
+    metrics = metrics_json(outcome.evaluation, outcome.fit, outcome.first_test, outcome.series)
+    if as_json:
+        typer.echo(json.dumps({**metrics, "run": str(outcome.run_dir)}))
+        return
+    c = outcome.forecaster.config
+    _print_table(metrics, f"{', '.join(outcome.series.targets)}: {metrics['test_forecasts']} "
+                 f"test forecasts of {c.horizon} step(s) from a {c.lookback}-row lookback "
+                 f"({c.num_layers}x{c.cell.upper()}({c.hidden_size}), "
+                 f"{len(outcome.fit.history['train_loss'])} epochs, "
+                 f"{outcome.fit.seconds:.1f} s)")
+    typer.echo(f"run written to {outcome.run_dir}")
+
+
+@app.command()
+def predict(
+    run: Path = typer.Option(..., help="A run folder written by 'rnnkit forecast train'."),
+    csv: Path | None = typer.Option(None, help="Data to forecast from (default: the run's)."),
+    horizon: int | None = typer.Option(None, help="Rows to forecast after the end."),
+    rolling: bool = typer.Option(False, help="One-step forecasts through the data instead."),
+    as_json: bool = typer.Option(False, "--json", help="Print records as JSON."),
+) -> None:
+    """Forecast with a trained run: the next rows after the end of the data.
+
+    Example: rnnkit forecast predict --run runs/forecast-x --csv new.csv --horizon 5
+    """
+    from rnnkit.tasks.forecast import predict as predict_task
+
+    table = predict_task(run, None if csv is None else str(csv), horizon, rolling)
+    if as_json:
+        typer.echo(table.to_json(orient="records", date_format="iso"))
+    else:
+        typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+
+
+@app.command()
+def evaluate(
+    run: Path = typer.Option(..., help="A run folder written by 'rnnkit forecast train'."),
+    csv: Path | None = typer.Option(None, help="Data to score on (default: the run's)."),
+    test_size: int | None = typer.Option(None, help="Score the last N rows (default: all)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
+) -> None:
+    """Score a trained run on data, beside the naive baselines.
+
+    Example: rnnkit forecast evaluate --run runs/forecast-x --csv later.csv
+    """
+    from rnnkit.tasks.forecast import evaluate_run
+
+    _, metrics = evaluate_run(run, None if csv is None else str(csv), test_size)
+    if as_json:
+        typer.echo(json.dumps(metrics))
+    else:
+        _print_table(metrics, f"{metrics['test_forecasts']} forecasts scored")

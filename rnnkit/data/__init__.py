@@ -1,0 +1,1 @@
+"""Data: series from CSV, scalers, windows and splits, named datasets."""

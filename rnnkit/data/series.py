@@ -1,0 +1,237 @@
+"""Read a CSV into a validated time series, with errors that name file, line, column and value."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rnnkit.errors import InputError
+
+FILL_POLICIES = ("ffill", "interpolate", "drop")
+_TIME_NAMES = ("date", "time", "datetime", "timestamp", "ds")
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+
+
+@dataclass
+class Series:
+    """A validated time series.
+
+    ``values`` is (T, C) float64: the target columns first, then the feature columns.
+    ``time`` holds the parsed timestamps (or None when the data has no time column);
+    ``source`` names where it came from, for messages.
+    """
+
+    values: np.ndarray
+    targets: list[str]
+    features: list[str] = field(default_factory=list)
+    time: pd.DatetimeIndex | None = None
+    source: str = "<memory>"
+
+    def __post_init__(self) -> None:
+        self.values = np.asarray(self.values, dtype=np.float64)
+        if self.values.ndim == 1:
+            self.values = self.values[:, None]
+        if self.values.shape[1] != len(self.targets) + len(self.features):
+            raise ValueError(
+                f"values have {self.values.shape[1]} columns but {len(self.targets)} targets and "
+                f"{len(self.features)} features were named"
+            )
+        if self.time is not None and len(self.time) != len(self.values):
+            raise ValueError(f"time has {len(self.time)} entries for {len(self.values)} rows")
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @property
+    def columns(self) -> list[str]:
+        """All column names in the order of ``values``."""
+        return [*self.targets, *self.features]
+
+    @property
+    def target_values(self) -> np.ndarray:
+        """The target columns, (T, n_targets)."""
+        return self.values[:, : len(self.targets)]
+
+    def slice(self, start: int | None = None, stop: int | None = None) -> Series:
+        """Rows ``start:stop`` as a new Series."""
+        time = None if self.time is None else self.time[start:stop]
+        return Series(self.values[start:stop], self.targets, self.features, time, self.source)
+
+    def concat(self, later: Series) -> Series:
+        """This series followed by ``later`` (same columns), e.g. a train file then a test file."""
+        if later.columns != self.columns:
+            raise InputError(
+                f"{later.source} has columns {later.columns}; expected {self.columns} "
+                f"as in {self.source}"
+            )
+        time = None
+        if self.time is not None and later.time is not None:
+            time = self.time.append(later.time)
+            if len(self.time) and len(later.time) and later.time[0] <= self.time[-1]:
+                raise InputError(
+                    f"{later.source} starts at {later.time[0]:%Y-%m-%d}, not after the end of "
+                    f"{self.source} ({self.time[-1]:%Y-%m-%d}); the test data must follow it"
+                )
+        values = np.concatenate([self.values, later.values])
+        return Series(values, self.targets, self.features, time, f"{self.source}+{later.source}")
+
+
+def _line(row: int) -> int:
+    """File line of a data row (the header is line 1)."""
+    return row + 2
+
+
+def _parse_numbers(raw: pd.Series, column: str, path: str) -> np.ndarray:
+    """Parse a text column to floats: thousands separators are accepted, anything else named."""
+    text = raw.str.strip()
+    cleaned = text.where(~text.fillna("").str.match(_THOUSANDS), text.str.replace(",", ""))
+    numbers = pd.to_numeric(cleaned, errors="coerce")
+    bad = numbers.isna() & text.notna() & (text != "")
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"{path}, line {_line(row)}, column {column!r}: {raw.iloc[row]!r} is not a number"
+            f" ({int(bad.sum())} such cell(s) in that column); fix or remove those rows"
+        )
+    return numbers.to_numpy(dtype=np.float64)
+
+
+def _find_time_column(frame: pd.DataFrame) -> str | None:
+    for name in frame.columns:
+        if str(name).strip().lower() in _TIME_NAMES:
+            return name
+    return None
+
+
+def _parse_time(raw: pd.Series, column: str, path: str) -> pd.DatetimeIndex:
+    text = raw.str.strip()
+    try:
+        parsed = pd.to_datetime(text, format="mixed", errors="coerce")
+    except (ValueError, TypeError) as err:  # mixed time zones and the like
+        raise InputError(f"{path}, column {column!r}: cannot parse timestamps ({err})") from err
+    bad = parsed.isna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"{path}, line {_line(row)}, column {column!r}: {raw.iloc[row]!r} is not a date/time;"
+            " use a common format such as 2017-01-31 or 1/31/2017, or pass --time none"
+        )
+    return pd.DatetimeIndex(parsed)
+
+
+def read_series(
+    path: str | Path,
+    target: str | list[str],
+    time: str | None = None,
+    features: list[str] | None = None,
+    fill: str | None = None,
+) -> Series:
+    """Read a CSV file into a validated `Series`.
+
+    Args:
+        path: the CSV file (header row; extra columns are ignored).
+        target: the column(s) to forecast.
+        time: the time column; None looks for one named date/time/datetime/timestamp/ds,
+            ``"none"`` reads the rows as they are, in order.
+        features: extra input columns (known up to each forecast origin).
+        fill: what to do with empty cells: None (an error), ``"ffill"``, ``"interpolate"``
+            (linear) or ``"drop"`` (drop those rows).
+
+    Numbers may carry thousands separators (``"1,207.94"``). Unsorted timestamps are sorted with
+    a warning; duplicate timestamps and non-numeric cells are errors naming file, line, column
+    and value.
+
+    Example:
+        >>> s = read_series("Google_Stock_Price_Train.csv", target="Open")  # doctest: +SKIP
+        >>> len(s), s.targets
+        (1258, ['Open'])
+    """
+    path = Path(path)
+    targets = [target] if isinstance(target, str) else list(target)
+    features = list(features or [])
+    if fill is not None and fill not in FILL_POLICIES:
+        raise InputError(f"--fill {fill!r} is not known; use one of {', '.join(FILL_POLICIES)}")
+    if not targets:
+        raise InputError("no target column given; name one with --target")
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except UnicodeDecodeError as err:
+        raise InputError(f"{path} is not UTF-8 text ({err.reason} at byte {err.start})") from err
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise InputError(f"{path} is not a readable CSV file: {err}") from err
+    frame.columns = [str(c).strip() for c in frame.columns]
+    available = [c for c in frame.columns if c and not c.startswith("Unnamed:")]
+    for name in [*targets, *features]:
+        if name not in frame.columns:
+            raise InputError(f"{path} has no column {name!r}; available columns: {available}")
+    overlap = set(targets) & set(features)
+    if overlap:
+        raise InputError(f"columns {sorted(overlap)} are given both as target and as feature")
+    if len(frame) == 0:
+        raise InputError(f"{path} has a header but no data rows")
+
+    time_column = _find_time_column(frame) if time is None else (None if time == "none" else time)
+    if time_column is not None and time_column not in frame.columns:
+        raise InputError(f"{path} has no time column {time_column!r}; available: {available}")
+
+    columns = [*targets, *features]
+    values = np.column_stack([_parse_numbers(frame[c], c, str(path)) for c in columns])
+    stamps = None
+    if time_column is not None:
+        stamps = _parse_time(frame[time_column], time_column, str(path))
+    rows = np.arange(len(frame))
+
+    missing = np.isnan(values)
+    if missing.any():
+        if fill is None:
+            row, col = np.argwhere(missing)[0]
+            raise InputError(
+                f"{path}, line {_line(int(row))}, column {columns[col]!r}: missing value "
+                f"({int(missing.sum())} missing in all); choose --fill ffill, interpolate or drop"
+            )
+        if fill == "drop":
+            keep = ~missing.any(axis=1)
+            values, rows = values[keep], rows[keep]
+            stamps = None if stamps is None else stamps[keep]
+        else:
+            table = pd.DataFrame(values)
+            table = table.ffill() if fill == "ffill" else table.interpolate(limit_direction="both")
+            values = table.to_numpy()
+            if np.isnan(values).any():
+                row, col = np.argwhere(np.isnan(values))[0]
+                raise InputError(
+                    f"{path}, column {columns[col]!r}: cannot {fill} the missing value at line "
+                    f"{_line(int(rows[row]))} (nothing before it); use --fill interpolate or drop"
+                )
+
+    if stamps is not None:
+        duplicated = stamps.duplicated()
+        if duplicated.any():
+            row = int(np.flatnonzero(duplicated)[0])
+            raise InputError(
+                f"{path}, line {_line(int(rows[row]))}, column {time_column!r}: timestamp "
+                f"{stamps[row]} appears more than once; remove or aggregate the duplicates"
+            )
+        if not stamps.is_monotonic_increasing:
+            warnings.warn(f"{path}: rows are not in time order; sorted by {time_column!r}",
+                          stacklevel=2)
+            order = np.argsort(stamps.to_numpy(), kind="stable")
+            values, stamps = values[order], stamps[order]
+    return Series(values, targets, features, stamps, str(path))
+
+
+def infer_frequency(time: pd.DatetimeIndex) -> str | None:
+    """The regular frequency of timestamps as a string ('D', 'W-SAT', 'h', ...), else None."""
+    if len(time) < 3:
+        return None
+    with warnings.catch_warnings():  # pandas 3.x warns that a future version returns an offset
+        warnings.simplefilter("ignore")
+        freq = time.inferred_freq
+    return getattr(freq, "freqstr", freq)

@@ -1,0 +1,1 @@
+"""Metrics, baselines and backtests: every forecast is judged beside honest baselines."""

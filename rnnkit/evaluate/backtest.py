@@ -1,0 +1,62 @@
+"""A forecast judged beside the baselines on exactly the same points, with a verdict in words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnkit.evaluate import baselines, metrics
+
+
+@dataclass
+class Evaluation:
+    """Forecasts of the target rows after each origin, and their metrics.
+
+    ``actual`` and each entry of ``forecasts`` are (N, H, n_targets) in the data's units;
+    ``metrics[name]`` has rmse, mae, mape, mse, mase (and skill for the model).
+    """
+
+    origins: np.ndarray
+    actual: np.ndarray
+    forecasts: dict[str, np.ndarray]
+    metrics: dict[str, dict[str, float]]
+    period: int | None
+
+    def verdict(self) -> str:
+        """One sentence: does the model beat persistence ("tomorrow = today")?"""
+        model, naive = self.metrics["model"]["rmse"], self.metrics["persistence"]["rmse"]
+        skill = self.metrics["model"]["skill"]
+        if model < naive:
+            return (f"The model beats persistence: RMSE {model:.4g} vs {naive:.4g} "
+                    f"(skill {skill:+.1%}).")
+        return (f"The model is WORSE than persistence ('tomorrow = today'): RMSE {model:.4g} vs "
+                f"{naive:.4g} (skill {skill:+.1%}); simply repeating the last value forecasts "
+                "better.")
+
+    def per_step(self) -> dict[str, list[float]]:
+        """RMSE of each forecaster at each lead time 1..H (error grows with lead time)."""
+        return {
+            name: [metrics.rmse(self.actual[:, h], f[:, h]) for h in range(f.shape[1])]
+            for name, f in self.forecasts.items()
+        }
+
+
+def evaluate(
+    y: np.ndarray, origins: np.ndarray, model_forecasts: np.ndarray, train_rows: int,
+    period: int | None,
+) -> Evaluation:
+    """Judge ``model_forecasts`` (N, H, n) from ``origins`` against the actual rows of ``y``
+    (T, n) and against every baseline from the same origins. MASE is scaled by the in-sample
+    error of the naive (or seasonal naive) forecast on the first ``train_rows`` rows."""
+    origins = np.asarray(origins)
+    horizon = model_forecasts.shape[1]
+    rows = origins[:, None] + np.arange(1, horizon + 1)[None, :]
+    actual = y[rows]  # (N, H, n)
+    forecasts = {"model": model_forecasts, **baselines.all_baselines(y, origins, horizon, period)}
+    history = y[:train_rows]
+    scores = {name: metrics.report(actual, f, history, period) for name, f in forecasts.items()}
+    persistence = scores["persistence"]["rmse"]
+    for name in scores:
+        scores[name]["skill"] = metrics.skill(scores[name]["rmse"], persistence)
+    return Evaluation(origins, actual, forecasts, scores, period)

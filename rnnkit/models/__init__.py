@@ -1,0 +1,1 @@
+"""Models, one file per topology; plain nn.Modules built from config dataclasses."""

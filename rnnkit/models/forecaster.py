@@ -1,0 +1,340 @@
+"""Many-to-one / many-to-many forecasting: a recurrent encoder and a direct multi-step head."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from rnnkit import init as rinit
+from rnnkit.data.scalers import Scaler
+from rnnkit.data.series import Series
+from rnnkit.data.windows import check_length, origins_between, windows
+from rnnkit.errors import InputError
+from rnnkit.layers import CELLS, Recurrent
+from rnnkit.train.fit import FitResult, fit
+from rnnkit.train.loader import tensor_loader
+
+
+@dataclass
+class ForecasterConfig:
+    """The network and its data handling (everything needed to rebuild it)."""
+
+    cell: str = "lstm"  # any name in rnnkit.layers.CELLS
+    hidden_size: int = 64  # units per recurrent layer
+    num_layers: int = 2  # stacked recurrent layers
+    dropout: float = 0.0  # between recurrent layers
+    output_dropout: float = 0.0  # on the last layer's output (Keras: Dropout after each LSTM)
+    lookback: int = 60  # past rows in each input window
+    horizon: int = 1  # future rows predicted at once (direct multi-step)
+    normalize: str = "last"  # "last": model the change from the last value; "none": the level
+    scaler: str = "standard"  # "standard", "minmax" or "identity", fit on training rows only
+    init: str = "torch"  # weight initialiser: a name in rnnkit.init.INITIALISERS
+    n_targets: int = 1  # set from the data by fit()
+    n_features: int = 0  # set from the data by fit()
+
+    def validate(self) -> None:
+        """Raise `InputError` naming the first bad setting."""
+        if self.cell not in CELLS:
+            raise InputError(f"--cell {self.cell!r} is not known; choose one of {sorted(CELLS)}")
+        for name in ("hidden_size", "num_layers", "lookback", "horizon", "n_targets"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{name}={getattr(self, name)}; expected at least 1")
+        for name in ("dropout", "output_dropout"):
+            if not 0 <= getattr(self, name) < 1:
+                raise InputError(f"{name}={getattr(self, name)}; expected a value in [0, 1)")
+        if self.normalize not in ("last", "none"):
+            raise InputError(f"normalize={self.normalize!r}; expected 'last' or 'none'")
+        if self.scaler not in Scaler.KINDS:
+            raise InputError(f"scaler={self.scaler!r}; expected one of {Scaler.KINDS}")
+        if self.init not in rinit.INITIALISERS:
+            raise InputError(f"init={self.init!r}; expected one of {sorted(rinit.INITIALISERS)}")
+
+
+@dataclass
+class TrainConfig:
+    """How the network is trained."""
+
+    epochs: int = 60
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    clip: float | None = 1.0  # max global gradient norm (None: no clipping)
+    patience: int | None = 10  # epochs without validation improvement before stopping
+    val_fraction: float = 0.1  # last share of the training rows held out for validation
+    shuffle: bool = True
+    seed: int = 0
+    device: str = "auto"
+
+    def validate(self) -> None:
+        """Raise `InputError` naming the first bad setting."""
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise InputError(f"--{name.replace('_', '-')} {getattr(self, name)}; expected >= 1")
+        if self.lr <= 0:
+            raise InputError(f"--lr {self.lr}; expected a positive learning rate")
+        if not 0 <= self.val_fraction < 1:
+            raise InputError(f"val_fraction={self.val_fraction}; expected a value in [0, 1)")
+
+
+#: Named settings. ``default``: the dataclass defaults. ``seed``: the tutorial exactly, 4 stacked
+#: LSTM(50) each followed by Dropout(0.2), Dense(1), min-max scaling, Keras initialisation,
+#: Adam 1e-3, MSE, 100 epochs, batch 32, no validation, no early stopping, no clipping.
+PRESETS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "default": ({}, {}),
+    "seed": (
+        dict(cell="lstm", hidden_size=50, num_layers=4, dropout=0.2, output_dropout=0.2,
+             lookback=60, horizon=1, normalize="none", scaler="minmax", init="keras"),
+        dict(epochs=100, batch_size=32, lr=1e-3, clip=None, patience=None, val_fraction=0.0),
+    ),
+}
+
+
+def config_from_dict(cls: type, data: dict[str, Any], where: str) -> Any:
+    """Rebuild a config dataclass, refusing unknown keys (a tampered or foreign file)."""
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise InputError(f"{where}: unknown {cls.__name__} keys {unknown}; known: {sorted(known)}")
+    return cls(**data)
+
+
+class ForecastNet(nn.Module):
+    r"""Recurrent encoder over the lookback window, then a linear head for all horizon steps.
+
+    .. math::
+        h_T = \mathrm{RNN}(x_{t-L+1..t}), \qquad \hat y_{t+1..t+H} = W\,\mathrm{drop}(h_T) + b
+
+    With ``normalize="last"`` the window is shifted by its last row before the RNN and the
+    head predicts the change from the last observed target value; the head starts at zero, so
+    the untrained model *is* persistence ("tomorrow = today") and training can only move away
+    from it where that helps. It also keeps inputs in range when the level leaves the training
+    range (the tutorial's min-max scaling saturates there).
+
+    Shapes: x (B, L, n_targets + n_features) scaled; output (B, H, n_targets).
+    """
+
+    def __init__(self, config: ForecasterConfig) -> None:
+        super().__init__()
+        self.config = config
+        c = config
+        self.rnn = Recurrent(c.cell, c.n_targets + c.n_features, c.hidden_size, c.num_layers,
+                             dropout=c.dropout if c.num_layers > 1 else 0.0)
+        self.drop = nn.Dropout(c.output_dropout)
+        self.head = nn.Linear(c.hidden_size, c.horizon * c.n_targets)
+        if c.cell != "irnn":
+            rinit.INITIALISERS[c.init](self.rnn)
+        if c.init == "keras":  # Dense: glorot-uniform kernel, zero bias
+            nn.init.xavier_uniform_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
+        if c.normalize == "last":
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, L, C) scaled windows -> (B, H, n_targets) scaled forecasts."""
+        B = x.shape[0]
+        if self.config.normalize == "last":
+            last = x[:, -1:, :]  # (B, 1, C)
+            x = x - last
+        out, _ = self.rnn(x)  # (B, L, hidden)
+        y = self.head(self.drop(out[:, -1])).view(B, self.config.horizon, self.config.n_targets)
+        if self.config.normalize == "last":
+            y = y + last[:, :, : self.config.n_targets]
+        return y
+
+
+class Forecaster:
+    """A forecasting estimator: ``fit`` on a `Series`, then forecast from any origin.
+
+    The network is built from the data's dimensions at fit time; the scaler is fit on the
+    training rows only (never on validation or test rows).
+
+    Example:
+        >>> fc = Forecaster(ForecasterConfig(lookback=30), TrainConfig(epochs=5))
+        >>> fc.fit(train_series)  # doctest: +SKIP
+        >>> fc.predict(train_series, horizon=1)  # doctest: +SKIP
+    """
+
+    def __init__(self, config: ForecasterConfig | None = None,
+                 train: TrainConfig | None = None) -> None:
+        self.config = config or ForecasterConfig()
+        self.train_config = train or TrainConfig()
+        self.net: ForecastNet | None = None
+        self.scaler: Scaler | None = None
+        self.columns: tuple[list[str], list[str]] | None = None
+        self.device = torch.device("cpu")
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides: Any) -> Forecaster:
+        """A forecaster with a named preset's settings, some of them overridden."""
+        if name not in PRESETS:
+            raise InputError(f"--preset {name!r} is not known; choose one of {sorted(PRESETS)}")
+        model, train = PRESETS[name]
+        model_keys = {f.name for f in fields(ForecasterConfig)}
+        model = {**model, **{k: v for k, v in overrides.items() if k in model_keys}}
+        train = {**train, **{k: v for k, v in overrides.items() if k not in model_keys}}
+        return cls(ForecasterConfig(**model), config_from_dict(TrainConfig, train, "preset"))
+
+    # ---- training ---------------------------------------------------------------------------
+
+    def fit(self, series: Series, progress: bool = True) -> FitResult:
+        """Train on ``series``; the last ``val_fraction`` of its rows are the validation part."""
+        c, t = self.config, self.train_config
+        c.n_targets, c.n_features = len(series.targets), len(series.features)
+        c.validate()
+        t.validate()
+        n_val = int(round(len(series) * t.val_fraction))
+        n_train = len(series) - n_val
+        check_length(n_train, c.lookback, c.horizon, f"the training part of {series.source}")
+        if n_val and n_val < c.horizon:
+            raise InputError(
+                f"the validation part ({n_val} rows) is shorter than horizon={c.horizon}; "
+                "raise --val-fraction or give more data"
+            )
+        self.columns = (list(series.targets), list(series.features))
+        self.scaler = Scaler.fit(series.values[:n_train], c.scaler)
+        torch.manual_seed(t.seed)
+        self.net = ForecastNet(c)
+        scaled = self._scaled(series)
+        train_origins = origins_between(c.lookback, n_train, c.horizon, c.lookback)
+        x, y = windows(scaled, c.lookback, c.horizon, c.n_targets, train_origins)
+        train_loader = tensor_loader(x, y, batch_size=t.batch_size, shuffle=t.shuffle, seed=t.seed)
+        val_loader = None
+        if n_val:
+            val_origins = origins_between(n_train, len(series), c.horizon, c.lookback)
+            xv, yv = windows(scaled, c.lookback, c.horizon, c.n_targets, val_origins)
+            val_loader = tensor_loader(xv, yv, batch_size=256, shuffle=False)
+        result = fit(
+            self.net, nn.functional.mse_loss, train_loader, val_loader, epochs=t.epochs,
+            lr=t.lr, weight_decay=t.weight_decay, clip=t.clip, patience=t.patience,
+            device=t.device, seed=t.seed, progress=progress,
+        )
+        self.device = next(self.net.parameters()).device
+        return result
+
+    # ---- forecasting ------------------------------------------------------------------------
+
+    def _check_ready(self, series: Series) -> None:
+        if self.net is None or self.scaler is None:
+            raise InputError("this forecaster is not trained yet; call fit() or load a run")
+        if (list(series.targets), list(series.features)) != self.columns:
+            raise InputError(
+                f"{series.source} has targets {series.targets} and features {series.features}; "
+                f"the model was trained on {self.columns[0]} and {self.columns[1]}"
+            )
+
+    def _scaled(self, series: Series) -> Tensor:
+        return torch.as_tensor(self.scaler.transform(series.values), dtype=torch.float32)
+
+    @torch.no_grad()
+    def forecast(self, series: Series, origins: np.ndarray | Tensor) -> np.ndarray:
+        """Forecasts (N, H, n_targets), in the data's units, from each origin (row index of
+        the last observed value), using only rows up to it."""
+        self._check_ready(series)
+        c = self.config
+        origins = torch.as_tensor(np.asarray(origins), dtype=torch.long)
+        x, _ = windows(self._pad(self._scaled(series)), c.lookback, c.horizon, c.n_targets, origins)
+        self.net.eval()
+        out = torch.cat([self.net(chunk.to(self.device)).cpu() for chunk in x.split(1024)]) if len(
+            x) else torch.empty(0, c.horizon, c.n_targets)
+        return self.scaler.inverse_transform(out.double().numpy(), slice(0, c.n_targets))
+
+    def _pad(self, scaled: Tensor) -> Tensor:
+        """Append ``horizon`` empty rows so that the last row can be an origin."""
+        return torch.cat([scaled, scaled.new_zeros(self.config.horizon, scaled.shape[1])])
+
+    def rolling(self, series: Series, first_target: int) -> np.ndarray:
+        """One-step forecasts of rows ``first_target..T-1``, each from the true rows before it
+        (the tutorial's evaluation): (N, n_targets)."""
+        check_length(first_target, self.config.lookback, 0, "the history before the first target")
+        origins = np.arange(first_target - 1, len(series) - 1)
+        return self.forecast(series, origins)[:, 0]
+
+    def predict(self, series: Series, horizon: int | None = None) -> np.ndarray:
+        """Forecast the ``horizon`` rows after the end of ``series``: (horizon, n_targets).
+
+        Up to the model's horizon the forecast is direct; beyond it, for models without
+        feature columns, forecasts are fed back as inputs (recursive).
+        """
+        c = self.config
+        horizon = c.horizon if horizon is None else horizon
+        if horizon < 1:
+            raise InputError(f"--horizon {horizon}; expected at least 1")
+        check_length(len(series), c.lookback, 0, series.source)
+        if horizon > c.horizon and c.n_features:
+            raise InputError(
+                f"--horizon {horizon} exceeds the model's horizon {c.horizon}, and with feature "
+                "columns their future values are unknown; train with a longer --horizon"
+            )
+        if horizon <= c.horizon:
+            return self.forecast(series, np.array([len(series) - 1]))[0, :horizon]
+        values, produced = series.values, []
+        while sum(len(p) for p in produced) < horizon:
+            step = Series(values, series.targets, series.features, None, series.source)
+            block = self.forecast(step, np.array([len(values) - 1]))[0]  # (H, n)
+            produced.append(block)
+            values = np.concatenate([values, block])
+        return np.concatenate(produced)[:horizon]
+
+    def historical_forecasts(
+        self, series: Series, start: int, stride: int = 1, retrain: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Walk-forward backtest: from every ``stride``-th origin whose horizon fits in
+        rows ``start..T-1``, forecast the next ``horizon`` rows. With ``retrain`` the model is
+        refit on the rows up to each origin first (slow; the honest test of a procedure).
+
+        Returns (origins (N,), forecasts (N, H, n_targets)).
+        """
+        c = self.config
+        origins = origins_between(start, len(series), c.horizon, c.lookback).numpy()[::stride]
+        if not len(origins):
+            raise InputError(f"no forecast origin fits between row {start} and {len(series)}")
+        if not retrain:
+            return origins, self.forecast(series, origins)
+        blocks = []
+        for origin in origins:
+            self.fit(series.slice(0, int(origin) + 1), progress=False)
+            blocks.append(self.forecast(series, np.array([origin])))
+        return origins, np.concatenate(blocks)
+
+    # ---- persistence ------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """Everything but the weights, JSON-ready (the run's config.json and scaler.json)."""
+        return {
+            "model": asdict(self.config),
+            "train": asdict(self.train_config),
+            "targets": self.columns[0],
+            "features": self.columns[1],
+            "scaler": self.scaler.to_dict(),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], weights: dict[str, Tensor],
+                   where: str) -> Forecaster:
+        """Rebuild from `state` and a weights dict (from safetensors); mismatches are refused."""
+        try:
+            model = config_from_dict(ForecasterConfig, state["model"], where)
+            train = config_from_dict(TrainConfig, state["train"], where)
+            columns = (list(state["targets"]), list(state["features"]))
+            scaler = Scaler.from_dict(state["scaler"])
+        except (KeyError, TypeError) as err:
+            raise InputError(f"{where}: missing or malformed entry {err}") from err
+        model.validate()
+        forecaster = cls(model, train)
+        forecaster.net = ForecastNet(model)
+        expected = forecaster.net.state_dict()
+        problems = sorted(set(expected) ^ set(weights)) or [
+            f"{k}: {tuple(weights[k].shape)} != {tuple(v.shape)}"
+            for k, v in expected.items() if weights[k].shape != v.shape
+        ]
+        if problems:
+            raise InputError(f"{where}: weights do not fit the config ({problems[:3]})")
+        forecaster.net.load_state_dict(weights)
+        forecaster.net.eval()
+        forecaster.scaler, forecaster.columns = scaler, columns
+        return forecaster

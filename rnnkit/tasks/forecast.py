@@ -1,0 +1,254 @@
+"""The forecasting workflow: data in, model trained and judged beside baselines, run written."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rnnkit.data.datasets import co2
+from rnnkit.data.series import Series, infer_frequency, read_series
+from rnnkit.data.windows import origins_between
+from rnnkit.errors import InputError
+from rnnkit.evaluate.backtest import Evaluation, evaluate
+from rnnkit.evaluate.baselines import infer_period
+from rnnkit.io.run import (
+    is_complete,
+    mark_complete,
+    new_run_dir,
+    read_json,
+    save_figure,
+    write_bytes,
+    write_json,
+)
+from rnnkit.io.weights import load_weights, save_weights
+from rnnkit.models.forecaster import Forecaster
+from rnnkit.train.fit import FitResult
+
+EMBEDDED = "co2"
+
+
+@dataclass
+class DataSpec:
+    """Where the data comes from and how to read it (stored in the run's config.json).
+
+    ``csv`` None means the embedded default series (weekly Mauna Loa CO2, bundled in
+    statsmodels). The test part is ``test`` (a second file that follows the first in time,
+    as in the tutorial) or the last ``test_size`` rows (default: the last 10%).
+    """
+
+    csv: str | None = None
+    target: list[str] = field(default_factory=list)
+    time: str | None = None
+    features: list[str] = field(default_factory=list)
+    fill: str | None = None
+    test: str | None = None
+    test_size: int | None = None
+    period: int | None = None
+
+    def read(self, path: str | None = None) -> Series:
+        """Read ``path`` (default: the training CSV) with these settings."""
+        path = path or self.csv
+        if path is None:
+            return co2()
+        if not self.target:
+            raise InputError(f"--target is required with --csv {path}: name the column to forecast")
+        return read_series(path, self.target, self.time, self.features, self.fill)
+
+
+@dataclass
+class TrainOutcome:
+    """What `train` produced: the run folder, the fit and the evaluation on the test part."""
+
+    run_dir: Path
+    fit: FitResult
+    evaluation: Evaluation
+    forecaster: Forecaster
+    series: Series
+    first_test: int
+
+
+def split(spec: DataSpec, lookback: int, horizon: int) -> tuple[Series, int]:
+    """The full series and the index of its first test row, validated."""
+    if spec.test and spec.test_size:
+        raise InputError("give either --test FILE or --test-size N, not both")
+    series = spec.read()
+    if spec.test:
+        test = spec.read(spec.test)
+        return series.concat(test), len(series)
+    size = spec.test_size if spec.test_size is not None else max(horizon, len(series) // 10)
+    if size < horizon:
+        raise InputError(f"--test-size {size} is shorter than --horizon {horizon}")
+    if size >= len(series) - lookback:
+        raise InputError(
+            f"--test-size {size} leaves {len(series) - size} training rows of {series.source}; "
+            f"lookback={lookback} needs more: lower --test-size or --lookback"
+        )
+    return series, len(series) - size
+
+
+def _test_evaluation(fc: Forecaster, series: Series, first_test: int,
+                     period: int | None) -> Evaluation:
+    origins = origins_between(first_test, len(series), fc.config.horizon, fc.config.lookback)
+    if not len(origins):
+        raise InputError(f"no forecast fits in the {len(series) - first_test} test rows")
+    forecasts = fc.forecast(series, origins.numpy())
+    return evaluate(series.target_values, origins.numpy(), forecasts, first_test, period)
+
+
+def _axis(series: Series) -> np.ndarray:
+    return np.asarray(series.time) if series.time is not None else np.arange(len(series))
+
+
+def _write_plots(run_dir: Path, outcome_fit: FitResult | None, ev: Evaluation, series: Series,
+                 title: str) -> None:
+    from rnnkit.plots.forecast import forecast_figure, loss_figure
+
+    x = _axis(series)
+    test_rows = ev.origins + 1
+    first = {name: f[:, 0, 0] for name, f in ev.forecasts.items()
+             if name in ("model", "persistence")}
+    fig = forecast_figure(x, series.target_values[:, 0], x[test_rows], first, title)
+    save_figure(fig, run_dir / "forecast.png")
+    if outcome_fit is not None:
+        save_figure(loss_figure(outcome_fit.history, outcome_fit.best_epoch), run_dir / "loss.png")
+
+
+def _predictions_csv(ev: Evaluation, series: Series) -> bytes:
+    rows = ev.origins + 1
+    table = {"time": _axis(series)[rows] if series.time is not None else rows}
+    for k, name in enumerate(series.targets):
+        table[f"{name}_actual"] = ev.actual[:, 0, k]
+        for model, values in ev.forecasts.items():
+            table[f"{name}_{model}"] = values[:, 0, k]
+    return pd.DataFrame(table).to_csv(index=False, float_format="%.10g").encode()
+
+
+def metrics_json(ev: Evaluation, fit: FitResult | None, first_test: int, series: Series) -> dict:
+    """The run's metrics.json: every forecaster's scores, the verdict, training facts."""
+    result: dict[str, Any] = {
+        "test_rows": len(series) - first_test,
+        "test_forecasts": len(ev.origins),
+        "seasonal_period": ev.period,
+        "verdict": ev.verdict(),
+        "beats_persistence": ev.metrics["model"]["rmse"] < ev.metrics["persistence"]["rmse"],
+        "metrics": ev.metrics,
+        "rmse_per_step": ev.per_step(),
+    }
+    if fit is not None:
+        result["training"] = {
+            "seconds": fit.seconds, "epochs_run": len(fit.history["train_loss"]),
+            "best_epoch": fit.best_epoch, "stopped_early": fit.stopped_early,
+            "history": fit.history,
+        }
+    return result
+
+
+def train(spec: DataSpec, forecaster: Forecaster, out: Path | None, progress: bool = True,
+          command: str | None = None) -> TrainOutcome:
+    """Read, split, fit, evaluate beside baselines and write the run folder.
+
+    Every input is validated before the run folder is created: bad input leaves nothing.
+    """
+    c = forecaster.config
+    forecaster.train_config.validate()
+    run_dir = new_run_dir(out, "forecast")
+    series, first_test = split(spec, c.lookback, c.horizon)
+    train_part = series.slice(0, first_test)
+    period = spec.period or infer_period(train_part.target_values[:, 0], train_part.time)
+    fit = forecaster.fit(train_part, progress=progress)
+    ev = _test_evaluation(forecaster, series, first_test, period)
+
+    config = {"command": command or " ".join(sys.argv), "data": asdict(spec),
+              **forecaster.state()}
+    config.pop("scaler")
+    write_json(run_dir / "config.json", config)
+    write_json(run_dir / "scaler.json", forecaster.scaler.to_dict())
+    save_weights(run_dir / "model.safetensors", forecaster.net)
+    write_json(run_dir / "metrics.json", metrics_json(ev, fit, first_test, series))
+    write_bytes(run_dir / "predictions.csv", _predictions_csv(ev, series))
+    _write_plots(run_dir, fit, ev, series, f"{series.targets[0]}: test period")
+    mark_complete(run_dir)
+    return TrainOutcome(run_dir, fit, ev, forecaster, series, first_test)
+
+
+def load(run_dir: Path) -> tuple[Forecaster, DataSpec]:
+    """A trained forecaster and its data settings from a run folder (no unpickling)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise InputError(f"--run {run_dir}: no such run folder")
+    if not is_complete(run_dir):
+        raise InputError(f"--run {run_dir} is incomplete (training did not finish writing it)")
+    config = read_json(run_dir / "config.json")
+    where = str(run_dir / "config.json")
+    if not isinstance(config, dict) or "data" not in config:
+        raise InputError(f"{where} has no 'data' entry; is this a forecast run?")
+    known = {"command", "data", "model", "train", "targets", "features"}
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise InputError(f"{where}: unknown keys {unknown}; the file was not written by rnnkit")
+    try:
+        spec = DataSpec(**config["data"])
+    except TypeError as err:
+        raise InputError(f"{where}: malformed 'data' entry ({err})") from err
+    state = {**config, "scaler": read_json(run_dir / "scaler.json")}
+    weights = load_weights(run_dir / "model.safetensors")
+    return Forecaster.from_state(state, weights, where), spec
+
+
+def read_like_run(spec: DataSpec, csv: str | None) -> Series:
+    """Read new data with the columns and settings the run was trained with."""
+    return spec.read(csv)
+
+
+def predict(run_dir: Path, csv: str | None, horizon: int | None,
+            rolling: bool = False) -> pd.DataFrame:
+    """Forecasts from a run: ``horizon`` rows after the end of the data, or (``rolling``)
+    one-step forecasts of every row after the first lookback rows, from the true rows."""
+    fc, spec = load(run_dir)
+    series = read_like_run(spec, csv)
+    targets = series.targets
+    if rolling:
+        first = fc.config.lookback
+        values = fc.rolling(series, first)
+        index = _axis(series)[first:]
+        table = pd.DataFrame(values, columns=[f"{t}_forecast" for t in targets])
+        table.insert(0, "time", index)
+        for k, name in enumerate(targets):
+            table.insert(1 + 2 * k, f"{name}_actual", series.target_values[first:, k])
+        return table
+    values = fc.predict(series, horizon)
+    steps = np.arange(1, len(values) + 1)
+    table = pd.DataFrame(values, columns=[f"{t}_forecast" for t in targets])
+    future = _future_times(series, len(values))
+    table.insert(0, "time" if future is not None else "step", future if future is not None
+                 else steps)
+    return table
+
+
+def _future_times(series: Series, n: int) -> pd.DatetimeIndex | None:
+    freq = None if series.time is None else infer_frequency(series.time[-50:])
+    if freq is None:
+        return None
+    return pd.date_range(series.time[-1], periods=n + 1, freq=freq)[1:]
+
+
+def evaluate_run(run_dir: Path, csv: str | None, test_size: int | None) -> tuple[Evaluation, dict]:
+    """Score a run on data: forecasts from every origin in the last ``test_size`` rows
+    (default: all rows after the first lookback) beside the baselines."""
+    fc, spec = load(run_dir)
+    series = read_like_run(spec, csv)
+    c = fc.config
+    first = len(series) - test_size if test_size else c.lookback
+    if test_size is not None and not c.horizon <= test_size <= len(series) - c.lookback:
+        raise InputError(
+            f"--test-size {test_size} must lie in [{c.horizon}, {len(series) - c.lookback}] for "
+            f"{len(series)} rows, lookback={c.lookback} and horizon={c.horizon}"
+        )
+    period = spec.period or infer_period(series.target_values[:first, 0], series.time)
+    ev = _test_evaluation(fc, series, first, period)
+    return ev, metrics_json(ev, None, first, series)

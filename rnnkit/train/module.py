@@ -1,0 +1,62 @@
+"""The one LightningModule: any ``nn.Module`` and a loss. Training wraps models, not the reverse."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from torch import Tensor, nn
+
+
+class TrainModule(pl.LightningModule):
+    """Trains ``model`` on batches ``(x, y)`` to minimise ``loss(model(x), y)`` with Adam.
+
+    Losses are summed as tensors and read once per epoch with `pop_epoch_mean` (logging every
+    step through Lightning costs more than a small model's step).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        loss: Callable[[Tensor, Tensor], Tensor],
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.loss = loss
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self._sums: dict[str, list[Tensor | int]] = {}
+
+    def forward(self, x: Tensor) -> Tensor:
+        """The wrapped model's forward."""
+        return self.model(x)
+
+    def _accumulate(self, stage: str, loss: Tensor, n: int) -> None:
+        total = self._sums.setdefault(stage, [torch.zeros((), device=loss.device), 0])
+        total[0] = total[0] + loss.detach() * n
+        total[1] += n
+
+    def pop_epoch_mean(self, stage: str) -> float | None:
+        """Mean loss of ``stage`` ("train_loss" or "val_loss") since the last call, or None."""
+        total, count = self._sums.pop(stage, (None, 0))
+        return float(total) / count if count else None
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        """Loss on one training batch."""
+        x, y = batch
+        loss = self.loss(self.model(x), y)
+        self._accumulate("train_loss", loss, len(x))
+        return loss
+
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        """Accumulate the loss on one validation batch."""
+        x, y = batch
+        self._accumulate("val_loss", self.loss(self.model(x), y), len(x))
+
+    def configure_optimizers(self) -> Any:
+        """Adam (Kingma & Ba 2015), the tutorial's optimiser."""
+        return torch.optim.Adam(self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay)

@@ -1,0 +1,112 @@
+import json
+
+import pandas as pd
+import pytest
+
+from rnnkit.cli.main import main
+from rnnkit.io.weights import load_weights
+
+
+@pytest.fixture
+def small_csv(tmp_path):
+    import numpy as np
+
+    t = np.arange(260)
+    frame = pd.DataFrame({
+        "date": pd.date_range("2020-01-01", periods=260, freq="D").strftime("%Y-%m-%d"),
+        "load": 50 + 5 * np.sin(2 * np.pi * t / 7) + 0.05 * t,
+    })
+    path = tmp_path / "load.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def train_small(csv, out, *extra):
+    return main(["forecast", "train", "--csv", str(csv), "--target", "load", "--lookback", "14",
+                 "--hidden-size", "8", "--layers", "1", "--epochs", "2", "--quiet",
+                 "--out", str(out), *extra])
+
+
+@pytest.mark.slow
+def test_seed_preset_run_predicts_like_in_memory(data_dir, tmp_path, capsys):
+    folder = data_dir / "google_stock"
+    out = tmp_path / "seed"
+    code = main(["forecast", "train", "--preset", "seed", "--epochs", "2", "--quiet",
+                 "--csv", str(folder / "Google_Stock_Price_Train.csv"),
+                 "--test", str(folder / "Google_Stock_Price_Test.csv"),
+                 "--target", "Open", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "persistence" in printed and "8.416" in printed  # persistence RMSE on Jan 2017
+    assert {"config.json", "model.safetensors", "scaler.json", "metrics.json", "forecast.png",
+            "loss.png", "predictions.csv", "COMPLETE"} <= {p.name for p in out.iterdir()}
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test_forecasts"] == 20
+    saved = pd.read_csv(out / "predictions.csv")
+    # the run reloaded from disk reproduces the in-memory test forecasts
+    full = tmp_path / "full.csv"
+    train_text = (folder / "Google_Stock_Price_Train.csv").read_text()
+    test_rows = (folder / "Google_Stock_Price_Test.csv").read_text().split("\n", 1)[1]
+    full.write_text(train_text.rstrip("\n") + "\n" + test_rows)
+    assert main(["forecast", "predict", "--run", str(out), "--csv", str(full), "--rolling",
+                 "--json"]) == 0
+    rolled = pd.DataFrame(json.loads(capsys.readouterr().out))
+    assert rolled["Open_forecast"].tail(20).round(4).tolist() == \
+        saved["Open_model"].round(4).tolist()
+
+
+def test_train_predict_evaluate_end_to_end(small_csv, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train_small(small_csv, out, "--json") == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["test_forecasts"] == 26 and result["seasonal_period"] == 7
+    assert set(result["metrics"]) == {"model", "persistence", "drift", "mean", "seasonal_naive_7"}
+    assert main(["forecast", "predict", "--run", str(out), "--horizon", "3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].split() == ["time", "load_forecast"] and len(lines) == 4
+    assert lines[1].split()[0] == "2020-09-17"  # the day after the last row
+    assert main(["forecast", "evaluate", "--run", str(out), "--test-size", "30", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["test_forecasts"] == 30
+
+
+def test_bad_input_exits_2_and_writes_nothing(small_csv, tmp_path, capsys):
+    out = tmp_path / "never"
+    assert main(["forecast", "train", "--csv", str(small_csv), "--target", "Load",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "has no column 'Load'; available columns: ['date', 'load']" in err
+    assert "Traceback" not in err and not out.exists()
+    assert main(["forecast", "train", "--csv", str(small_csv), "--target", "load",
+                 "--lookback", "500", "--out", str(out)]) == 2
+    assert "lookback=500" in capsys.readouterr().err and not out.exists()
+    assert main(["forecast", "train", "--device", "tpu", "--out", str(out)]) == 2
+    assert main(["forecast", "predict", "--run", str(tmp_path / "missing")]) == 2
+    assert "no such run folder" in capsys.readouterr().err
+
+
+def test_existing_out_is_never_overwritten(small_csv, tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    assert train_small(small_csv, out) == 2
+    assert "already exists and is not empty" in capsys.readouterr().err
+    assert (out / "keep.txt").read_text() == "mine"
+
+
+def test_tampered_runs_are_refused(small_csv, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train_small(small_csv, out) == 0
+    assert set(load_weights(out / "model.safetensors")) >= {"head.weight", "rnn.weight_ih_l0"}
+    config = json.loads((out / "config.json").read_text())
+    (out / "config.json").write_text(json.dumps({**config, "exec": "rm -rf /"}))
+    assert main(["forecast", "predict", "--run", str(out)]) == 2
+    assert "unknown keys ['exec']" in capsys.readouterr().err
+    (out / "config.json").write_text(json.dumps(config))
+    import pickle
+
+    (out / "model.safetensors").write_bytes(pickle.dumps({"head.weight": 1}))
+    assert main(["forecast", "predict", "--run", str(out)]) == 2
+    assert "is not a safetensors file" in capsys.readouterr().err
+    (out / "COMPLETE").unlink()
+    assert main(["forecast", "predict", "--run", str(out)]) == 2
+    assert "is incomplete" in capsys.readouterr().err

@@ -1,0 +1,45 @@
+import math
+
+import numpy as np
+
+from rnnkit.evaluate import baselines, metrics
+from rnnkit.evaluate.backtest import evaluate
+
+
+def test_metrics_on_a_hand_checked_example():
+    actual, pred = np.array([1.0, 2.0, 4.0]), np.array([2.0, 2.0, 2.0])
+    assert metrics.rmse(actual, pred) == math.sqrt(5 / 3)
+    assert metrics.mae(actual, pred) == 1.0
+    assert math.isclose(metrics.mape(actual, pred), 100 * (1 + 0 + 0.5) / 3)
+    assert math.isnan(metrics.mape(np.array([0.0]), np.array([1.0])))
+    # in-sample naive MAE of [1, 3, 6] is (2 + 3) / 2 = 2.5
+    assert metrics.mase(actual, pred, np.array([1.0, 3.0, 6.0])) == 1.0 / 2.5
+    assert metrics.skill(1.0, 2.0) == 0.5 and metrics.skill(3.0, 2.0) == -0.5
+
+
+def test_baselines_on_a_hand_checked_example():
+    y = np.array([1.0, 2.0, 4.0, 7.0, 11.0])[:, None]
+    origins = np.array([2, 3])
+    assert baselines.persistence(y, origins, 2)[..., 0].tolist() == [[4, 4], [7, 7]]
+    # drift from y[0] = 1 to y[2] = 4 over 2 steps: slope 1.5
+    assert baselines.drift(y, origins, 2)[0, :, 0].tolist() == [5.5, 7.0]
+    assert baselines.mean(y, origins, 1)[:, 0, 0].tolist() == [7 / 3, 14 / 4]
+    # period 2: row 3 <- row 1, row 4 <- row 2, row 5 <- row 3 (one season back)
+    assert baselines.seasonal_naive(y, np.array([2]), 3, 2)[0, :, 0].tolist() == [2, 4, 2]
+
+
+def test_infer_period():
+    rng = np.random.default_rng(0)
+    assert baselines.infer_period(np.sin(np.arange(600) * 2 * np.pi / 12)
+                                  + 0.1 * rng.normal(size=600)) == 12
+    assert baselines.infer_period(np.cumsum(rng.normal(size=1000))) is None
+
+
+def test_evaluation_verdict_says_when_the_model_loses():
+    y = np.arange(10.0)[:, None]
+    origins = np.array([5, 6, 7, 8])
+    good = evaluate(y, origins, (origins + 1.0)[:, None, None], 5, None)
+    assert good.metrics["model"]["rmse"] == 0 and good.verdict().startswith("The model beats")
+    bad = evaluate(y, origins, (origins - 5.0)[:, None, None], 5, None)
+    assert "WORSE than persistence" in bad.verdict()
+    assert bad.metrics["persistence"]["skill"] == 0

@@ -1,0 +1,123 @@
+from dataclasses import asdict
+
+import numpy as np
+import pytest
+import torch
+
+from rnnkit.data.series import Series
+from rnnkit.errors import InputError
+from rnnkit.models.forecaster import (
+    Forecaster,
+    ForecasterConfig,
+    ForecastNet,
+    TrainConfig,
+    config_from_dict,
+)
+
+
+def sine(n=300, features=False):
+    t = np.arange(n)
+    y = 10 + np.sin(2 * np.pi * t / 20) + 0.01 * t
+    if features:
+        return Series(np.column_stack([y, np.cos(2 * np.pi * t / 20)]), ["y"], ["x"])
+    return Series(y, ["y"])
+
+
+def quick(**model):
+    return Forecaster(ForecasterConfig(hidden_size=16, num_layers=1, lookback=24, **model),
+                      TrainConfig(epochs=3, batch_size=64, patience=None))
+
+
+def test_untrained_default_net_is_persistence():
+    net = ForecastNet(ForecasterConfig(n_targets=2, horizon=3))
+    x = torch.randn(5, 60, 2)
+    torch.testing.assert_close(net(x), x[:, -1:, :].expand(5, 3, 2))
+
+
+def test_fit_forecast_shapes_and_learning():
+    fc = quick(horizon=4)
+    result = fc.fit(sine(), progress=False)
+    assert len(result.history["train_loss"]) == 3 and len(result.history["val_loss"]) == 3
+    assert result.best_epoch is not None
+    assert fc.forecast(sine(), np.array([100, 200])).shape == (2, 4, 1)
+    assert fc.predict(sine(), horizon=10).shape == (10, 1)  # recursive beyond the horizon
+    assert fc.rolling(sine(), 250).shape == (50, 1)
+
+
+def test_the_seed_architecture():
+    fc = Forecaster.from_preset("seed", epochs=1)
+    fc.config.n_targets = 1
+    net = ForecastNet(fc.config)
+    assert net.rnn.num_layers == 4 and net.rnn.hidden_size == 50 and net.rnn.dropout == 0.2
+    assert net.drop.p == 0.2 and net.head.out_features == 1
+    forget = (net.rnn.cells["l2"].bias_ih + net.rnn.cells["l2"].bias_hh)[50:100]
+    assert torch.equal(forget.detach(), torch.ones(50))  # Keras: unit forget bias
+    assert fc.train_config.epochs == 1 and fc.train_config.val_fraction == 0
+    with pytest.raises(InputError, match="--preset 'keras' is not known"):
+        Forecaster.from_preset("keras")
+
+
+def test_scaler_sees_training_rows_only_and_validation_does_not_leak():
+    """Changing the validation rows changes nothing learned from the training rows."""
+    base = sine(200)
+    changed = Series(base.values.copy(), ["y"])
+    changed.values[180:] += 100.0  # the last 10% = the validation part
+    runs = []
+    for series in (base, changed):
+        fc = quick()
+        fc.train_config.val_fraction = 0.1
+        result = fc.fit(series, progress=False)
+        runs.append((fc.scaler.to_dict(), result.history["train_loss"]))
+    assert runs[0][0] == runs[1][0]
+    assert runs[0][1] == runs[1][1]
+
+
+def test_features_and_horizon_limits():
+    fc = quick(horizon=2)
+    fc.fit(sine(features=True), progress=False)
+    assert fc.predict(sine(features=True)).shape == (2, 1)
+    with pytest.raises(InputError, match="with feature columns their future values are unknown"):
+        fc.predict(sine(features=True), horizon=5)
+    with pytest.raises(InputError, match="the model was trained on"):
+        fc.forecast(sine(), np.array([50]))
+
+
+def test_config_round_trip_and_unknown_keys():
+    config = ForecasterConfig(cell="gru", horizon=3)
+    assert config_from_dict(ForecasterConfig, asdict(config), "x") == config
+    with pytest.raises(InputError, match=r"x: unknown ForecasterConfig keys \['evil'\]"):
+        config_from_dict(ForecasterConfig, {**asdict(config), "evil": 1}, "x")
+
+
+def test_state_round_trip_gives_equal_forecasts():
+    fc = quick()
+    fc.fit(sine(), progress=False)
+    again = Forecaster.from_state(fc.state(), fc.net.state_dict(), "memory")
+    np.testing.assert_array_equal(again.forecast(sine(), np.arange(30, 60)),
+                                  fc.forecast(sine(), np.arange(30, 60)))
+    weights = dict(fc.net.state_dict())
+    weights["head.weight"] = torch.zeros(3, 16)
+    with pytest.raises(InputError, match="weights do not fit the config"):
+        Forecaster.from_state(fc.state(), weights, "memory")
+
+
+def test_bad_settings():
+    with pytest.raises(InputError, match="--cell 'lsmt' is not known"):
+        quick(cell="lsmt").fit(sine(), progress=False)
+    fc = quick()
+    fc.config.lookback = 400
+    with pytest.raises(InputError, match="lookback=400 with horizon=1 needs at least 401 rows"):
+        fc.fit(sine(), progress=False)
+    fc = quick()
+    fc.train_config.epochs = 0
+    with pytest.raises(InputError, match="--epochs 0; expected >= 1"):
+        fc.fit(sine(), progress=False)
+
+
+def test_historical_forecasts_walk_forward():
+    fc = quick(horizon=2)
+    fc.fit(sine(), progress=False)
+    origins, forecasts = fc.historical_forecasts(sine(), start=250, stride=10)
+    assert origins.tolist() == [249, 259, 269, 279, 289]
+    assert forecasts.shape == (5, 2, 1)
+    np.testing.assert_array_equal(forecasts, fc.forecast(sine(), origins))
