@@ -124,6 +124,31 @@ def _parse_time(raw: pd.Series, column: str, path: str) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(parsed)
 
 
+def _warn_on_jumps(values: np.ndarray, columns: list[str], stamps: object, rows: np.ndarray,
+                   path: Path) -> None:
+    """Warn about split-like level jumps (x2, x0.5, ...) far beyond a column's usual change.
+
+    Unadjusted prices around a stock split (the Google file's Close before 2014-03-27 is about
+    twice Open) would otherwise be mixed into training silently.
+    """
+    for k, name in enumerate(columns):
+        column = values[:, k]
+        if len(column) < 10 or np.any(column <= 0):
+            continue
+        steps = np.abs(np.diff(np.log(column)))
+        usual = np.median(steps)
+        jumps = np.flatnonzero((steps > np.log(1.8)) & (steps > 20 * max(usual, 1e-12)))
+        if len(jumps):
+            j = int(jumps[0])
+            when = "" if stamps is None else f" ({stamps[j]:%Y-%m-%d} -> {stamps[j + 1]:%Y-%m-%d})"
+            warnings.warn(
+                f"{path}: column {name!r} jumps x{column[j + 1] / column[j]:.2f} between lines "
+                f"{_line(int(rows[j]))} and {_line(int(rows[j + 1]))}{when}, far beyond its usual "
+                "change: an unadjusted stock split or a change of units? Adjust the column or "
+                "leave it out", stacklevel=3,
+            )
+
+
 def read_series(
     path: str | Path,
     target: str | list[str],
@@ -143,8 +168,9 @@ def read_series(
             (linear) or ``"drop"`` (drop those rows).
 
     Numbers may carry thousands separators (``"1,207.94"``). Unsorted timestamps are sorted with
-    a warning; duplicate timestamps and non-numeric cells are errors naming file, line, column
-    and value.
+    a warning, and so are split-like jumps (x2, x0.5) far beyond a column's usual change
+    warned about; duplicate timestamps and non-numeric cells are errors naming file, line,
+    column and value.
 
     Example:
         >>> s = read_series("Google_Stock_Price_Train.csv", target="Open")  # doctest: +SKIP
@@ -224,6 +250,7 @@ def read_series(
                           stacklevel=2)
             order = np.argsort(stamps.to_numpy(), kind="stable")
             values, stamps = values[order], stamps[order]
+    _warn_on_jumps(values, columns, stamps, rows, path)
     return Series(values, targets, features, stamps, str(path))
 
 

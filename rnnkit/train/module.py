@@ -10,8 +10,15 @@ import torch
 from torch import Tensor, nn
 
 
+def call(model: nn.Module, x: Tensor | tuple[Tensor, ...]) -> Tensor:
+    """``model(x)``, or ``model(*x)`` when a batch's inputs are a tuple."""
+    return model(*x) if isinstance(x, tuple | list) else model(x)
+
+
 class TrainModule(pl.LightningModule):
     """Trains ``model`` on batches ``(x, y)`` to minimise ``loss(model(x), y)`` with Adam.
+
+    ``x`` is a tensor or a tuple of tensors (then ``model(*x)``, e.g. tokens and lengths).
 
     Losses are summed as tensors and read once per epoch with `pop_epoch_mean` (logging every
     step through Lightning costs more than a small model's step).
@@ -31,9 +38,9 @@ class TrainModule(pl.LightningModule):
         self.weight_decay = weight_decay
         self._sums: dict[str, list[Tensor | int]] = {}
 
-    def forward(self, x: Tensor) -> Tensor:
-        """The wrapped model's forward."""
-        return self.model(x)
+    def forward(self, x: Tensor | tuple[Tensor, ...]) -> Tensor:
+        """The wrapped model's forward on one batch's inputs."""
+        return call(self.model, x)
 
     def _accumulate(self, stage: str, loss: Tensor, n: int) -> None:
         total = self._sums.setdefault(stage, [torch.zeros((), device=loss.device), 0])
@@ -48,14 +55,14 @@ class TrainModule(pl.LightningModule):
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         """Loss on one training batch."""
         x, y = batch
-        loss = self.loss(self.model(x), y)
-        self._accumulate("train_loss", loss, len(x))
+        loss = self.loss(call(self.model, x), y)
+        self._accumulate("train_loss", loss, len(y))
         return loss
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         """Accumulate the loss on one validation batch."""
         x, y = batch
-        self._accumulate("val_loss", self.loss(self.model(x), y), len(x))
+        self._accumulate("val_loss", self.loss(call(self.model, x), y), len(y))
 
     def configure_optimizers(self) -> Any:
         """Adam (Kingma & Ba 2015), the tutorial's optimiser."""
