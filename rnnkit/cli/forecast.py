@@ -17,6 +17,8 @@ Examples:
 
   rnnkit forecast train        # the embedded default: weekly Mauna Loa CO2, last 10% as test
 
+  rnnkit forecast train --preset etth1-m --horizon 336 --csv $RNNKIT_DATA/etth1/ETTh1.csv
+
   rnnkit forecast train --preset seed --target Open \\
       --csv $RNNKIT_DATA/google_stock/Google_Stock_Price_Train.csv \\
       --test $RNNKIT_DATA/google_stock/Google_Stock_Price_Test.csv
@@ -27,12 +29,33 @@ def _split_list(values: list[str] | None) -> list[str]:
     return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
 
 
+def _parse_split(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    from rnnkit.errors import InputError
+
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError as err:
+        raise InputError(f"--split {text!r}: expected row counts TRAIN,VAL,TEST such as "
+                         "8640,2880,2880") from err
+
+
 def _print_table(metrics: dict, header: str) -> None:
     typer.echo(header)
     typer.echo(f"{'forecaster':<22}{'RMSE':>11}{'MAE':>11}{'MAPE %':>9}{'MASE':>8}{'skill':>9}")
     for name, m in metrics["metrics"].items():
         typer.echo(f"{name:<22}{m['rmse']:>11.4g}{m['mae']:>11.4g}{m['mape']:>9.3g}"
                    f"{m['mase']:>8.3g}{m['skill']:>+9.1%}")
+    if metrics.get("scaled"):
+        scaled = metrics["scaled"]
+        typer.echo("on standardised values: " + ", ".join(
+            f"{name} MSE {m['mse']:.4g} MAE {m['mae']:.4g}" for name, m in scaled.items()
+            if name in ("model", "persistence")))
+    if metrics.get("interval"):
+        i = metrics["interval"]
+        typer.echo(f"{i['level']:.0%} prediction interval: empirical coverage {i['coverage']:.1%}"
+                   f" on the test forecasts (mean width {i['mean_width']:.4g})")
     typer.echo(metrics["verdict"])
 
 
@@ -45,20 +68,27 @@ def train(
     fill: str | None = typer.Option(None, help="Missing values: ffill, interpolate or drop."),
     test: Path | None = typer.Option(None, help="Test CSV that follows --csv in time."),
     test_size: int | None = typer.Option(None, help="Last N rows as the test part (default 10%)."),
+    split: str | None = typer.Option(None, help="Row counts TRAIN,VAL,TEST from the start."),
     preset: str | None = typer.Option(None, help="Named settings: 'seed' = the tutorial exactly."),
+    model: str | None = typer.Option(None, help="rnn (encoder + head) or segrnn."),
     cell: str | None = typer.Option(None, help="rnn, irnn, lstm, gru, peephole, cifg, ..."),
     hidden_size: int | None = typer.Option(None, help="Units per recurrent layer."),
     layers: int | None = typer.Option(None, help="Stacked recurrent layers."),
     dropout: float | None = typer.Option(None, help="Dropout between recurrent layers."),
     lookback: int | None = typer.Option(None, help="Past rows per input window."),
     horizon: int | None = typer.Option(None, help="Future rows predicted at once."),
-    normalize: str | None = typer.Option(None, help="'last' (model the change) or 'none'."),
+    normalize: str | None = typer.Option(None, help="Per window: last, revin or none."),
+    channel_independent: bool | None = typer.Option(
+        None, "--channel-independent/--joint", help="One shared model per channel."),
+    segment_length: int | None = typer.Option(None, help="SegRNN segment length."),
     scaler: str | None = typer.Option(None, help="standard, minmax or identity."),
     period: int | None = typer.Option(None, help="Seasonal period for the seasonal naive."),
     epochs: int | None = typer.Option(None, help="Training epochs (upper bound with patience)."),
     batch_size: int | None = typer.Option(None, help="Windows per batch."),
     lr: float | None = typer.Option(None, help="Adam learning rate."),
     patience: int | None = typer.Option(None, help="Early-stopping patience in epochs."),
+    loss: str | None = typer.Option(None, help="Training loss: mse or mae."),
+    interval: float | None = typer.Option(None, help="Prediction interval level (0.9)."),
     val_fraction: float | None = typer.Option(None, help="Share of training rows for validation."),
     seed: int | None = typer.Option(None, help="Random seed."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
@@ -68,20 +98,26 @@ def train(
     quiet: bool = typer.Option(False, help="No progress bar."),
 ) -> None:
     """Train a forecaster, judge it beside naive baselines on held-out data, write a run."""
-    from rnnkit.models.forecaster import Forecaster
+    from rnnkit.models.forecaster import DATA_PRESETS, Forecaster
     from rnnkit.tasks.forecast import DataSpec, metrics_json
     from rnnkit.tasks.forecast import train as train_task
     from rnnkit.train.device import resolve_device, set_cpu_threads
 
     resolve_device(device)
     set_cpu_threads(threads)
-    spec = DataSpec(csv=None if csv is None else str(csv), target=_split_list(target),
-                    time=time, features=_split_list(features), fill=fill,
-                    test=None if test is None else str(test), test_size=test_size, period=period)
+    data = {"csv": None if csv is None else str(csv), "target": _split_list(target),
+            "time": time, "features": _split_list(features), "fill": fill,
+            "test": None if test is None else str(test), "test_size": test_size,
+            "period": period, "split": _parse_split(split)}
+    defaults = DATA_PRESETS.get(preset or "", {})
+    spec = DataSpec(**{k: v if v not in (None, []) else defaults.get(k, v)
+                       for k, v in data.items()})
     overrides = {
-        "cell": cell, "hidden_size": hidden_size, "num_layers": layers, "dropout": dropout,
-        "lookback": lookback, "horizon": horizon, "normalize": normalize, "scaler": scaler,
-        "epochs": epochs, "batch_size": batch_size, "lr": lr, "patience": patience,
+        "model": model, "cell": cell, "hidden_size": hidden_size, "num_layers": layers,
+        "dropout": dropout, "lookback": lookback, "horizon": horizon, "normalize": normalize,
+        "channel_independent": channel_independent, "segment_length": segment_length,
+        "scaler": scaler, "epochs": epochs, "batch_size": batch_size, "lr": lr,
+        "patience": patience, "loss": loss, "interval": interval,
         "val_fraction": val_fraction, "seed": seed, "device": device,
     }
     overrides = {k: v for k, v in overrides.items() if v is not None}
@@ -96,10 +132,11 @@ def train(
         typer.echo(json.dumps({**metrics, "run": str(outcome.run_dir)}))
         return
     c = outcome.forecaster.config
+    net = (f"SegRNN(GRU {c.hidden_size}, segments of {c.segment_length})" if c.model == "segrnn"
+           else f"{c.num_layers}x{c.cell.upper()}({c.hidden_size})")
     _print_table(metrics, f"{', '.join(outcome.series.targets)}: {metrics['test_forecasts']} "
                  f"test forecasts of {c.horizon} step(s) from a {c.lookback}-row lookback "
-                 f"({c.num_layers}x{c.cell.upper()}({c.hidden_size}), "
-                 f"{len(outcome.fit.history['train_loss'])} epochs, "
+                 f"({net}, {len(outcome.fit.history['train_loss'])} epochs, "
                  f"{outcome.fit.seconds:.1f} s)")
     typer.echo(f"run written to {outcome.run_dir}")
 
@@ -130,15 +167,23 @@ def evaluate(
     run: Path = typer.Option(..., help="A run folder written by 'rnnkit forecast train'."),
     csv: Path | None = typer.Option(None, help="Data to score on (default: the run's)."),
     test_size: int | None = typer.Option(None, help="Score the last N rows (default: all)."),
+    backtest: bool = typer.Option(False, help="Walk-forward backtest (with --stride, --retrain)."),
+    stride: int = typer.Option(1, help="With --backtest: forecast from every N-th origin."),
+    retrain: bool = typer.Option(False, help="With --backtest: refit before each origin."),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
 ) -> None:
-    """Score a trained run on data, beside the naive baselines.
+    """Score a trained run on data, beside the naive baselines, walking forward in time.
 
-    Example: rnnkit forecast evaluate --run runs/forecast-x --csv later.csv
+    Example: rnnkit forecast evaluate --run runs/forecast-x --csv later.csv --test-size 100
+
+    Example: rnnkit forecast evaluate --run runs/forecast-x --backtest --stride 24 --retrain
     """
+    from rnnkit.errors import InputError
     from rnnkit.tasks.forecast import evaluate_run
 
-    _, metrics = evaluate_run(run, None if csv is None else str(csv), test_size)
+    if not backtest and (stride != 1 or retrain):
+        raise InputError("--stride and --retrain belong to --backtest; add --backtest")
+    _, metrics = evaluate_run(run, None if csv is None else str(csv), test_size, stride, retrain)
     if as_json:
         typer.echo(json.dumps(metrics))
     else:

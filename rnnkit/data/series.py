@@ -160,10 +160,11 @@ def read_series(
 
     Args:
         path: the CSV file (header row; extra columns are ignored).
-        target: the column(s) to forecast.
+        target: the column(s) to forecast; ``"all"``: every column but the time column.
         time: the time column; None looks for one named date/time/datetime/timestamp/ds,
             ``"none"`` reads the rows as they are, in order.
-        features: extra input columns (known up to each forecast origin).
+        features: extra input columns (known up to each forecast origin); ``["all"]``: every
+            column that is neither a target nor the time column.
         fill: what to do with empty cells: None (an error), ``"ffill"``, ``"interpolate"``
             (linear) or ``"drop"`` (drop those rows).
 
@@ -194,6 +195,11 @@ def read_series(
         raise InputError(f"{path} is not a readable CSV file: {err}") from err
     frame.columns = [str(c).strip() for c in frame.columns]
     available = [c for c in frame.columns if c and not c.startswith("Unnamed:")]
+    time_column = _find_time_column(frame) if time is None else (None if time == "none" else time)
+    if targets == ["all"]:
+        targets = [c for c in available if c != time_column]
+    if features == ["all"]:
+        features = [c for c in available if c != time_column and c not in targets]
     for name in [*targets, *features]:
         if name not in frame.columns:
             raise InputError(f"{path} has no column {name!r}; available columns: {available}")
@@ -203,7 +209,6 @@ def read_series(
     if len(frame) == 0:
         raise InputError(f"{path} has a header but no data rows")
 
-    time_column = _find_time_column(frame) if time is None else (None if time == "none" else time)
     if time_column is not None and time_column not in frame.columns:
         raise InputError(f"{path} has no time column {time_column!r}; available: {available}")
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnkit.evaluate import baselines, metrics
+from rnnkit.evaluate import baselines, intervals, metrics
 
 
 @dataclass
@@ -14,7 +14,9 @@ class Evaluation:
     """Forecasts of the target rows after each origin, and their metrics.
 
     ``actual`` and each entry of ``forecasts`` are (N, H, n_targets) in the data's units;
-    ``metrics[name]`` has rmse, mae, mape, mse, mase (and skill for the model).
+    ``metrics[name]`` has rmse, mae, mape, mse, mase and skill. ``scaled`` has MSE and MAE
+    on standardised values (the LTSF convention) when a scale was given; ``bounds`` the
+    model's interval (lower, upper) and ``interval`` its level and empirical coverage.
     """
 
     origins: np.ndarray
@@ -22,6 +24,9 @@ class Evaluation:
     forecasts: dict[str, np.ndarray]
     metrics: dict[str, dict[str, float]]
     period: int | None
+    scaled: dict[str, dict[str, float]] | None = None
+    bounds: tuple[np.ndarray, np.ndarray] | None = None
+    interval: dict[str, float] | None = None
 
     def verdict(self) -> str:
         """One sentence: does the model beat persistence ("tomorrow = today")?"""
@@ -34,21 +39,29 @@ class Evaluation:
                 f"{naive:.4g} (skill {skill:+.1%}); simply repeating the last value forecasts "
                 "better.")
 
-    def per_step(self) -> dict[str, list[float]]:
-        """RMSE of each forecaster at each lead time 1..H (error grows with lead time)."""
+    def per_step(self) -> dict[str, dict[str, list[float]]]:
+        """MSE and MAE of the model and persistence at each lead time 1..H."""
         return {
-            name: [metrics.rmse(self.actual[:, h], f[:, h]) for h in range(f.shape[1])]
-            for name, f in self.forecasts.items()
+            name: {
+                "mse": [metrics.mse(self.actual[:, h], f[:, h]) for h in range(f.shape[1])],
+                "mae": [metrics.mae(self.actual[:, h], f[:, h]) for h in range(f.shape[1])],
+            }
+            for name, f in self.forecasts.items() if name in ("model", "persistence")
         }
 
 
 def evaluate(
     y: np.ndarray, origins: np.ndarray, model_forecasts: np.ndarray, train_rows: int,
-    period: int | None,
+    period: int | None, scale: tuple[np.ndarray, np.ndarray] | None = None,
+    halfwidth: np.ndarray | None = None, level: float | None = None,
 ) -> Evaluation:
     """Judge ``model_forecasts`` (N, H, n) from ``origins`` against the actual rows of ``y``
     (T, n) and against every baseline from the same origins. MASE is scaled by the in-sample
-    error of the naive (or seasonal naive) forecast on the first ``train_rows`` rows."""
+    error of the naive (or seasonal naive) forecast on the first ``train_rows`` rows.
+
+    ``scale`` = (shift, scale) per target adds MSE/MAE on ``(y - shift) / scale``;
+    ``halfwidth`` (H, n) at ``level`` adds the interval ``forecast +- halfwidth`` and its
+    coverage."""
     origins = np.asarray(origins)
     horizon = model_forecasts.shape[1]
     rows = origins[:, None] + np.arange(1, horizon + 1)[None, :]
@@ -59,4 +72,16 @@ def evaluate(
     persistence = scores["persistence"]["rmse"]
     for name in scores:
         scores[name]["skill"] = metrics.skill(scores[name]["rmse"], persistence)
-    return Evaluation(origins, actual, forecasts, scores, period)
+    ev = Evaluation(origins, actual, forecasts, scores, period)
+    if scale is not None:
+        shift, size = scale
+        z = (actual - shift) / size
+        ev.scaled = {name: {"mse": metrics.mse(z, (f - shift) / size),
+                            "mae": metrics.mae(z, (f - shift) / size)}
+                     for name, f in forecasts.items()}
+    if halfwidth is not None:
+        lower, upper = model_forecasts - halfwidth, model_forecasts + halfwidth
+        ev.bounds = (lower, upper)
+        ev.interval = {"level": level, "coverage": intervals.coverage(actual, lower, upper),
+                       "mean_width": float(np.mean(upper - lower))}
+    return ev

@@ -14,7 +14,11 @@ from rnnkit.data.scalers import Scaler
 from rnnkit.data.series import Series
 from rnnkit.data.windows import check_length, origins_between, windows
 from rnnkit.errors import InputError
+from rnnkit.evaluate.intervals import conformal_halfwidth
 from rnnkit.layers import CELLS, Recurrent
+from rnnkit.models.normalization import MODES as NORM_MODES
+from rnnkit.models.normalization import InstanceNorm
+from rnnkit.models.segrnn import SegRNN
 from rnnkit.train.fit import FitResult, fit
 from rnnkit.train.loader import tensor_loader
 
@@ -23,14 +27,17 @@ from rnnkit.train.loader import tensor_loader
 class ForecasterConfig:
     """The network and its data handling (everything needed to rebuild it)."""
 
-    cell: str = "lstm"  # any name in rnnkit.layers.CELLS
+    model: str = "rnn"  # "rnn": recurrent encoder + linear head; "segrnn": SegRNN (GRU)
+    cell: str = "lstm"  # any name in rnnkit.layers.CELLS (model "rnn")
     hidden_size: int = 64  # units per recurrent layer
     num_layers: int = 2  # stacked recurrent layers
     dropout: float = 0.0  # between recurrent layers
     output_dropout: float = 0.0  # on the last layer's output (Keras: Dropout after each LSTM)
     lookback: int = 60  # past rows in each input window
     horizon: int = 1  # future rows predicted at once (direct multi-step)
-    normalize: str = "last"  # "last": model the change from the last value; "none": the level
+    normalize: str = "last"  # "last": the change from the last value; "revin"; "none": level
+    channel_independent: bool = False  # one shared model applied to each channel alone
+    segment_length: int = 48  # SegRNN's segment length w (divides lookback and horizon)
     scaler: str = "standard"  # "standard", "minmax" or "identity", fit on training rows only
     init: str = "torch"  # weight initialiser: a name in rnnkit.init.INITIALISERS
     n_targets: int = 1  # set from the data by fit()
@@ -46,8 +53,16 @@ class ForecasterConfig:
         for name in ("dropout", "output_dropout"):
             if not 0 <= getattr(self, name) < 1:
                 raise InputError(f"{name}={getattr(self, name)}; expected a value in [0, 1)")
-        if self.normalize not in ("last", "none"):
-            raise InputError(f"normalize={self.normalize!r}; expected 'last' or 'none'")
+        if self.normalize not in NORM_MODES:
+            raise InputError(f"normalize={self.normalize!r}; expected one of {NORM_MODES}")
+        if self.model not in ("rnn", "segrnn"):
+            raise InputError(f"--model {self.model!r} is not known; choose 'rnn' or 'segrnn'")
+        if self.model == "segrnn" and (self.lookback % self.segment_length
+                                       or self.horizon % self.segment_length):
+            raise InputError(
+                f"segrnn needs --segment-length ({self.segment_length}) to divide lookback="
+                f"{self.lookback} and horizon={self.horizon}"
+            )
         if self.scaler not in Scaler.KINDS:
             raise InputError(f"scaler={self.scaler!r}; expected one of {Scaler.KINDS}")
         if self.init not in rinit.INITIALISERS:
@@ -68,6 +83,8 @@ class TrainConfig:
     shuffle: bool = True
     seed: int = 0
     device: str = "auto"
+    loss: str = "mse"  # "mse" or "mae" (SegRNN trains with MAE)
+    interval: float | None = 0.9  # split-conformal interval level from validation residuals
 
     def validate(self) -> None:
         """Raise `InputError` naming the first bad setting."""
@@ -78,6 +95,13 @@ class TrainConfig:
             raise InputError(f"--lr {self.lr}; expected a positive learning rate")
         if not 0 <= self.val_fraction < 1:
             raise InputError(f"val_fraction={self.val_fraction}; expected a value in [0, 1)")
+        if self.loss not in LOSSES:
+            raise InputError(f"--loss {self.loss!r}; expected one of {sorted(LOSSES)}")
+        if self.interval is not None and not 0 < self.interval < 1:
+            raise InputError(f"--interval {self.interval}; expected a level in (0, 1)")
+
+
+LOSSES = {"mse": nn.functional.mse_loss, "mae": nn.functional.l1_loss}
 
 
 #: Named settings. ``default``: the dataclass defaults. ``seed``: the tutorial exactly, 4 stacked
@@ -85,11 +109,29 @@ class TrainConfig:
 #: Adam 1e-3, MSE, 100 epochs, batch 32, no validation, no early stopping, no clipping.
 PRESETS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "default": ({}, {}),
+    # the LTSF protocol on ETTh1 (see DATA_PRESETS): SegRNN as Lin et al. 2023 ran it
+    "etth1-m": (
+        dict(model="segrnn", lookback=96, horizon=96, segment_length=48, hidden_size=512,
+             output_dropout=0.5, normalize="last", scaler="standard"),
+        dict(epochs=30, batch_size=256, lr=1e-3, clip=None, patience=10, loss="mae"),
+    ),
+    "etth1-s": (
+        dict(model="segrnn", lookback=336, horizon=96, segment_length=48, hidden_size=512,
+             output_dropout=0.5, normalize="last", scaler="standard"),
+        dict(epochs=30, batch_size=256, lr=1e-3, clip=None, patience=10, loss="mae"),
+    ),
     "seed": (
         dict(cell="lstm", hidden_size=50, num_layers=4, dropout=0.2, output_dropout=0.2,
              lookback=60, horizon=1, normalize="none", scaler="minmax", init="keras"),
         dict(epochs=100, batch_size=32, lr=1e-3, clip=None, patience=None, val_fraction=0.0),
     ),
+}
+
+
+#: Data settings that come with a preset (used where the user gives none).
+DATA_PRESETS: dict[str, dict[str, Any]] = {
+    "etth1-m": dict(target=["all"], split=[8640, 2880, 2880]),
+    "etth1-s": dict(target=["OT"], split=[8640, 2880, 2880]),
 }
 
 
@@ -103,48 +145,62 @@ def config_from_dict(cls: type, data: dict[str, Any], where: str) -> Any:
 
 
 class ForecastNet(nn.Module):
-    r"""Recurrent encoder over the lookback window, then a linear head for all horizon steps.
+    r"""Forecast the next H rows from the last L: an encoder and a direct multi-step output.
+
+    Model ``"rnn"``: a recurrent encoder over the window, then one linear head for all steps,
 
     .. math::
-        h_T = \mathrm{RNN}(x_{t-L+1..t}), \qquad \hat y_{t+1..t+H} = W\,\mathrm{drop}(h_T) + b
+        h_L = \mathrm{RNN}(x_{t-L+1..t}), \qquad \hat y_{t+1..t+H} = W\,\mathrm{drop}(h_L) + b
 
-    With ``normalize="last"`` the window is shifted by its last row before the RNN and the
-    head predicts the change from the last observed target value; the head starts at zero, so
-    the untrained model *is* persistence ("tomorrow = today") and training can only move away
-    from it where that helps. It also keeps inputs in range when the level leaves the training
-    range (the tutorial's min-max scaling saturates there).
+    Model ``"segrnn"``: `SegRNN` (segment-wise GRU, parallel decoding; channel-independent).
 
-    Shapes: x (B, L, n_targets + n_features) scaled; output (B, H, n_targets).
+    Each window is first normalised by itself (`InstanceNorm`). With ``normalize="last"`` the
+    rnn head starts at zero, so the untrained model *is* persistence ("tomorrow = today") and
+    training moves away from it only where that helps; it also keeps inputs in range when the
+    level leaves the training range (the tutorial's min-max scaling saturates there). With
+    ``channel_independent`` one shared rnn sees each channel alone, as (B * C, L, 1).
+
+    Shapes: x (B, L, C = n_targets + n_features), scaled; output (B, H, n_targets).
     """
 
     def __init__(self, config: ForecasterConfig) -> None:
         super().__init__()
-        self.config = config
-        c = config
-        self.rnn = Recurrent(c.cell, c.n_targets + c.n_features, c.hidden_size, c.num_layers,
+        self.config = c = config
+        channels = c.n_targets + c.n_features
+        self.norm = InstanceNorm(c.normalize, channels)
+        if c.model == "segrnn":
+            self.segrnn = SegRNN(c.lookback, c.horizon, channels, c.segment_length,
+                                 c.hidden_size, c.output_dropout)
+            return
+        inputs, outputs = (1, 1) if c.channel_independent else (channels, c.n_targets)
+        self.rnn = Recurrent(c.cell, inputs, c.hidden_size, c.num_layers,
                              dropout=c.dropout if c.num_layers > 1 else 0.0)
         self.drop = nn.Dropout(c.output_dropout)
-        self.head = nn.Linear(c.hidden_size, c.horizon * c.n_targets)
+        self.head = nn.Linear(c.hidden_size, c.horizon * outputs)
         if c.cell != "irnn":
             rinit.INITIALISERS[c.init](self.rnn)
         if c.init == "keras":  # Dense: glorot-uniform kernel, zero bias
             nn.init.xavier_uniform_(self.head.weight)
             nn.init.zeros_(self.head.bias)
-        if c.normalize == "last":
+        if c.normalize != "none":  # start at the normalisation's own forecast (persistence)
             nn.init.zeros_(self.head.weight)
             nn.init.zeros_(self.head.bias)
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, L, C) scaled windows -> (B, H, n_targets) scaled forecasts."""
-        B = x.shape[0]
-        if self.config.normalize == "last":
-            last = x[:, -1:, :]  # (B, 1, C)
-            x = x - last
-        out, _ = self.rnn(x)  # (B, L, hidden)
-        y = self.head(self.drop(out[:, -1])).view(B, self.config.horizon, self.config.n_targets)
-        if self.config.normalize == "last":
-            y = y + last[:, :, : self.config.n_targets]
-        return y
+        c = self.config
+        B, L, C = x.shape
+        x, stats = self.norm(x)
+        if c.model == "segrnn":
+            y = self.segrnn(x)  # (B, H, C)
+        elif c.channel_independent:
+            x = x.permute(0, 2, 1).reshape(B * C, L, 1)
+            out, _ = self.rnn(x)  # (B*C, L, hidden)
+            y = self.head(self.drop(out[:, -1])).view(B, C, c.horizon).permute(0, 2, 1)
+        else:
+            out, _ = self.rnn(x)  # (B, L, hidden)
+            y = self.head(self.drop(out[:, -1])).view(B, c.horizon, c.n_targets)
+        return self.norm.restore(y[..., : c.n_targets], stats)
 
 
 class Forecaster:
@@ -166,6 +222,7 @@ class Forecaster:
         self.net: ForecastNet | None = None
         self.scaler: Scaler | None = None
         self.columns: tuple[list[str], list[str]] | None = None
+        self.halfwidth: np.ndarray | None = None  # (H, n_targets) conformal interval half-width
         self.device = torch.device("cpu")
 
     @classmethod
@@ -181,14 +238,18 @@ class Forecaster:
 
     # ---- training ---------------------------------------------------------------------------
 
-    def fit(self, series: Series, progress: bool = True) -> FitResult:
-        """Train on ``series``; the last ``val_fraction`` of its rows are the validation part."""
+    def fit(self, series: Series, val_start: int | None = None,
+            progress: bool = True) -> FitResult:
+        """Train on ``series``: rows before ``val_start`` train (and fit the scaler), the rows
+        from it on validate (default: the last ``val_fraction`` of the rows). With validation,
+        split-conformal intervals are calibrated on the validation residuals."""
         c, t = self.config, self.train_config
         c.n_targets, c.n_features = len(series.targets), len(series.features)
         c.validate()
         t.validate()
-        n_val = int(round(len(series) * t.val_fraction))
-        n_train = len(series) - n_val
+        if val_start is None:
+            val_start = len(series) - int(round(len(series) * t.val_fraction))
+        n_train, n_val = val_start, len(series) - val_start
         check_length(n_train, c.lookback, c.horizon, f"the training part of {series.source}")
         if n_val and n_val < c.horizon:
             raise InputError(
@@ -209,11 +270,17 @@ class Forecaster:
             xv, yv = windows(scaled, c.lookback, c.horizon, c.n_targets, val_origins)
             val_loader = tensor_loader(xv, yv, batch_size=256, shuffle=False)
         result = fit(
-            self.net, nn.functional.mse_loss, train_loader, val_loader, epochs=t.epochs,
+            self.net, LOSSES[t.loss], train_loader, val_loader, epochs=t.epochs,
             lr=t.lr, weight_decay=t.weight_decay, clip=t.clip, patience=t.patience,
             device=t.device, seed=t.seed, progress=progress,
         )
         self.device = next(self.net.parameters()).device
+        self.halfwidth = None
+        if n_val and t.interval is not None:
+            origins = val_origins.numpy()
+            rows = origins[:, None] + np.arange(1, c.horizon + 1)[None, :]
+            residuals = series.target_values[rows] - self.forecast(series, origins)
+            self.halfwidth = conformal_halfwidth(residuals, t.interval)  # (H, n_targets)
         return result
 
     # ---- forecasting ------------------------------------------------------------------------
@@ -311,6 +378,7 @@ class Forecaster:
             "targets": self.columns[0],
             "features": self.columns[1],
             "scaler": self.scaler.to_dict(),
+            "interval_halfwidth": None if self.halfwidth is None else self.halfwidth.tolist(),
         }
 
     @classmethod
@@ -322,6 +390,8 @@ class Forecaster:
             train = config_from_dict(TrainConfig, state["train"], where)
             columns = (list(state["targets"]), list(state["features"]))
             scaler = Scaler.from_dict(state["scaler"])
+            halfwidth = state.get("interval_halfwidth")
+            halfwidth = None if halfwidth is None else np.asarray(halfwidth, dtype=np.float64)
         except (KeyError, TypeError) as err:
             raise InputError(f"{where}: missing or malformed entry {err}") from err
         model.validate()
@@ -336,5 +406,8 @@ class Forecaster:
             raise InputError(f"{where}: weights do not fit the config ({problems[:3]})")
         forecaster.net.load_state_dict(weights)
         forecaster.net.eval()
-        forecaster.scaler, forecaster.columns = scaler, columns
+        if halfwidth is not None and halfwidth.shape != (model.horizon, model.n_targets):
+            raise InputError(f"{where}: interval_halfwidth has shape {halfwidth.shape}; expected "
+                             f"({model.horizon}, {model.n_targets})")
+        forecaster.scaler, forecaster.columns, forecaster.halfwidth = scaler, columns, halfwidth
         return forecaster

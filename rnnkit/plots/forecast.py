@@ -44,3 +44,40 @@ def loss_figure(history: dict[str, list[float]], best_epoch: int | None) -> Figu
     ax.set_ylabel("MSE (scaled)")
     ax.legend(fontsize=8)
     return fig
+
+
+def windows_figure(
+    x: np.ndarray, y: np.ndarray, origins: np.ndarray, lookback: int, forecast: np.ndarray,
+    bounds: tuple[np.ndarray, np.ndarray] | None, picks: int = 3, title: str = "",
+) -> Figure:
+    """A few test windows: the lookback, the actual future, the forecast and its interval.
+
+    ``y`` (T,) the target; ``forecast`` and ``bounds`` (N, H) for ``origins`` (N,).
+    """
+    chosen = np.linspace(0, len(origins) - 1, picks).astype(int)
+    fig, axes = plt.subplots(1, picks, figsize=(4 * picks, 3.2), squeeze=False)
+    for ax, k in zip(axes[0], chosen, strict=True):
+        o = origins[k]
+        past = slice(max(0, o - lookback + 1), o + 1)
+        future = slice(o + 1, o + 1 + forecast.shape[1])
+        ax.plot(x[past], y[past], color="0.4", lw=1, label="lookback")
+        ax.plot(x[future], y[future], color="black", lw=1.2, label="actual")
+        ax.plot(x[future], forecast[k], color="tab:red", lw=1.4, label="forecast")
+        if bounds is not None:
+            ax.fill_between(x[future], bounds[0][k], bounds[1][k], color="tab:red", alpha=0.15,
+                            label="interval")
+        ax.tick_params(axis="x", labelrotation=30, labelsize=7)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(title)
+    return fig
+
+
+def per_step_figure(per_step: dict[str, dict[str, list[float]]]) -> Figure:
+    """MSE by lead time for the model and persistence: error grows with the horizon."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for name, errors in per_step.items():
+        ax.plot(np.arange(1, len(errors["mse"]) + 1), errors["mse"], label=name)
+    ax.set_xlabel("lead time (steps ahead)")
+    ax.set_ylabel("MSE")
+    ax.legend(fontsize=8)
+    return fig

@@ -12,7 +12,6 @@ import pandas as pd
 
 from rnnkit.data.datasets import co2
 from rnnkit.data.series import Series, infer_frequency, read_series
-from rnnkit.data.windows import origins_between
 from rnnkit.errors import InputError
 from rnnkit.evaluate.backtest import Evaluation, evaluate
 from rnnkit.evaluate.baselines import infer_period
@@ -38,7 +37,9 @@ class DataSpec:
 
     ``csv`` None means the embedded default series (weekly Mauna Loa CO2, bundled in
     statsmodels). The test part is ``test`` (a second file that follows the first in time,
-    as in the tutorial) or the last ``test_size`` rows (default: the last 10%).
+    as in the tutorial), the last ``test_size`` rows (default: the last 10%), or given with
+    ``split`` = [train, validation, test] row counts from the start (the LTSF protocol:
+    8640, 2880, 2880 on ETTh1); validation is then exactly those rows.
     """
 
     csv: str | None = None
@@ -49,6 +50,7 @@ class DataSpec:
     test: str | None = None
     test_size: int | None = None
     period: int | None = None
+    split: list[int] | None = None  # rows for train, validation, test (the rest unused)
 
     def read(self, path: str | None = None) -> Series:
         """Read ``path`` (default: the training CSV) with these settings."""
@@ -72,14 +74,27 @@ class TrainOutcome:
     first_test: int
 
 
-def split(spec: DataSpec, lookback: int, horizon: int) -> tuple[Series, int]:
-    """The full series and the index of its first test row, validated."""
-    if spec.test and spec.test_size:
-        raise InputError("give either --test FILE or --test-size N, not both")
+def split(spec: DataSpec, lookback: int, horizon: int) -> tuple[Series, int, int | None]:
+    """The series, the index of its first test row and of its first validation row (None:
+    the last ``val_fraction`` of the training part), validated."""
+    if sum(x is not None for x in (spec.test, spec.test_size, spec.split)) > 1:
+        raise InputError("give only one of --test FILE, --test-size N and --split A,B,C")
     series = spec.read()
+    if spec.split is not None:
+        if len(spec.split) != 3 or min(spec.split) < 1:
+            raise InputError(f"--split {spec.split}: expected three positive row counts "
+                             "TRAIN,VALIDATION,TEST, e.g. 8640,2880,2880")
+        train_rows, val_rows, test_rows = spec.split
+        if sum(spec.split) > len(series):
+            raise InputError(f"--split {','.join(map(str, spec.split))} needs {sum(spec.split)} "
+                             f"rows; {series.source} has {len(series)}")
+        if min(val_rows, test_rows) < horizon or train_rows < lookback + horizon:
+            raise InputError(f"--split {spec.split} is too small for lookback={lookback} and "
+                             f"horizon={horizon}")
+        return series.slice(0, sum(spec.split)), train_rows + val_rows, train_rows
     if spec.test:
         test = spec.read(spec.test)
-        return series.concat(test), len(series)
+        return series.concat(test), len(series), None
     size = spec.test_size if spec.test_size is not None else max(horizon, len(series) // 10)
     if size < horizon:
         raise InputError(f"--test-size {size} is shorter than --horizon {horizon}")
@@ -88,16 +103,20 @@ def split(spec: DataSpec, lookback: int, horizon: int) -> tuple[Series, int]:
             f"--test-size {size} leaves {len(series) - size} training rows of {series.source}; "
             f"lookback={lookback} needs more: lower --test-size or --lookback"
         )
-    return series, len(series) - size
+    return series, len(series) - size, None
 
 
-def _test_evaluation(fc: Forecaster, series: Series, first_test: int,
-                     period: int | None) -> Evaluation:
-    origins = origins_between(first_test, len(series), fc.config.horizon, fc.config.lookback)
-    if not len(origins):
-        raise InputError(f"no forecast fits in the {len(series) - first_test} test rows")
-    forecasts = fc.forecast(series, origins.numpy())
-    return evaluate(series.target_values, origins.numpy(), forecasts, first_test, period)
+def _test_evaluation(fc: Forecaster, series: Series, first_test: int, period: int | None,
+                     stride: int = 1, retrain: bool = False) -> Evaluation:
+    """Walk forward through rows ``first_test..``: forecasts from every ``stride``-th origin
+    whose horizon fits (all of them by default), judged beside the baselines."""
+    if stride < 1:
+        raise InputError(f"--stride {stride}; expected at least 1")
+    origins, forecasts = fc.historical_forecasts(series, first_test, stride, retrain)
+    n = fc.config.n_targets
+    scale = (fc.scaler.shift[:n], fc.scaler.scale[:n])
+    return evaluate(series.target_values, origins, forecasts, first_test, period,
+                    scale, fc.halfwidth, fc.train_config.interval)
 
 
 def _axis(series: Series) -> np.ndarray:
@@ -105,8 +124,13 @@ def _axis(series: Series) -> np.ndarray:
 
 
 def _write_plots(run_dir: Path, outcome_fit: FitResult | None, ev: Evaluation, series: Series,
-                 title: str) -> None:
-    from rnnkit.plots.forecast import forecast_figure, loss_figure
+                 title: str, lookback: int) -> None:
+    from rnnkit.plots.forecast import (
+        forecast_figure,
+        loss_figure,
+        per_step_figure,
+        windows_figure,
+    )
 
     x = _axis(series)
     test_rows = ev.origins + 1
@@ -116,6 +140,13 @@ def _write_plots(run_dir: Path, outcome_fit: FitResult | None, ev: Evaluation, s
     save_figure(fig, run_dir / "forecast.png")
     if outcome_fit is not None:
         save_figure(loss_figure(outcome_fit.history, outcome_fit.best_epoch), run_dir / "loss.png")
+    if ev.actual.shape[1] > 1:
+        bounds = None if ev.bounds is None else (ev.bounds[0][..., 0], ev.bounds[1][..., 0])
+        save_figure(windows_figure(x, series.target_values[:, 0], ev.origins, lookback,
+                                   ev.forecasts["model"][..., 0], bounds,
+                                   title=f"{series.targets[0]}: test windows"),
+                    run_dir / "windows.png")
+        save_figure(per_step_figure(ev.per_step()), run_dir / "per_step.png")
 
 
 def _predictions_csv(ev: Evaluation, series: Series) -> bytes:
@@ -137,7 +168,9 @@ def metrics_json(ev: Evaluation, fit: FitResult | None, first_test: int, series:
         "verdict": ev.verdict(),
         "beats_persistence": ev.metrics["model"]["rmse"] < ev.metrics["persistence"]["rmse"],
         "metrics": ev.metrics,
-        "rmse_per_step": ev.per_step(),
+        "scaled": ev.scaled,
+        "interval": ev.interval,
+        "per_step": ev.per_step(),
     }
     if fit is not None:
         result["training"] = {
@@ -157,10 +190,10 @@ def train(spec: DataSpec, forecaster: Forecaster, out: Path | None, progress: bo
     c = forecaster.config
     forecaster.train_config.validate()
     run_dir = new_run_dir(out, "forecast")
-    series, first_test = split(spec, c.lookback, c.horizon)
+    series, first_test, val_start = split(spec, c.lookback, c.horizon)
     train_part = series.slice(0, first_test)
     period = spec.period or infer_period(train_part.target_values[:, 0], train_part.time)
-    fit = forecaster.fit(train_part, progress=progress)
+    fit = forecaster.fit(train_part, val_start, progress=progress)
     ev = _test_evaluation(forecaster, series, first_test, period)
 
     config = {"command": command or " ".join(sys.argv), "data": asdict(spec),
@@ -171,7 +204,7 @@ def train(spec: DataSpec, forecaster: Forecaster, out: Path | None, progress: bo
     save_weights(run_dir / "model.safetensors", forecaster.net)
     write_json(run_dir / "metrics.json", metrics_json(ev, fit, first_test, series))
     write_bytes(run_dir / "predictions.csv", _predictions_csv(ev, series))
-    _write_plots(run_dir, fit, ev, series, f"{series.targets[0]}: test period")
+    _write_plots(run_dir, fit, ev, series, f"{series.targets[0]}: test period", c.lookback)
     mark_complete(run_dir)
     return TrainOutcome(run_dir, fit, ev, forecaster, series, first_test)
 
@@ -187,7 +220,7 @@ def load(run_dir: Path) -> tuple[Forecaster, DataSpec]:
     where = str(run_dir / "config.json")
     if not isinstance(config, dict) or "data" not in config:
         raise InputError(f"{where} has no 'data' entry; is this a forecast run?")
-    known = {"command", "data", "model", "train", "targets", "features"}
+    known = {"command", "data", "model", "train", "targets", "features", "interval_halfwidth"}
     unknown = sorted(set(config) - known)
     if unknown:
         raise InputError(f"{where}: unknown keys {unknown}; the file was not written by rnnkit")
@@ -237,9 +270,12 @@ def _future_times(series: Series, n: int) -> pd.DatetimeIndex | None:
     return pd.date_range(series.time[-1], periods=n + 1, freq=freq)[1:]
 
 
-def evaluate_run(run_dir: Path, csv: str | None, test_size: int | None) -> tuple[Evaluation, dict]:
-    """Score a run on data: forecasts from every origin in the last ``test_size`` rows
-    (default: all rows after the first lookback) beside the baselines."""
+def evaluate_run(run_dir: Path, csv: str | None, test_size: int | None, stride: int = 1,
+                 retrain: bool = False) -> tuple[Evaluation, dict]:
+    """Score a run on data, walking forward through the last ``test_size`` rows (default: all
+    rows after the first lookback) from every ``stride``-th origin, beside the baselines.
+    With ``retrain`` the model is refit on the rows before each origin (a backtest of the
+    whole procedure, slow)."""
     fc, spec = load(run_dir)
     series = read_like_run(spec, csv)
     c = fc.config
@@ -250,5 +286,5 @@ def evaluate_run(run_dir: Path, csv: str | None, test_size: int | None) -> tuple
             f"{len(series)} rows, lookback={c.lookback} and horizon={c.horizon}"
         )
     period = spec.period or infer_period(series.target_values[:first, 0], series.time)
-    ev = _test_evaluation(fc, series, first, period)
+    ev = _test_evaluation(fc, series, first, period, stride, retrain)
     return ev, metrics_json(ev, None, first, series)

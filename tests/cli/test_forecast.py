@@ -110,3 +110,40 @@ def test_tampered_runs_are_refused(small_csv, tmp_path, capsys):
     (out / "COMPLETE").unlink()
     assert main(["forecast", "predict", "--run", str(out)]) == 2
     assert "is incomplete" in capsys.readouterr().err
+
+
+@pytest.fixture
+def multi_csv(tmp_path):
+    import numpy as np
+
+    t = np.arange(300)
+    frame = pd.DataFrame({
+        "date": pd.date_range("2020-01-01", periods=300, freq="h").strftime("%Y-%m-%d %H:%M:%S"),
+        "a": np.sin(2 * np.pi * t / 24), "b": np.cos(2 * np.pi * t / 24), "c": 0.01 * t,
+    })
+    path = tmp_path / "multi.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_split_protocol_counts_every_window(multi_csv, tmp_path, capsys):
+    """--split 200,40,40 with H=8: 40 - 8 + 1 = 33 test windows, none dropped."""
+    out = tmp_path / "seg"
+    code = main(["forecast", "train", "--csv", str(multi_csv), "--target", "all",
+                 "--model", "segrnn", "--lookback", "16", "--horizon", "8",
+                 "--segment-length", "8", "--hidden-size", "8", "--split", "200,40,40",
+                 "--epochs", "1", "--quiet", "--json", "--out", str(out)])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["test_rows"] == 40 and result["test_forecasts"] == 33
+    assert result["scaled"]["model"]["mse"] >= 0 and result["interval"]["level"] == 0.9
+    assert len(result["per_step"]["model"]["mse"]) == 8
+    assert {"windows.png", "per_step.png"} <= {p.name for p in out.iterdir()}
+    assert main(["forecast", "evaluate", "--run", str(out), "--test-size", "40", "--backtest",
+                 "--stride", "4", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["test_forecasts"] == 9  # origins 0, 4, .., 32
+    assert main(["forecast", "evaluate", "--run", str(out), "--stride", "4"]) == 2
+    assert "belong to --backtest" in capsys.readouterr().err
+    assert main(["forecast", "train", "--csv", str(multi_csv), "--target", "all",
+                 "--split", "200,40,90", "--out", str(tmp_path / "x")]) == 2
+    assert "needs 330 rows" in capsys.readouterr().err

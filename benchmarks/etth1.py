@@ -1,0 +1,83 @@
+"""ETTh1 long-horizon benchmark (the LTSF protocol) for rnnkit's SegRNN; prints one JSON object.
+
+Usage: RNNKIT_DATA=../shared/data python benchmarks/etth1.py [--quick] [--epochs 10]
+
+Splits by row: train 0..8640, validation 8640-L..11520, test 11520-L..14400; standard
+scaling fit on the training rows; MSE and MAE on the scaled values over every test window
+(stride 1, none dropped). Settings: multivariate "M" (7 in, 7 out, L = 96) and univariate
+"S" (OT, L = 336); horizons 96, 192, 336, 720 (``--quick``: 96 only). Persistence is scored
+on the same windows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+from rnnkit.models.forecaster import DATA_PRESETS, Forecaster
+from rnnkit.tasks.forecast import DataSpec, _test_evaluation, split
+from rnnkit.train.device import set_cpu_threads
+
+ANCHORS = {  # published MSE: SegRNN (M, L=96, fixed framework) and NLinear (S, L=336)
+    "M": {"SegRNN": [0.368, 0.408, 0.444, 0.446]},
+    "S": {"NLinear": [0.053, 0.069, 0.081, 0.080]},
+}
+HORIZONS = [96, 192, 336, 720]
+
+
+def run(setting: str, horizon: int, args: argparse.Namespace) -> dict:
+    preset = "etth1-m" if setting == "M" else "etth1-s"
+    data = DATA_PRESETS[preset]
+    spec = DataSpec(csv=str(Path(os.environ["RNNKIT_DATA"]) / "etth1" / "ETTh1.csv"),
+                    target=data["target"], split=data["split"])
+    fc = Forecaster.from_preset(preset, horizon=horizon, epochs=args.epochs,
+                                patience=args.patience, hidden_size=args.hidden, seed=args.seed,
+                                device=args.device)
+    series, first_test, val_start = split(spec, fc.config.lookback, horizon)
+    start = time.perf_counter()
+    result = fc.fit(series.slice(0, first_test), val_start, progress=False)
+    seconds = time.perf_counter() - start
+    ev = _test_evaluation(fc, series, first_test, period=24)
+    return {
+        "setting": setting, "horizon": horizon, "lookback": fc.config.lookback,
+        "test_windows": len(ev.origins),
+        "mse": round(ev.scaled["model"]["mse"], 4), "mae": round(ev.scaled["model"]["mae"], 4),
+        "persistence_mse": round(ev.scaled["persistence"]["mse"], 4),
+        "persistence_mae": round(ev.scaled["persistence"]["mae"], 4),
+        "interval_coverage_90": round(ev.interval["coverage"], 3) if ev.interval else None,
+        "train_seconds": round(seconds, 1), "epochs_run": len(result.history["train_loss"]),
+        "best_epoch": result.best_epoch,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="H = 96 only, both settings")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--patience", type=int, default=3)
+    parser.add_argument("--hidden", type=int, default=512)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    set_cpu_threads(args.threads)
+    start = time.perf_counter()
+    results = []
+    for setting in ("M", "S"):
+        for k, horizon in enumerate(HORIZONS[:1] if args.quick else HORIZONS):
+            row = run(setting, horizon, args)
+            anchor_name, anchor = next(iter(ANCHORS[setting].items()))
+            row[f"{anchor_name}_published_mse"] = anchor[k]
+            row["beats_persistence"] = row["mse"] < row["persistence_mse"]
+            row["at_or_below_anchor"] = row["mse"] <= anchor[k]
+            results.append(row)
+    print(json.dumps({"quick": args.quick, "epochs": args.epochs, "hidden": args.hidden,
+                      "threads": args.threads, "seed": args.seed, "results": results,
+                      "total_seconds": round(time.perf_counter() - start, 1)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,333 @@
+"""Many-to-one text classification: a sentence in, one judgement out (sentiment analysis)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from rnnkit.data.text import (
+    TOKENIZERS,
+    BucketSampler,
+    TextTable,
+    Tokenizer,
+    Vocab,
+    build_tokenizer,
+    encode_texts,
+    label_classes,
+    label_indices,
+    pad_batch,
+    text_loader,
+    tokenizer_from_dict,
+)
+from rnnkit.errors import InputError
+from rnnkit.layers import CELLS, Recurrent, Trace
+from rnnkit.models.forecaster import config_from_dict
+from rnnkit.train.fit import FitResult, fit
+
+POOLINGS = ("last", "mean", "max", "attention")
+
+
+@dataclass
+class ClassifierConfig:
+    """The network and its text handling (everything needed to rebuild it)."""
+
+    tokenizer: str = "word"  # "word" (Penn-Treebank-like) or "bpe" (subwords, trained on train)
+    lowercase: bool = False  # lower-case the text before tokenizing
+    bpe_vocab_size: int = 8000  # subwords the bpe tokenizer learns
+    min_freq: int = 1  # training tokens seen fewer times become <unk>
+    max_vocab: int | None = None  # at most this many vocabulary entries (specials included)
+    cell: str = "lstm"  # any name in rnnkit.layers.CELLS: lstm, gru, rnn, ...
+    embedding_dim: int = 256  # E, size of a word vector (trained from scratch)
+    hidden_size: int = 256  # H, units per recurrent layer and direction
+    num_layers: int = 1  # stacked recurrent layers
+    bidirectional: bool = True  # read the sentence both ways (outputs 2H)
+    pooling: str = "max"  # sentence vector: "last" state, "mean", "max" or "attention"
+    word_dropout: float = 0.1  # training only: each token replaced by <unk> with this chance
+    embedding_dropout: float = 0.3  # dropout on the word vectors
+    dropout: float = 0.0  # between recurrent layers
+    output_dropout: float = 0.5  # on the sentence vector, before the linear layer
+    vocab_size: int = 0  # set from the data by fit()
+    num_classes: int = 0  # set from the data by fit()
+
+    def validate(self) -> None:
+        """Raise `InputError` naming the first bad setting."""
+        if self.tokenizer not in TOKENIZERS:
+            raise InputError(f"--tokenizer {self.tokenizer!r} is not known; choose one of "
+                             f"{', '.join(TOKENIZERS)}")
+        if self.cell not in CELLS:
+            raise InputError(f"--cell {self.cell!r} is not known; choose one of {sorted(CELLS)}")
+        if self.pooling not in POOLINGS:
+            raise InputError(f"--pooling {self.pooling!r} is not known; choose one of "
+                             f"{', '.join(POOLINGS)}")
+        for name in ("embedding_dim", "hidden_size", "num_layers", "min_freq"):
+            if getattr(self, name) < 1:
+                raise InputError(f"--{name.replace('_', '-')} {getattr(self, name)}; "
+                                 "expected at least 1")
+        if self.bpe_vocab_size < 100:
+            raise InputError(f"--bpe-vocab-size {self.bpe_vocab_size}; expected at least 100")
+        for name in ("word_dropout", "embedding_dropout", "dropout", "output_dropout"):
+            if not 0 <= getattr(self, name) < 1:
+                raise InputError(f"{name}={getattr(self, name)}; expected a value in [0, 1)")
+
+
+@dataclass
+class TrainConfig:
+    """How the network is trained (early stopping watches accuracy on the dev set)."""
+
+    epochs: int = 8
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    clip: float | None = 5.0  # max global gradient norm (None: no clipping)
+    patience: int | None = 3  # epochs without a better dev accuracy before stopping
+    seed: int = 0
+    device: str = "auto"
+
+    def validate(self) -> None:
+        """Raise `InputError` naming the first bad setting."""
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise InputError(f"--{name.replace('_', '-')} {getattr(self, name)}; expected >= 1")
+        if self.lr <= 0:
+            raise InputError(f"--lr {self.lr}; expected a positive learning rate")
+        if self.patience is not None and self.patience < 1:
+            raise InputError(f"--patience {self.patience}; expected at least 1")
+
+
+class SequenceClassifier(nn.Module):
+    r"""Embedding -> stacked (bidirectional) recurrent layers -> pooling -> dropout -> linear.
+
+    .. math::
+        e_t = E[w_t], \quad o_{1..T}, h_T = \mathrm{RNN}(e_{1..T}), \quad
+        s = \mathrm{pool}(o_{1..T}), \quad \mathrm{logits} = W\,\mathrm{drop}(s) + b
+
+    Pooling over the real (unpadded) steps: ``last``, the final state of the top layer (both
+    directions: h_T forwards and h_1 backwards); ``mean`` or ``max`` over time, feature by
+    feature (max: Conneau et al. 2017); ``attention``, :math:`\alpha = \mathrm{softmax}_t(v^T
+    \tanh(W o_t))`, :math:`s = \sum_t \alpha_t o_t` (Yang et al. 2016).
+
+    Shapes: tokens (B, T) long, padded with ``Vocab.pad_index``; lengths (B,) (None: all T);
+    logits (B, C). With ``lengths`` the recurrent layers run packed on the fast path.
+
+    Example:
+        >>> net = SequenceClassifier(ClassifierConfig(vocab_size=100, num_classes=3))
+        >>> tuple(net(torch.randint(2, 100, (4, 9)), torch.tensor([9, 5, 2, 7])).shape)
+        (4, 3)
+    """
+
+    def __init__(self, config: ClassifierConfig) -> None:
+        super().__init__()
+        c = self.config = config
+        if c.vocab_size < 3 or c.num_classes < 2:
+            raise InputError(f"vocab_size={c.vocab_size} and num_classes={c.num_classes}; "
+                             "expected at least 3 and 2 (they come from the training data)")
+        self.embedding = nn.Embedding(c.vocab_size, c.embedding_dim, padding_idx=Vocab.pad_index)
+        self.embedding_dropout = nn.Dropout(c.embedding_dropout)
+        self.rnn = Recurrent(c.cell, c.embedding_dim, c.hidden_size, c.num_layers,
+                             c.bidirectional, dropout=c.dropout if c.num_layers > 1 else 0.0)
+        features = c.hidden_size * self.rnn.num_directions
+        if c.pooling == "attention":
+            self.attention = nn.Sequential(nn.Linear(features, features), nn.Tanh(),
+                                           nn.Linear(features, 1, bias=False))
+        self.drop = nn.Dropout(c.output_dropout)
+        self.head = nn.Linear(features, c.num_classes)
+
+    def forward(self, tokens: Tensor, lengths: Tensor | None = None,
+                trace: bool = False) -> Tensor | tuple[Tensor, Trace]:
+        """(B, T) token ids and (B,) lengths -> (B, C) logits; with ``trace`` also the
+        recurrent layers' `Trace` (every gate at every step; the explicit loop, slower)."""
+        if self.training and self.config.word_dropout > 0:
+            drop = torch.rand(tokens.shape, device=tokens.device) < self.config.word_dropout
+            tokens = tokens.masked_fill(drop & (tokens != Vocab.pad_index), Vocab.unk_index)
+        x = self.embedding_dropout(self.embedding(tokens))  # (B, T, E)
+        result = self.rnn(x, lengths=lengths, trace=trace)
+        out, state = result[0], result[1]  # (B, T, D*H), final state
+        B, T = tokens.shape
+        mask = torch.ones(B, T, dtype=torch.bool, device=tokens.device) if lengths is None \
+            else torch.arange(T, device=tokens.device)[None, :] < lengths.to(tokens.device)[:, None]
+        logits = self.head(self.drop(self.pool(out, state, mask)))
+        return (logits, result[2]) if trace else logits
+
+    def pool(self, out: Tensor, state: Any, mask: Tensor) -> Tensor:
+        """The sentence vector (B, D*H) from outputs (B, T, D*H), the final state and the
+        (B, T) mask of real steps."""
+        pooling = self.config.pooling
+        if pooling == "last":
+            h = state[0] if isinstance(state, tuple) else state  # (L*D, B, H)
+            D = self.rnn.num_directions
+            return h[-D:].transpose(0, 1).reshape(out.shape[0], -1)  # top layer, both ways
+        if pooling == "mean":
+            return (out * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
+        if pooling == "max":
+            return out.masked_fill(~mask[..., None], float("-inf")).amax(1)
+        scores = self.attention(out).squeeze(-1).masked_fill(~mask, float("-inf"))  # (B, T)
+        return (F.softmax(scores, dim=1)[..., None] * out).sum(1)
+
+
+class TextClassifier:
+    """A text classifier estimator: ``fit`` on labelled texts, then classify any text.
+
+    The tokenizer, vocabulary and classes come from the training texts only; the network is
+    built from their sizes at fit time.
+
+    Example:
+        >>> clf = TextClassifier(ClassifierConfig(hidden_size=64), TrainConfig(epochs=3))
+        >>> clf.fit(read_text_table("train.tsv"), read_text_table("dev.tsv"))  # doctest: +SKIP
+        >>> clf.predict_proba(["a charming , funny film"])  # doctest: +SKIP
+        array([[0.03, 0.97]], dtype=float32)
+    """
+
+    def __init__(self, config: ClassifierConfig | None = None,
+                 train: TrainConfig | None = None) -> None:
+        self.config = config or ClassifierConfig()
+        self.train_config = train or TrainConfig()
+        self.tokenizer: Tokenizer | None = None
+        self.vocab: Vocab | None = None
+        self.classes: list[str] = []
+        self.net: SequenceClassifier | None = None
+        self.device = torch.device("cpu")
+
+    # ---- training ---------------------------------------------------------------------------
+
+    def fit(self, train: TextTable, dev: TextTable, progress: bool = True) -> FitResult:
+        """Train on ``train``; keep the epoch with the best accuracy on ``dev``."""
+        c, t = self.config, self.train_config
+        c.validate()
+        t.validate()
+        classes = label_classes(train.labels or [])
+        if len(classes) < 2:
+            raise InputError(f"{train.source} has {len(classes)} distinct label(s) {classes}; "
+                             "a classifier needs at least 2")
+        y_train, y_dev = label_indices(train, classes), label_indices(dev, classes)
+        tokenizer = build_tokenizer(c.tokenizer, train.texts, c.lowercase, c.bpe_vocab_size)
+        tokens = [tokenizer.tokenize(text) for text in train.texts]
+        vocab = Vocab.build(tokens, c.min_freq, c.max_vocab)
+        c.vocab_size, c.num_classes = len(vocab), len(classes)
+        self.tokenizer, self.vocab, self.classes = tokenizer, vocab, classes
+        torch.manual_seed(t.seed)
+        self.net = SequenceClassifier(c)
+        x_train = [vocab.encode(seq) for seq in tokens]
+        x_dev = encode_texts(dev.texts, tokenizer, vocab)
+        train_loader = text_loader(x_train, y_train, t.batch_size, shuffle=True, seed=t.seed)
+        dev_loader = text_loader(x_dev, y_dev, 256, shuffle=False)
+        dev_batches = list(dev_loader)
+
+        def dev_accuracy(model: nn.Module) -> float:
+            device = next(model.parameters()).device
+            correct = sum(int((model(x.to(device), n).argmax(-1).cpu() == y).sum())
+                          for (x, n), y in dev_batches)
+            return correct / len(y_dev)
+
+        result = fit(
+            self.net, F.cross_entropy, train_loader, dev_loader, epochs=t.epochs, lr=t.lr,
+            weight_decay=t.weight_decay, clip=t.clip, patience=t.patience, device=t.device,
+            seed=t.seed, progress=progress, val_score=dev_accuracy, higher_is_better=True,
+        )
+        self.device = next(self.net.parameters()).device
+        return result
+
+    # ---- classifying ------------------------------------------------------------------------
+
+    def _check_ready(self) -> None:
+        if self.net is None or self.vocab is None or self.tokenizer is None:
+            raise InputError("this classifier is not trained yet; call fit() or load a run")
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each text (unknown words -> ``<unk>``)."""
+        self._check_ready()
+        return encode_texts(texts, self.tokenizer, self.vocab)
+
+    @torch.no_grad()
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+        """Class probabilities (N, C), columns in the order of ``classes``."""
+        ids = self.encode(texts)
+        self.net.eval()
+        probs = torch.zeros(len(ids), len(self.classes))
+        for index in BucketSampler([len(s) for s in ids], batch_size, shuffle=False):
+            x, n = pad_batch([torch.as_tensor(ids[k]) for k in index])
+            probs[index] = F.softmax(self.net(x.to(self.device), n), -1).cpu()
+        return probs.numpy()
+
+    def predict(self, texts: Sequence[str]) -> list[str]:
+        """The most probable class of each text."""
+        return [self.classes[k] for k in self.predict_proba(texts).argmax(1)]
+
+    @torch.no_grad()
+    def prefix_proba(self, text: str) -> tuple[list[str], np.ndarray]:
+        """How the judgement forms word by word: the tokens of ``text`` and the class
+        probabilities (T, C) after each one, i.e. for each prefix ``w_1..w_t`` read alone."""
+        self._check_ready()
+        tokens = self.tokenizer.tokenize(text)
+        if not tokens:
+            raise InputError("the text has no tokens; give some words")
+        ids = torch.as_tensor(self.vocab.encode(tokens))
+        self.net.eval()
+        prefixes = [ids[: k + 1] for k in range(len(ids))]
+        probs = [F.softmax(self.net(*(t.to(self.device) for t in pad_batch(chunk))), -1).cpu()
+                 for chunk in (prefixes[k : k + 256] for k in range(0, len(prefixes), 256))]
+        return tokens, torch.cat(probs).numpy()
+
+    @torch.no_grad()
+    def gates(self, text: str, layer: int = 0) -> dict[str, np.ndarray]:
+        """Gate activity of one recurrent layer while it reads ``text`` (trace path).
+
+        Returns, per gate the cell has (LSTM: i, f, g, o; GRU: r, z, n; Elman: a), an array
+        (D, T, H): direction (forwards, then backwards), word, unit; the backward direction
+        is put back in word order.
+        """
+        self._check_ready()
+        ids = torch.as_tensor([self.vocab.encode(self.tokenizer.tokenize(text))])
+        self.net.eval()
+        _, trace = self.net(ids.to(self.device), trace=True)
+        result: dict[str, list[np.ndarray]] = {}
+        for direction in trace[layer]:
+            for name in direction.gates:
+                series = direction.stack(name)[0]  # (T, H), in processing order
+                series = series.flip(0) if direction.reverse else series
+                result.setdefault(name, []).append(series.cpu().numpy())
+        return {name: np.stack(values) for name, values in result.items()}
+
+    # ---- persistence ------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """The run's config.json entries (the tokenizer and vocabulary are separate files)."""
+        return {"model": asdict(self.config), "train": asdict(self.train_config),
+                "classes": list(self.classes)}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], tokenizer: Any, vocab: Any,
+                   weights: dict[str, Tensor], where: str) -> TextClassifier:
+        """Rebuild from `state`, `Tokenizer.to_dict`, `Vocab.to_dict` and a weights dict
+        (from safetensors); anything that does not fit is refused."""
+        try:
+            model = config_from_dict(ClassifierConfig, state["model"], where)
+            train = config_from_dict(TrainConfig, state["train"], where)
+            classes = [str(label) for label in state["classes"]]
+        except (KeyError, TypeError) as err:
+            raise InputError(f"{where}: missing or malformed entry {err}") from err
+        model.validate()
+        clf = cls(model, train)
+        clf.tokenizer = tokenizer_from_dict(tokenizer, f"{where}: tokenizer")
+        clf.vocab = Vocab.from_dict(vocab, f"{where}: vocabulary")
+        if len(clf.vocab) != model.vocab_size or len(classes) != model.num_classes:
+            raise InputError(f"{where}: {len(clf.vocab)} vocabulary entries and {len(classes)} "
+                             f"classes, but the model was built for {model.vocab_size} and "
+                             f"{model.num_classes}")
+        clf.net = SequenceClassifier(model)
+        expected = clf.net.state_dict()
+        problems = sorted(set(expected) ^ set(weights)) or [
+            f"{k}: {tuple(weights[k].shape)} != {tuple(v.shape)}"
+            for k, v in expected.items() if weights[k].shape != v.shape
+        ]
+        if problems:
+            raise InputError(f"{where}: weights do not fit the config ({problems[:3]})")
+        clf.net.load_state_dict(weights)
+        clf.net.eval()
+        clf.classes = classes
+        return clf
