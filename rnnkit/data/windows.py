@@ -25,8 +25,8 @@ def windows(
     Window k, with forecast origin ``o = origins[k]`` (the index of the last observed row),
     is ``x = values[o-L+1 : o+1]`` (L, C) and ``y = values[o+1 : o+1+H, :n_targets]`` (H, n).
     Without ``origins`` every origin that fits is used (stride 1). Built with ``unfold``, so
-    the full set of windows is a view of ``values`` (memory does not grow with lookback);
-    selecting origins copies only those windows.
+    the windows are a view of ``values`` (memory does not grow with lookback) when the origins
+    are consecutive, as for training; other selections copy only the selected windows.
 
     Returns:
         x (N, L, C) and y (N, H, n_targets).
@@ -37,12 +37,15 @@ def windows(
     y_all = values[lookback:, :n_targets].unfold(0, horizon, 1).transpose(1, 2)  # (.., H, n)
     if origins is None:
         return x_all, y_all
-    index = origins - (lookback - 1)
+    index = torch.as_tensor(origins) - (lookback - 1)
     if len(index) and (index.min() < 0 or index.max() >= x_all.shape[0]):
         raise InputError(
             f"forecast origins must lie in [{lookback - 1}, {T - horizon - 1}] for lookback="
             f"{lookback}, horizon={horizon} and {T} rows"
         )
+    if len(index) and torch.equal(index, torch.arange(int(index[0]), int(index[0]) + len(index))):
+        first = int(index[0])
+        return x_all[first : first + len(index)], y_all[first : first + len(index)]
     return x_all[index], y_all[index]
 
 

@@ -55,6 +55,7 @@ class _Tracker(pl.Callback):
         self.sign = -1.0 if higher_is_better else 1.0  # internally lower is better
         self.best = None if initial is None else self.sign * initial
         self.best_state = copy.deepcopy(model.state_dict()) if initial is not None else None
+        self.last_good = copy.deepcopy(model.state_dict())  # weights after the last whole epoch
         self.result.best_epoch = 0 if initial is not None else None
         self.bar = None
         if progress:
@@ -66,13 +67,8 @@ class _Tracker(pl.Callback):
     def on_train_epoch_end(self, trainer: pl.Trainer, module: TrainModule) -> None:
         epoch = trainer.current_epoch + 1
         train_loss = module.pop_epoch_mean("train_loss")
-        train_loss = math.nan if train_loss is None else train_loss
-        if not math.isfinite(train_loss):
-            raise TrainingDiverged(
-                f"training loss became {train_loss} in epoch {epoch}; lower --lr or enable "
-                "gradient clipping"
-            )
-        self.result.history["train_loss"].append(train_loss)
+        self.result.history["train_loss"].append(math.nan if train_loss is None else train_loss)
+        self.last_good = copy.deepcopy(module.model.state_dict())
         val_loss = module.pop_epoch_mean("val_loss")
         if val_loss is not None:
             self.result.history["val_loss"].append(val_loss)
@@ -187,7 +183,13 @@ def fit(
             default_root_dir=scratch,
         )
         start = time.perf_counter()
-        trainer.fit(module, train_dataloaders=train, val_dataloaders=val)
+        try:
+            trainer.fit(module, train_dataloaders=train, val_dataloaders=val)
+        except TrainingDiverged:
+            if tracker.bar is not None:
+                tracker.bar.close()
+            model.load_state_dict(tracker.best_state or tracker.last_good)
+            raise
         tracker.result.seconds = time.perf_counter() - start
     if tracker.best_state is not None:
         model.load_state_dict(tracker.best_state)

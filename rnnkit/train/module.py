@@ -9,6 +9,8 @@ import lightning.pytorch as pl
 import torch
 from torch import Tensor, nn
 
+from rnnkit.errors import TrainingDiverged
+
 
 def call(model: nn.Module, x: Tensor | tuple[Tensor, ...]) -> Tensor:
     """``model(x)``, or ``model(*x)`` when a batch's inputs are a tuple."""
@@ -56,6 +58,12 @@ class TrainModule(pl.LightningModule):
         """Loss on one training batch."""
         x, y = batch
         loss = self.loss(call(self.model, x), y)
+        if not torch.isfinite(loss):  # one scalar check: cheap beside a recurrent step
+            raise TrainingDiverged(
+                f"training loss became {float(loss.detach())} in epoch {self.current_epoch + 1}, step "
+                f"{batch_idx + 1}; the weights of the last good epoch are kept. Lower --lr or "
+                "clip gradients"
+            )
         self._accumulate("train_loss", loss, len(y))
         return loss
 

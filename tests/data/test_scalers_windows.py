@@ -38,8 +38,12 @@ def test_windows_are_views_with_the_right_content():
 def test_origins_keep_every_window_whose_targets_fit():
     origins = origins_between(first_target=7, stop=10, horizon=2, lookback=3)
     assert origins.tolist() == [6, 7]  # targets 7-8 and 8-9; none dropped, none outside
-    x, y = windows(torch.arange(10.0)[:, None], 3, 2, 1, origins)
+    values = torch.arange(10.0)[:, None]
+    x, y = windows(values, 3, 2, 1, origins)
     assert y[:, :, 0].tolist() == [[7, 8], [8, 9]]
+    assert x.untyped_storage().data_ptr() == values.untyped_storage().data_ptr()  # still a view
+    x, y = windows(values, 3, 2, 1, torch.tensor([2, 6]))
+    assert x[:, -1, 0].tolist() == [2, 6] and y[:, 0, 0].tolist() == [3, 7]
 
 
 def test_too_few_rows_message():

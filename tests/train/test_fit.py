@@ -80,6 +80,10 @@ def test_divergence_names_the_epoch():
     x = torch.randn(8, 3)
     y = torch.full((8,), math.inf)
     model = nn.Linear(3, 1)
-    with pytest.raises(TrainingDiverged, match="training loss became (nan|inf) in epoch 1"):
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(TrainingDiverged, match=r"training loss became (nan|inf) in epoch 1, "
+                       r"step 1; the weights of the last good epoch are kept"):
         fit(model, lambda out, t: ((out[:, 0] - t) ** 2).mean(), loader([(x, y)]), epochs=3,
             progress=False)
+    for k, v in model.state_dict().items():  # left at the last good weights, not NaN
+        assert torch.equal(v, before[k])
