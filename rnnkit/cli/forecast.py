@@ -94,17 +94,26 @@ def train(
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     threads: int = typer.Option(1, help="CPU threads (1 is fastest for small models)."),
     out: Path | None = typer.Option(None, help="Run folder (default runs/forecast-<time>)."),
+    force: bool = typer.Option(False, help="Replace an earlier run folder at --out."),
+    resume: Path | None = typer.Option(None, help="Continue an interrupted run from its folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
     quiet: bool = typer.Option(False, help="No progress bar."),
 ) -> None:
-    """Train a forecaster, judge it beside naive baselines on held-out data, write a run."""
+    """Train a forecaster, judge it beside naive baselines on held-out data, write a run.
+
+    A checkpoint is kept after every epoch: if training is interrupted, --resume DIR
+    continues it with the settings stored in DIR and reaches the same result.
+    """
     from rnnkit.models.forecaster import DATA_PRESETS, Forecaster
-    from rnnkit.tasks.forecast import DataSpec, metrics_json
+    from rnnkit.tasks.forecast import DataSpec, resume_run
     from rnnkit.tasks.forecast import train as train_task
     from rnnkit.train.device import resolve_device, set_cpu_threads
 
     resolve_device(device)
     set_cpu_threads(threads)
+    if resume is not None:
+        _report(resume_run(resume, progress=not quiet), as_json)
+        return
     data = {"csv": None if csv is None else str(csv), "target": _split_list(target),
             "time": time, "features": _split_list(features), "fill": fill,
             "test": None if test is None else str(test), "test_size": test_size,
@@ -126,7 +135,13 @@ def train(
         typer.echo("no --csv given: using the embedded series (weekly Mauna Loa CO2, "
                    "statsmodels); the last 10% of weeks are the test part", err=True)
     outcome = train_task(spec, forecaster, out, progress=not quiet,
-                         command=shlex.join(["rnnkit", *sys.argv[1:]]))
+                         command=shlex.join(["rnnkit", *sys.argv[1:]]), force=force)
+    _report(outcome, as_json)
+
+
+def _report(outcome: object, as_json: bool) -> None:
+    from rnnkit.tasks.forecast import metrics_json
+
     metrics = metrics_json(outcome.evaluation, outcome.fit, outcome.first_test, outcome.series)
     if as_json:
         typer.echo(json.dumps({**metrics, "run": str(outcome.run_dir)}))

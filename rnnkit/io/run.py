@@ -80,11 +80,14 @@ def save_figure(fig: Any, path: Path, dpi: int = 110) -> Path:
     return write_bytes(path, buffer.getvalue())
 
 
-def new_run_dir(out: Path | None, group: str, root: Path = Path("runs")) -> Path:
+def new_run_dir(out: Path | None, group: str, root: Path = Path("runs"),
+                force: bool = False) -> Path:
     """The folder for a new run: ``out``, or ``runs/<group>-<timestamp>``.
 
-    An existing non-empty ``out`` is refused, so no run is ever overwritten. The folder is
-    created by the caller's first write, so input rejected before then leaves nothing behind.
+    An existing non-empty ``out`` is refused, so no run is ever overwritten, unless ``force``
+    and it is an rnnkit run folder (it has a config.json), which is then removed; any other
+    folder is never removed. The folder is created by the caller's first write, so input
+    rejected before then leaves nothing behind.
     """
     if out is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -95,8 +98,15 @@ def new_run_dir(out: Path | None, group: str, root: Path = Path("runs")) -> Path
             out = root / f"{group}-{stamp}-{suffix}"
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        if force and (out / "config.json").is_file():
+            import shutil
+
+            shutil.rmtree(out)
+            return out
+        hint = "" if (out / "config.json").is_file() else " (--force replaces only run folders)"
         raise InputError(
-            f"--out {out} already exists and is not empty; choose a new folder or remove it"
+            f"--out {out} already exists and is not empty; choose a new folder, remove it, or "
+            f"pass --force to replace a previous run{hint}"
         )
     return out
 

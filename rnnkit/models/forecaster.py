@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -238,24 +239,33 @@ class Forecaster:
 
     # ---- training ---------------------------------------------------------------------------
 
-    def fit(self, series: Series, val_start: int | None = None,
-            progress: bool = True) -> FitResult:
-        """Train on ``series``: rows before ``val_start`` train (and fit the scaler), the rows
-        from it on validate (default: the last ``val_fraction`` of the rows). With validation,
-        split-conformal intervals are calibrated on the validation residuals."""
+    def check(self, series: Series, val_start: int | None = None) -> int:
+        """Validate the settings against ``series`` (its dimensions are taken into the config)
+        and return the first validation row; raises `InputError` before anything is done."""
         c, t = self.config, self.train_config
         c.n_targets, c.n_features = len(series.targets), len(series.features)
         c.validate()
         t.validate()
         if val_start is None:
             val_start = len(series) - int(round(len(series) * t.val_fraction))
-        n_train, n_val = val_start, len(series) - val_start
-        check_length(n_train, c.lookback, c.horizon, f"the training part of {series.source}")
+        n_val = len(series) - val_start
+        check_length(val_start, c.lookback, c.horizon, f"the training part of {series.source}")
         if n_val and n_val < c.horizon:
             raise InputError(
                 f"the validation part ({n_val} rows) is shorter than horizon={c.horizon}; "
                 "raise --val-fraction or give more data"
             )
+        return val_start
+
+    def fit(self, series: Series, val_start: int | None = None, progress: bool = True,
+            checkpoint_dir: Path | None = None, resume: bool = False) -> FitResult:
+        """Train on ``series``: rows before ``val_start`` train (and fit the scaler), the rows
+        from it on validate (default: the last ``val_fraction`` of the rows). With validation,
+        split-conformal intervals are calibrated on the validation residuals. With
+        ``checkpoint_dir`` a checkpoint is kept there each epoch; ``resume`` continues one."""
+        c, t = self.config, self.train_config
+        val_start = self.check(series, val_start)
+        n_train, n_val = val_start, len(series) - val_start
         self.columns = (list(series.targets), list(series.features))
         self.scaler = Scaler.fit(series.values[:n_train], c.scaler)
         torch.manual_seed(t.seed)
@@ -272,7 +282,8 @@ class Forecaster:
         result = fit(
             self.net, LOSSES[t.loss], train_loader, val_loader, epochs=t.epochs,
             lr=t.lr, weight_decay=t.weight_decay, clip=t.clip, patience=t.patience,
-            device=t.device, seed=t.seed, progress=progress,
+            device=t.device, seed=t.seed, progress=progress, checkpoint_dir=checkpoint_dir,
+            resume=resume,
         )
         self.device = next(self.net.parameters()).device
         self.halfwidth = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import shutil
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,10 +27,11 @@ from rnnkit.io.run import (
     write_json,
 )
 from rnnkit.io.weights import load_weights, save_weights
-from rnnkit.models.forecaster import Forecaster
+from rnnkit.models.forecaster import Forecaster, ForecasterConfig, TrainConfig, config_from_dict
+from rnnkit.train.checkpoint import has_checkpoint
 from rnnkit.train.fit import FitResult
 
-EMBEDDED = "co2"
+CHECKPOINT = "checkpoint"  # folder of a run's resume checkpoint, removed once it is complete
 
 
 @dataclass
@@ -182,31 +185,64 @@ def metrics_json(ev: Evaluation, fit: FitResult | None, first_test: int, series:
 
 
 def train(spec: DataSpec, forecaster: Forecaster, out: Path | None, progress: bool = True,
-          command: str | None = None) -> TrainOutcome:
+          command: str | None = None, force: bool = False, resume: bool = False) -> TrainOutcome:
     """Read, split, fit, evaluate beside baselines and write the run folder.
 
     Every input is validated before the run folder is created: bad input leaves nothing.
+    From then on config.json is in the folder and a checkpoint is kept after each epoch, so
+    an interrupted run can be resumed (``resume``, see `resume_run`); ``COMPLETE`` is
+    written last. ``force`` replaces an earlier run folder at ``out``.
     """
-    c = forecaster.config
-    forecaster.train_config.validate()
-    run_dir = new_run_dir(out, "forecast")
+    c, t = forecaster.config, forecaster.train_config
+    t.validate()
     series, first_test, val_start = split(spec, c.lookback, c.horizon)
     train_part = series.slice(0, first_test)
+    val_start = forecaster.check(train_part, val_start)
+    run_dir = Path(out) if resume else new_run_dir(out, "forecast", force=force)
+    config = {"command": command or shlex.join(sys.argv), "data": asdict(spec),
+              "model": asdict(c), "train": asdict(t), "targets": series.targets,
+              "features": series.features}
+    if not resume:
+        write_json(run_dir / "config.json", config)
     period = spec.period or infer_period(train_part.target_values[:, 0], train_part.time)
-    fit = forecaster.fit(train_part, val_start, progress=progress)
+    fit = forecaster.fit(train_part, val_start, progress=progress,
+                         checkpoint_dir=run_dir / CHECKPOINT, resume=resume)
     ev = _test_evaluation(forecaster, series, first_test, period)
 
-    config = {"command": command or " ".join(sys.argv), "data": asdict(spec),
-              **forecaster.state()}
-    config.pop("scaler")
-    write_json(run_dir / "config.json", config)
-    write_json(run_dir / "scaler.json", forecaster.scaler.to_dict())
+    state = forecaster.state()
+    write_json(run_dir / "config.json",
+               {**config, "interval_halfwidth": state["interval_halfwidth"]})
+    write_json(run_dir / "scaler.json", state["scaler"])
     save_weights(run_dir / "model.safetensors", forecaster.net)
     write_json(run_dir / "metrics.json", metrics_json(ev, fit, first_test, series))
     write_bytes(run_dir / "predictions.csv", _predictions_csv(ev, series))
     _write_plots(run_dir, fit, ev, series, f"{series.targets[0]}: test period", c.lookback)
+    shutil.rmtree(run_dir / CHECKPOINT, ignore_errors=True)  # the finished run needs none
     mark_complete(run_dir)
     return TrainOutcome(run_dir, fit, ev, forecaster, series, first_test)
+
+
+def resume_run(run_dir: Path, progress: bool = True) -> TrainOutcome:
+    """Continue an interrupted ``forecast train`` from its last epoch checkpoint, reaching the
+    same result as an uninterrupted run with the same settings."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise InputError(f"--resume {run_dir}: no such run folder")
+    if is_complete(run_dir):
+        raise InputError(f"--resume {run_dir}: that run is complete; nothing to resume")
+    if not has_checkpoint(run_dir / CHECKPOINT):
+        raise InputError(f"--resume {run_dir}: no checkpoint (it stopped before its first epoch "
+                         "ended); start the training again")
+    config = read_json(run_dir / "config.json")
+    where = str(run_dir / "config.json")
+    try:
+        spec = DataSpec(**config["data"])
+        forecaster = Forecaster(config_from_dict(ForecasterConfig, config["model"], where),
+                                config_from_dict(TrainConfig, config["train"], where))
+        command = config["command"]
+    except (KeyError, TypeError) as err:
+        raise InputError(f"{where}: malformed ({err}); cannot resume this run") from err
+    return train(spec, forecaster, run_dir, progress, command, resume=True)
 
 
 def load(run_dir: Path) -> tuple[Forecaster, DataSpec]:

@@ -11,13 +11,22 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import lightning.pytorch as pl
 import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
-from rnnkit.errors import TrainingDiverged
+from rnnkit.errors import InputError, TrainingDiverged
+from rnnkit.train.checkpoint import (
+    Checkpoint,
+    has_checkpoint,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from rnnkit.train.device import resolve_device
 from rnnkit.train.module import TrainModule, call
 
@@ -46,7 +55,8 @@ class _Tracker(pl.Callback):
 
     def __init__(self, epochs: int, patience: int | None, initial: float | None, progress: bool,
                  model: nn.Module, score: Callable[[nn.Module], float] | None,
-                 higher_is_better: bool) -> None:
+                 higher_is_better: bool, checkpoint_dir: Path | None = None,
+                 sampler_generator: torch.Generator | None = None) -> None:
         self.result = FitResult(history={"train_loss": [], "val_loss": []})
         if score is not None:
             self.result.history["val_score"] = []
@@ -57,15 +67,47 @@ class _Tracker(pl.Callback):
         self.best_state = copy.deepcopy(model.state_dict()) if initial is not None else None
         self.last_good = copy.deepcopy(model.state_dict())  # weights after the last whole epoch
         self.result.best_epoch = 0 if initial is not None else None
-        self.bar = None
-        if progress:
+        self.checkpoint_dir = checkpoint_dir
+        self.sampler_generator = sampler_generator
+        self.done = 0  # epochs completed before this fit call (resume)
+        self.pending_optimizer: dict | None = None
+        self.epochs, self.progress, self.bar = epochs, progress, None
+
+    def resume(self, checkpoint: Checkpoint, model: nn.Module) -> None:
+        """Continue from ``checkpoint``: weights, best weights, history, random states."""
+        model.load_state_dict(checkpoint.model)
+        self.last_good = copy.deepcopy(model.state_dict())
+        self.best_state = checkpoint.best_state
+        t = checkpoint.tracker
+        self.result.history = t["history"]
+        self.best, self.result.best_epoch = t["best"], t["best_epoch"]
+        self.result.stopped_early = t["stopped_early"]
+        self.done = checkpoint.epoch
+        self.pending_optimizer = checkpoint.optimizer
+        set_rng_state(checkpoint.rng, self.sampler_generator)
+
+    def on_train_start(self, trainer: pl.Trainer, module: TrainModule) -> None:
+        if self.pending_optimizer is not None:
+            trainer.optimizers[0].load_state_dict(self.pending_optimizer)
+            self.pending_optimizer = None
+        if self.progress:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=epochs, desc="training", unit="epoch", file=sys.stderr,
-                            dynamic_ncols=True, leave=False, mininterval=0.5)
+            self.bar = tqdm(total=self.epochs, initial=self.done, desc="training", unit="epoch",
+                            file=sys.stderr, dynamic_ncols=True, leave=False, mininterval=0.5)
+
+    def _save(self, trainer: pl.Trainer, module: TrainModule, epoch: int) -> None:
+        tracker = {"history": self.result.history, "best": self.best,
+                   "best_epoch": self.result.best_epoch,
+                   "stopped_early": self.result.stopped_early}
+        save_checkpoint(self.checkpoint_dir, Checkpoint(
+            epoch=epoch, model=module.model.state_dict(),
+            optimizer=trainer.optimizers[0].state_dict(),
+            rng=rng_state(self.sampler_generator), best_state=self.best_state, tracker=tracker,
+        ))
 
     def on_train_epoch_end(self, trainer: pl.Trainer, module: TrainModule) -> None:
-        epoch = trainer.current_epoch + 1
+        epoch = self.done + trainer.current_epoch + 1
         train_loss = module.pop_epoch_mean("train_loss")
         self.result.history["train_loss"].append(math.nan if train_loss is None else train_loss)
         self.last_good = copy.deepcopy(module.model.state_dict())
@@ -91,6 +133,8 @@ class _Tracker(pl.Callback):
                 shown["score"] = f"{monitored:.4g}"
             self.bar.set_postfix(shown, refresh=False)
             self.bar.update(1)
+        if self.checkpoint_dir is not None:
+            self._save(trainer, module, epoch)
 
     def on_fit_end(self, trainer: pl.Trainer, module: TrainModule) -> None:
         if self.bar is not None:
@@ -141,6 +185,8 @@ def fit(
     progress: bool = True,
     val_score: Callable[[nn.Module], float] | None = None,
     higher_is_better: bool = False,
+    checkpoint_dir: Path | None = None,
+    resume: bool = False,
 ) -> FitResult:
     """Train ``model`` in place with Adam through Lightning and return its `FitResult`.
 
@@ -148,21 +194,37 @@ def fit(
     the best validation epoch are restored at the end, and ``patience`` (epochs without
     improvement) stops early. ``val_score(model)`` (e.g. dev accuracy or BLEU, computed in
     eval mode without gradients; ``higher_is_better`` says its direction) replaces the
-    validation loss as what is monitored. ``clip`` clips the global gradient norm. Nothing is
-    written to disk: no logger, no checkpoints, no ``lightning_logs/``.
+    validation loss as what is monitored. ``clip`` clips the global gradient norm.
+
+    With ``checkpoint_dir``, a checkpoint is written there at each epoch end (see
+    `rnnkit.train.checkpoint`); ``resume`` continues from it and reaches the same weights as an
+    uninterrupted run. Nothing else is written: no logger, no Lightning checkpoints, no
+    ``lightning_logs/``.
     """
     if epochs < 1:
         raise ValueError(f"epochs={epochs}; expected at least 1")
     torch.manual_seed(seed)
     target = resolve_device(device)
     model.to(target)
-    if val_score is not None:
+    checkpoint = None
+    if resume:
+        if checkpoint_dir is None or not has_checkpoint(checkpoint_dir):
+            raise InputError(f"nothing to resume: no checkpoint in {checkpoint_dir}")
+        checkpoint = load_checkpoint(checkpoint_dir)
+    if checkpoint is not None:
+        initial = None  # restored with the tracker
+    elif val_score is not None:
         initial = _score(val_score, model)
     else:
         initial = evaluate_loss(model, loss, val, target) if val is not None else None
     model.train()
     module = TrainModule(model, loss, lr=lr, weight_decay=weight_decay)
-    tracker = _Tracker(epochs, patience, initial, progress, model, val_score, higher_is_better)
+    tracker = _Tracker(epochs, patience, initial, progress, model, val_score, higher_is_better,
+                       checkpoint_dir, _sampler_generator(train))
+    if checkpoint is not None:
+        tracker.resume(checkpoint, model)
+        if tracker.done >= epochs or tracker.result.stopped_early:
+            return _finish(model, tracker, target)
     with tempfile.TemporaryDirectory() as scratch, warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
@@ -170,7 +232,7 @@ def fit(
         warnings.filterwarnings("ignore", message=".*have no `val_dataloader`.*")
         warnings.filterwarnings("ignore", message=".*LeafSpec.*")
         trainer = pl.Trainer(
-            max_epochs=epochs,
+            max_epochs=epochs - tracker.done,
             accelerator="gpu" if target.type == "cuda" else "cpu",
             devices=1,
             logger=False,
@@ -191,7 +253,24 @@ def fit(
             model.load_state_dict(tracker.best_state or tracker.last_good)
             raise
         tracker.result.seconds = time.perf_counter() - start
+    return _finish(model, tracker, target)
+
+
+def _finish(model: nn.Module, tracker: _Tracker, target: torch.device) -> FitResult:
     if tracker.best_state is not None:
         model.load_state_dict(tracker.best_state)
     model.to(target).eval()
     return tracker.result
+
+
+def _sampler_generator(loader: DataLoader) -> torch.Generator | None:
+    """The generator that orders a loader's batches (to save and restore it), if any."""
+    sampler = getattr(loader, "batch_sampler", None) or getattr(loader, "sampler", None)
+    for _ in range(3):  # BatchSampler -> RandomSampler -> generator
+        if sampler is None:
+            return None
+        generator = getattr(sampler, "generator", None)
+        if isinstance(generator, torch.Generator):
+            return generator
+        sampler = getattr(sampler, "sampler", None)
+    return None

@@ -60,9 +60,9 @@ class TrainModule(pl.LightningModule):
         loss = self.loss(call(self.model, x), y)
         if not torch.isfinite(loss):  # one scalar check: cheap beside a recurrent step
             raise TrainingDiverged(
-                f"training loss became {float(loss.detach())} in epoch {self.current_epoch + 1}, step "
-                f"{batch_idx + 1}; the weights of the last good epoch are kept. Lower --lr or "
-                "clip gradients"
+                f"training loss became {float(loss.detach())} in epoch "
+                f"{self.current_epoch + 1}, step {batch_idx + 1}; the weights of the last good "
+                "epoch are kept. Lower --lr or clip gradients"
             )
         self._accumulate("train_loss", loss, len(y))
         return loss
