@@ -20,7 +20,9 @@ app = typer.Typer(
 def _register_groups() -> None:
     # command groups: one module each under rnnkit/cli/, one line each here
     from rnnkit.cli import experiment, forecast
+    from rnnkit.cli.report import report
 
+    app.command(name="report")(report)
     app.add_typer(forecast.app, name="forecast")
     app.add_typer(experiment.app, name="experiment")
 

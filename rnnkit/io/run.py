@@ -17,6 +17,8 @@ from typing import Any
 from rnnkit.errors import InputError
 
 COMPLETE = "COMPLETE"
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 def write_bytes(path: Path, data: bytes) -> Path:
@@ -29,6 +31,7 @@ def write_bytes(path: Path, data: bytes) -> Path:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -112,7 +115,10 @@ def new_run_dir(out: Path | None, group: str, root: Path = Path("runs"),
 
 
 def mark_complete(run_dir: Path) -> None:
-    """Mark a run as fully written (the last file a run gets)."""
+    """Write the run's ``report.html``, then mark the run as fully written (its last file)."""
+    from rnnkit.plots.report import write_report
+
+    write_report(run_dir)
     write_bytes(Path(run_dir) / COMPLETE, b"")
 
 
