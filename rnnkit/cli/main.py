@@ -20,9 +20,11 @@ app = typer.Typer(
 def _register_groups() -> None:
     # command groups: one module each under rnnkit/cli/, one line each here
     from rnnkit.cli import experiment, forecast
+    from rnnkit.cli.export import export
     from rnnkit.cli.report import report
 
     app.command(name="report")(report)
+    app.command(name="export")(export)
     app.add_typer(forecast.app, name="forecast")
     app.add_typer(experiment.app, name="experiment")
 
