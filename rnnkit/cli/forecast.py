@@ -49,7 +49,7 @@ def _print_table(metrics: dict, header: str) -> None:
                    f"{m['mase']:>8.3g}{m['skill']:>+9.1%}")
     if metrics.get("scaled"):
         scaled = metrics["scaled"]
-        typer.echo("on standardised values: " + ", ".join(
+        typer.echo("on the scaled values: " + ", ".join(
             f"{name} MSE {m['mse']:.4g} MAE {m['mae']:.4g}" for name, m in scaled.items()
             if name in ("model", "persistence")))
     if metrics.get("interval"):
