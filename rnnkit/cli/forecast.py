@@ -71,7 +71,7 @@ def train(
     split: str | None = typer.Option(None, help="Row counts TRAIN,VAL,TEST from the start."),
     preset: str | None = typer.Option(None, help="Named settings: 'seed' = the tutorial exactly."),
     model: str | None = typer.Option(None, help="rnn (encoder + head) or segrnn."),
-    cell: str | None = typer.Option(None, help="rnn, irnn, lstm, gru, peephole, cifg, ..."),
+    cell: str | None = typer.Option(None, help="lstm, gru, rnn, irnn, peephole, cifg or esn."),
     hidden_size: int | None = typer.Option(None, help="Units per recurrent layer."),
     layers: int | None = typer.Option(None, help="Stacked recurrent layers."),
     dropout: float | None = typer.Option(None, help="Dropout between recurrent layers."),
@@ -81,6 +81,10 @@ def train(
     channel_independent: bool | None = typer.Option(
         None, "--channel-independent/--joint", help="One shared model per channel."),
     segment_length: int | None = typer.Option(None, help="SegRNN segment length."),
+    spectral_radius: float | None = typer.Option(None, help="ESN: largest |eigenvalue| of W."),
+    leak_rate: float | None = typer.Option(None, help="ESN: leak rate in (0, 1]."),
+    ridge: float | None = typer.Option(None, help="ESN: ridge of the readout."),
+    washout: int | None = typer.Option(None, help="ESN: training steps left out of the fit."),
     scaler: str | None = typer.Option(None, help="standard, minmax or identity."),
     period: int | None = typer.Option(None, help="Seasonal period for the seasonal naive."),
     epochs: int | None = typer.Option(None, help="Training epochs (upper bound with patience)."),
@@ -125,6 +129,8 @@ def train(
         "model": model, "cell": cell, "hidden_size": hidden_size, "num_layers": layers,
         "dropout": dropout, "lookback": lookback, "horizon": horizon, "normalize": normalize,
         "channel_independent": channel_independent, "segment_length": segment_length,
+        "spectral_radius": spectral_radius, "leak_rate": leak_rate, "ridge": ridge,
+        "washout": washout,
         "scaler": scaler, "epochs": epochs, "batch_size": batch_size, "lr": lr,
         "patience": patience, "loss": loss, "interval": interval,
         "val_fraction": val_fraction, "seed": seed, "device": device,
@@ -148,6 +154,7 @@ def _report(outcome: object, as_json: bool) -> None:
         return
     c = outcome.forecaster.config
     net = (f"SegRNN(GRU {c.hidden_size}, segments of {c.segment_length})" if c.model == "segrnn"
+           else f"ESN({c.hidden_size} units, closed-form readout)" if c.cell == "esn"
            else f"{c.num_layers}x{c.cell.upper()}({c.hidden_size})")
     _print_table(metrics, f"{', '.join(outcome.series.targets)}: {metrics['test_forecasts']} "
                  f"test forecasts of {c.horizon} step(s) from a {c.lookback}-row lookback "
@@ -203,3 +210,32 @@ def evaluate(
         typer.echo(json.dumps(metrics))
     else:
         _print_table(metrics, f"{metrics['test_forecasts']} forecasts scored")
+
+
+@app.command()
+def explain(
+    run: Path = typer.Option(..., help="A run folder written by 'rnnkit forecast train'."),
+    csv: Path | None = typer.Option(None, help="Data (default: the run's)."),
+    origin: int | None = typer.Option(None, help="Row whose window is explained (default last)."),
+    out: Path | None = typer.Option(None, help="Figure file (default RUN/explain-ORIGIN.png)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the findings as one JSON object."),
+) -> None:
+    """The glass box on one forecast: gates per step, gradient through time, influential steps.
+
+    Example: rnnkit forecast explain --run runs/forecast-x --origin 500
+    """
+    from rnnkit.tasks.forecast import explain as explain_task
+
+    found = explain_task(run, None if csv is None else str(csv), origin, out)
+    if as_json:
+        typer.echo(json.dumps(found))
+        return
+    typer.echo(f"forecast from row {found['origin']}: "
+               + ", ".join(f"{v:.4g}" for v in found["forecast"]))
+    ratios = ", ".join(f"{r:.2e}" for r in found["gradient_first_last_ratio"])
+    typer.echo(f"gradient reaching the oldest step / the newest, per layer: {ratios}")
+    typer.echo("input steps that moved the forecast most:")
+    for step in found["influential_steps"]:
+        typer.echo(f"  row {step['row']:>6}  {step['time']:<20} value {step['value']:<10.4g}"
+                   f" {step['share']:.1%} of the input gradient")
+    typer.echo(f"figure written to {found['figure']}")

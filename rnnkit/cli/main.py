@@ -19,7 +19,7 @@ app = typer.Typer(
 
 def _register_groups() -> None:
     # command groups: one module each under rnnkit/cli/, one line each here
-    from rnnkit.cli import experiment, forecast
+    from rnnkit.cli import diagnose, experiment, forecast
     from rnnkit.cli.export import export
     from rnnkit.cli.report import report
 
@@ -27,6 +27,7 @@ def _register_groups() -> None:
     app.command(name="export")(export)
     app.add_typer(forecast.app, name="forecast")
     app.add_typer(experiment.app, name="experiment")
+    app.add_typer(diagnose.app, name="diagnose")
 
 
 _register_groups()

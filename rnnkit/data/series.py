@@ -229,6 +229,9 @@ def read_series(
             )
         if fill == "drop":
             keep = ~missing.any(axis=1)
+            if not keep.any():
+                raise InputError(f"{path}: every row has a missing value in {columns}; "
+                                 "--fill drop would leave nothing")
             values, rows = values[keep], rows[keep]
             stamps = None if stamps is None else stamps[keep]
         else:

@@ -125,3 +125,23 @@ def mark_complete(run_dir: Path) -> None:
 def is_complete(run_dir: Path) -> bool:
     """Whether a run folder was fully written."""
     return (Path(run_dir) / COMPLETE).is_file()
+
+
+def read_run_config(run_dir: Path, group: str, required: str,
+                    known: set[str]) -> tuple[dict[str, Any], str]:
+    """The config.json of a complete ``group`` run, checked: the folder exists and is
+    complete, the file is a JSON object with ``required``, and it has no keys outside
+    ``known`` (a tampered or foreign file is refused). Returns (config, its path as text)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise InputError(f"--run {run_dir}: no such run folder")
+    if not is_complete(run_dir):
+        raise InputError(f"--run {run_dir} is incomplete (training did not finish writing it)")
+    where = str(run_dir / "config.json")
+    config = read_json(run_dir / "config.json")
+    if not isinstance(config, dict) or required not in config:
+        raise InputError(f"{where} has no {required!r} entry; is this a {group} run?")
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise InputError(f"{where}: unknown keys {unknown}; the file was not written by rnnkit")
+    return config, where

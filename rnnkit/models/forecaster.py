@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,12 @@ from rnnkit.data.series import Series
 from rnnkit.data.windows import check_length, origins_between, windows
 from rnnkit.errors import InputError
 from rnnkit.evaluate.intervals import conformal_halfwidth
-from rnnkit.layers import CELLS, Recurrent
+from rnnkit.layers import CELLS, Recurrent, Trace
 from rnnkit.models.normalization import MODES as NORM_MODES
 from rnnkit.models.normalization import InstanceNorm
 from rnnkit.models.segrnn import SegRNN
+from rnnkit.reservoir import ESN, ESNConfig
+from rnnkit.train.device import resolve_device
 from rnnkit.train.fit import FitResult, fit
 from rnnkit.train.loader import tensor_loader
 
@@ -29,7 +32,7 @@ class ForecasterConfig:
     """The network and its data handling (everything needed to rebuild it)."""
 
     model: str = "rnn"  # "rnn": recurrent encoder + linear head; "segrnn": SegRNN (GRU)
-    cell: str = "lstm"  # any name in rnnkit.layers.CELLS (model "rnn")
+    cell: str = "lstm"  # a name in rnnkit.layers.CELLS, or "esn" (model "rnn")
     hidden_size: int = 64  # units per recurrent layer
     num_layers: int = 2  # stacked recurrent layers
     dropout: float = 0.0  # between recurrent layers
@@ -39,6 +42,11 @@ class ForecasterConfig:
     normalize: str = "last"  # "last": the change from the last value; "revin"; "none": level
     channel_independent: bool = False  # one shared model applied to each channel alone
     segment_length: int = 48  # SegRNN's segment length w (divides lookback and horizon)
+    spectral_radius: float = 0.9  # ESN (cell "esn"; hidden_size = reservoir units)
+    leak_rate: float = 1.0  # ESN leak rate in (0, 1]
+    ridge: float = 1e-6  # ESN readout ridge
+    washout: int = 100  # ESN: first training steps left out of the readout fit
+    reservoir_seed: int = 0  # ESN: set from the training seed by fit()
     scaler: str = "standard"  # "standard", "minmax" or "identity", fit on training rows only
     init: str = "torch"  # weight initialiser: a name in rnnkit.init.INITIALISERS
     n_targets: int = 1  # set from the data by fit()
@@ -46,8 +54,17 @@ class ForecasterConfig:
 
     def validate(self) -> None:
         """Raise `InputError` naming the first bad setting."""
-        if self.cell not in CELLS:
-            raise InputError(f"--cell {self.cell!r} is not known; choose one of {sorted(CELLS)}")
+        if self.cell not in CELLS and self.cell != "esn":
+            raise InputError(f"--cell {self.cell!r} is not known; choose one of "
+                             f"{sorted([*CELLS, 'esn'])}")
+        if self.cell == "esn":
+            if self.n_features and self.horizon > 1:
+                raise InputError(
+                    f"--cell esn forecasts several steps by feeding its output back, which "
+                    f"needs every input column to be a target; drop the features or use "
+                    f"--horizon 1 (got horizon={self.horizon})"
+                )
+            ESN(esn_config(self))  # raises InputError naming a bad reservoir setting
         for name in ("hidden_size", "num_layers", "lookback", "horizon", "n_targets"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name}={getattr(self, name)}; expected at least 1")
@@ -145,6 +162,13 @@ def config_from_dict(cls: type, data: dict[str, Any], where: str) -> Any:
     return cls(**data)
 
 
+def esn_config(c: ForecasterConfig) -> ESNConfig:
+    """The echo state network a forecaster with ``cell="esn"`` uses."""
+    return ESNConfig(input_size=c.n_targets + c.n_features, output_size=c.n_targets,
+                     units=c.hidden_size, spectral_radius=c.spectral_radius,
+                     leak_rate=c.leak_rate, ridge=c.ridge, seed=c.reservoir_seed)
+
+
 class ForecastNet(nn.Module):
     r"""Forecast the next H rows from the last L: an encoder and a direct multi-step output.
 
@@ -154,6 +178,10 @@ class ForecastNet(nn.Module):
         h_L = \mathrm{RNN}(x_{t-L+1..t}), \qquad \hat y_{t+1..t+H} = W\,\mathrm{drop}(h_L) + b
 
     Model ``"segrnn"``: `SegRNN` (segment-wise GRU, parallel decoding; channel-independent).
+
+    Cell ``"esn"``: an echo state network (`rnnkit.reservoir.ESN`) fitted in closed form on
+    the scaled training series; a forecast warms its reservoir up on the window and runs it
+    in closed loop for the horizon. Its windows are not normalised.
 
     Each window is first normalised by itself (`InstanceNorm`). With ``normalize="last"`` the
     rnn head starts at zero, so the untrained model *is* persistence ("tomorrow = today") and
@@ -168,7 +196,10 @@ class ForecastNet(nn.Module):
         super().__init__()
         self.config = c = config
         channels = c.n_targets + c.n_features
-        self.norm = InstanceNorm(c.normalize, channels)
+        self.norm = InstanceNorm("none" if c.cell == "esn" else c.normalize, channels)
+        if c.cell == "esn":
+            self.esn = ESN(esn_config(c))
+            return
         if c.model == "segrnn":
             self.segrnn = SegRNN(c.lookback, c.horizon, channels, c.segment_length,
                                  c.hidden_size, c.output_dropout)
@@ -187,21 +218,36 @@ class ForecastNet(nn.Module):
             nn.init.zeros_(self.head.weight)
             nn.init.zeros_(self.head.bias)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """(B, L, C) scaled windows -> (B, H, n_targets) scaled forecasts."""
+    def forward(self, x: Tensor, trace: bool = False) -> Tensor | tuple[Tensor, Trace]:
+        """(B, L, C) scaled windows -> (B, H, n_targets) scaled forecasts; with ``trace``
+        also the `Trace` of the recurrent encoder (its gates and states, step by step)."""
         c = self.config
         B, L, C = x.shape
+        if c.cell == "esn":
+            if trace:
+                raise InputError("an echo state network has no gates to trace; its reservoir is "
+                                 "fixed (see rnnkit.reservoir)")
+            warm = x.to(torch.float64)
+            y = self.esn.predict(warm)[:, -1:] if c.n_features else \
+                self.esn.generate(c.horizon, warm)
+            return y.to(x.dtype)
         x, stats = self.norm(x)
+        record = None
         if c.model == "segrnn":
-            y = self.segrnn(x)  # (B, H, C)
-        elif c.channel_independent:
-            x = x.permute(0, 2, 1).reshape(B * C, L, 1)
-            out, _ = self.rnn(x)  # (B*C, L, hidden)
-            y = self.head(self.drop(out[:, -1])).view(B, C, c.horizon).permute(0, 2, 1)
+            y = self.segrnn(x, trace=trace)  # (B, H, C)
+            y, record = y if trace else (y, None)
         else:
-            out, _ = self.rnn(x)  # (B, L, hidden)
-            y = self.head(self.drop(out[:, -1])).view(B, c.horizon, c.n_targets)
-        return self.norm.restore(y[..., : c.n_targets], stats)
+            if c.channel_independent:
+                x = x.permute(0, 2, 1).reshape(B * C, L, 1)
+            out, _, *rest = self.rnn(x, trace=trace)  # (B or B*C, L, hidden)
+            record = rest[0] if trace else None
+            y = self.head(self.drop(out[:, -1]))
+            if c.channel_independent:
+                y = y.view(B, C, c.horizon).permute(0, 2, 1)
+            else:
+                y = y.view(B, c.horizon, c.n_targets)
+        y = self.norm.restore(y[..., : c.n_targets], stats)
+        return (y, record) if trace else y
 
 
 class Forecaster:
@@ -250,6 +296,9 @@ class Forecaster:
             val_start = len(series) - int(round(len(series) * t.val_fraction))
         n_val = len(series) - val_start
         check_length(val_start, c.lookback, c.horizon, f"the training part of {series.source}")
+        if c.cell == "esn" and not 0 <= c.washout < val_start - 1:
+            raise InputError(f"--washout {c.washout} must be >= 0 and below the {val_start - 1} "
+                             "training steps; use a smaller washout or more data")
         if n_val and n_val < c.horizon:
             raise InputError(
                 f"the validation part ({n_val} rows) is shorter than horizon={c.horizon}; "
@@ -268,9 +317,12 @@ class Forecaster:
         n_train, n_val = val_start, len(series) - val_start
         self.columns = (list(series.targets), list(series.features))
         self.scaler = Scaler.fit(series.values[:n_train], c.scaler)
+        c.reservoir_seed = t.seed
         torch.manual_seed(t.seed)
         self.net = ForecastNet(c)
         scaled = self._scaled(series)
+        if c.cell == "esn":
+            return self._fit_esn(series, scaled, n_train, n_val)
         train_origins = origins_between(c.lookback, n_train, c.horizon, c.lookback)
         x, y = windows(scaled, c.lookback, c.horizon, c.n_targets, train_origins)
         train_loader = tensor_loader(x, y, batch_size=t.batch_size, shuffle=t.shuffle, seed=t.seed)
@@ -286,13 +338,31 @@ class Forecaster:
             resume=resume,
         )
         self.device = next(self.net.parameters()).device
+        self._calibrate(series, n_train, n_val)
+        return result
+
+    def _fit_esn(self, series: Series, scaled: Tensor, n_train: int, n_val: int) -> FitResult:
+        """Closed-form fit of the reservoir readout: no epochs, no backpropagation."""
+        c, t = self.config, self.train_config
+        self.device = resolve_device(t.device)
+        self.net.to(self.device)
+        start = time.perf_counter()
+        train = scaled[:n_train].to(self.device, torch.float64)
+        self.net.esn.fit(train[:-1], train[1:, : c.n_targets], washout=c.washout)
+        result = FitResult(history={"train_loss": [], "val_loss": []},
+                           seconds=time.perf_counter() - start)
+        self._calibrate(series, n_train, n_val)
+        return result
+
+    def _calibrate(self, series: Series, n_train: int, n_val: int) -> None:
+        """Split-conformal interval half-widths from the validation residuals."""
+        c, t = self.config, self.train_config
         self.halfwidth = None
         if n_val and t.interval is not None:
-            origins = val_origins.numpy()
+            origins = origins_between(n_train, len(series), c.horizon, c.lookback).numpy()
             rows = origins[:, None] + np.arange(1, c.horizon + 1)[None, :]
             residuals = series.target_values[rows] - self.forecast(series, origins)
             self.halfwidth = conformal_halfwidth(residuals, t.interval)  # (H, n_targets)
-        return result
 
     # ---- forecasting ------------------------------------------------------------------------
 

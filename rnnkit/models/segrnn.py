@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from rnnkit.layers import Recurrent
+from rnnkit.layers import Recurrent, Trace
 
 
 class SegRNN(nn.Module):
@@ -43,12 +43,14 @@ class SegRNN(nn.Module):
         self.drop = nn.Dropout(dropout)
         self.out = nn.Linear(hidden_size, segment_length)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """(B, L, C) windows (already normalised) -> (B, H, C) forecasts."""
+    def forward(self, x: Tensor, trace: bool = False) -> Tensor | tuple[Tensor, Trace]:
+        """(B, L, C) windows (already normalised) -> (B, H, C) forecasts; with ``trace``
+        also the `Trace` of the encoder over the N segments (rows ordered batch, channel)."""
         B, L, C = x.shape
         d = self.position.shape[1] * 2
         segments = x.permute(0, 2, 1).reshape(B * C, self.n_in, self.w)  # (B*C, N, w)
-        _, h = self.rnn(self.embed(segments))  # h: (1, B*C, d)
+        encoded = self.rnn(self.embed(segments), trace=trace)
+        h = encoded[1]  # (1, B*C, d)
         queries = torch.cat([
             self.position[None, :, :].expand(C, -1, -1),  # (C, M, d/2)
             self.channel[:, None, :].expand(-1, self.n_out, -1),  # (C, M, d/2)
@@ -57,7 +59,8 @@ class SegRNN(nn.Module):
         h = h.repeat_interleave(self.n_out, dim=1)  # (1, B*C*M, d)
         out, _ = self.rnn(queries, h)  # one step from h_N per output segment
         y = self.out(self.drop(out))  # (B*C*M, 1, w)
-        return y.reshape(B, C, self.n_out * self.w).permute(0, 2, 1)
+        y = y.reshape(B, C, self.n_out * self.w).permute(0, 2, 1)
+        return (y, encoded[2]) if trace else y
 
 
 def _common_divisor(a: int, b: int) -> int:

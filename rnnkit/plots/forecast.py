@@ -81,3 +81,42 @@ def per_step_figure(per_step: dict[str, dict[str, list[float]]]) -> Figure:
     ax.set_ylabel("MSE")
     ax.legend(fontsize=8)
     return fig
+
+
+def explain_figure(
+    x: np.ndarray, window: np.ndarray, future_x: np.ndarray, forecast: np.ndarray,
+    gates: dict[str, np.ndarray], flow: np.ndarray, saliency: np.ndarray, title: str,
+) -> Figure:
+    """The glass box on one forecast: the window and forecast; mean gate activity per step;
+    how much of d forecast / d h_t reaches each step (per layer) and each input step.
+
+    ``gates`` maps "layer gate" to (S,) means; ``flow`` (layers, S); ``saliency`` (L,).
+    """
+    fig, axes = plt.subplots(3, 1, figsize=(9, 8.5), sharex=False)
+    ax = axes[0]
+    ax.plot(x, window, color="black", lw=1.3, label="input window")
+    ax.plot(future_x, forecast, color="tab:red", marker="o", ms=3, lw=1.5, label="forecast")
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    ax = axes[1]
+    steps = np.arange(1, flow.shape[1] + 1)
+    for name, values in gates.items():
+        ax.plot(steps, values, lw=1.2, label=name)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("mean gate activation")
+    ax.set_xlabel("recurrent step (oldest first)")
+    ax.legend(fontsize=7, ncol=4)
+    ax = axes[2]
+    for layer, norms in enumerate(flow):
+        ax.semilogy(steps, norms, lw=1.4, label=f"|d forecast / d h_t|, layer {layer}")
+    ax.set_xlabel("recurrent step (oldest first)")
+    twin = ax.twinx()
+    twin.bar(np.linspace(1, flow.shape[1], len(saliency)), saliency, width=flow.shape[1] /
+             max(len(saliency), 1) * 0.8, color="tab:gray", alpha=0.35,
+             label="|d forecast / d input|")
+    twin.set_yticks([])
+    lines, labels = ax.get_legend_handles_labels()
+    bars, bar_labels = twin.get_legend_handles_labels()
+    ax.legend(lines + bars, labels + bar_labels, fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig

@@ -22,6 +22,7 @@ from rnnkit.io.run import (
     mark_complete,
     new_run_dir,
     read_json,
+    read_run_config,
     save_figure,
     write_bytes,
     write_json,
@@ -141,7 +142,7 @@ def _write_plots(run_dir: Path, outcome_fit: FitResult | None, ev: Evaluation, s
              if name in ("model", "persistence")}
     fig = forecast_figure(x, series.target_values[:, 0], x[test_rows], first, title)
     save_figure(fig, run_dir / "forecast.png")
-    if outcome_fit is not None:
+    if outcome_fit is not None and outcome_fit.history["train_loss"]:  # ESNs have no epochs
         save_figure(loss_figure(outcome_fit.history, outcome_fit.best_epoch), run_dir / "loss.png")
     if ev.actual.shape[1] > 1:
         bounds = None if ev.bounds is None else (ev.bounds[0][..., 0], ev.bounds[1][..., 0])
@@ -248,18 +249,8 @@ def resume_run(run_dir: Path, progress: bool = True) -> TrainOutcome:
 def load(run_dir: Path) -> tuple[Forecaster, DataSpec]:
     """A trained forecaster and its data settings from a run folder (no unpickling)."""
     run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise InputError(f"--run {run_dir}: no such run folder")
-    if not is_complete(run_dir):
-        raise InputError(f"--run {run_dir} is incomplete (training did not finish writing it)")
-    config = read_json(run_dir / "config.json")
-    where = str(run_dir / "config.json")
-    if not isinstance(config, dict) or "data" not in config:
-        raise InputError(f"{where} has no 'data' entry; is this a forecast run?")
     known = {"command", "data", "model", "train", "targets", "features", "interval_halfwidth"}
-    unknown = sorted(set(config) - known)
-    if unknown:
-        raise InputError(f"{where}: unknown keys {unknown}; the file was not written by rnnkit")
+    config, where = read_run_config(run_dir, "forecast", "data", known)
     try:
         spec = DataSpec(**config["data"])
     except TypeError as err:
@@ -299,6 +290,14 @@ def predict(run_dir: Path, csv: str | None, horizon: int | None,
     return table
 
 
+def _when(stamp: object) -> str:
+    """A timestamp for people: the date alone at midnight; a row number stays a number."""
+    if isinstance(stamp, np.datetime64):
+        text = str(pd.Timestamp(stamp))
+        return text.removesuffix(" 00:00:00")
+    return str(stamp)
+
+
 def _future_times(series: Series, n: int) -> pd.DatetimeIndex | None:
     freq = None if series.time is None else infer_frequency(series.time[-50:])
     if freq is None:
@@ -324,3 +323,58 @@ def evaluate_run(run_dir: Path, csv: str | None, test_size: int | None, stride: 
     period = spec.period or infer_period(series.target_values[:first, 0], series.time)
     ev = _test_evaluation(fc, series, first, period, stride, retrain)
     return ev, metrics_json(ev, None, first, series)
+
+
+def explain(run_dir: Path, csv: str | None, origin: int | None,
+            out: Path | None = None) -> dict[str, Any]:
+    """Open the glass box on one forecast of a run: the forecast from the window ending at
+    row ``origin`` (default: the last row), the encoder's gates at every step, how much of
+    the forecast's gradient reaches each step (vanishing or not), and which input steps
+    moved the forecast most. Writes a figure (default ``RUN/explain-<origin>.png``)."""
+    import torch
+
+    from rnnkit.diagnose.gates import gate_statistics
+    from rnnkit.diagnose.gradients import gradient_flow
+    from rnnkit.plots.forecast import explain_figure
+
+    fc, spec = load(run_dir)
+    series = read_like_run(spec, csv)
+    c = fc.config
+    origin = len(series) - 1 if origin is None else origin
+    if not c.lookback - 1 <= origin < len(series):
+        raise InputError(f"--origin {origin} must lie in [{c.lookback - 1}, {len(series) - 1}] "
+                         f"(a full {c.lookback}-row window must end there)")
+    rows = slice(origin - c.lookback + 1, origin + 1)
+    window = torch.as_tensor(fc.scaler.transform(series.values[rows]), dtype=torch.float32)
+    x = window[None].to(fc.device).requires_grad_(True)
+    fc.net.eval()
+    y, trace = fc.net(x, trace=True)
+    (d_input,) = torch.autograd.grad(y[0, 0, 0], x, retain_graph=True)
+    flow = gradient_flow(y[0, 0, 0], trace).norms[:, 0].numpy()  # (layers, steps)
+    saliency = d_input[0].abs().sum(-1).cpu().numpy()  # (L,)
+    stats = gate_statistics(trace)
+    gates = {f"{s.key} {s.gate}": s.mean_over_time.numpy() for s in stats
+             if not s.key.endswith("_reverse")}
+    forecast = fc.forecast(series, np.array([origin]))[0]  # (H, n)
+
+    axis = _axis(series)
+    future = _future_times(series.slice(0, origin + 1), c.horizon)
+    future = future if future is not None else np.arange(origin + 1, origin + 1 + c.horizon)
+    figure = explain_figure(axis[rows], series.target_values[rows, 0], np.asarray(future),
+                            forecast[:, 0], gates, flow, saliency,
+                            f"{series.targets[0]}: forecast from row {origin}")
+    path = save_figure(figure, Path(out) if out else Path(run_dir) / f"explain-{origin}.png")
+    share = saliency / saliency.sum() if saliency.sum() > 0 else saliency
+    top = np.argsort(share)[::-1][:5]
+    return {
+        "figure": str(path), "origin": origin,
+        "forecast": forecast[:, 0].tolist(),
+        "gradient_first_last_ratio": [float(r) for r in flow[:, 0] / flow[:, -1]],
+        "gates": {f"{s.key} {s.gate}": {"mean": s.mean, "saturation": s.saturation}
+                  for s in stats},
+        "influential_steps": [
+            {"row": int(origin - c.lookback + 1 + k), "time": _when(axis[rows][k]),
+             "value": float(series.target_values[rows][k, 0]), "share": float(share[k])}
+            for k in top
+        ],
+    }

@@ -147,3 +147,40 @@ def test_split_protocol_counts_every_window(multi_csv, tmp_path, capsys):
     assert main(["forecast", "train", "--csv", str(multi_csv), "--target", "all",
                  "--split", "200,40,90", "--out", str(tmp_path / "x")]) == 2
     assert "needs 330 rows" in capsys.readouterr().err
+
+
+def test_explain_opens_the_glass_box(small_csv, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train_small(small_csv, out) == 0
+    capsys.readouterr()
+    assert main(["forecast", "explain", "--run", str(out), "--origin", "100", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert (out / "explain-100.png").stat().st_size > 10_000
+    assert found["origin"] == 100 and len(found["forecast"]) == 1
+    assert set(found["gates"]) == {"l0 i", "l0 f", "l0 o"}
+    assert all(0 <= g["mean"] <= 1 for g in found["gates"].values())
+    assert len(found["influential_steps"]) == 5
+    assert abs(sum(s["share"] for s in found["influential_steps"])) <= 1 + 1e-9
+    assert found["influential_steps"][0]["time"].startswith("2020-")
+    assert main(["forecast", "explain", "--run", str(out), "--origin", "3"]) == 2
+    assert "--origin 3 must lie in [13, 259]" in capsys.readouterr().err
+
+
+def test_echo_state_network_through_the_same_pipeline(small_csv, tmp_path, capsys):
+    out = tmp_path / "esn"
+    assert main(["forecast", "train", "--csv", str(small_csv), "--target", "load",
+                 "--cell", "esn", "--hidden-size", "200", "--lookback", "30", "--washout", "50",
+                 "--ridge", "1e-6", "--quiet", "--json", "--out", str(out)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    m = result["metrics"]
+    assert m["model"]["rmse"] < 0.5 * m["persistence"]["rmse"]  # a clean weekly cycle
+    assert (out / "COMPLETE").exists()
+    assert main(["forecast", "predict", "--run", str(out), "--horizon", "10", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 10  # closed loop past the horizon
+    for bad, message in ((["--spectral-radius", "0"], "spectral_radius"),
+                         (["--leak-rate", "1.5"], "leak_rate"),
+                         (["--washout", "500"], "--washout 500")):
+        assert main(["forecast", "train", "--csv", str(small_csv), "--target", "load",
+                     "--cell", "esn", "--quiet", "--out", str(tmp_path / "bad"), *bad]) == 2
+        assert message in capsys.readouterr().err
+        assert not (tmp_path / "bad").exists()

@@ -76,6 +76,8 @@ def test_missing_values_need_a_fill_policy(tmp_path):
     assert dropped.values.tolist() == [[1, 10], [3, 30]]
     with pytest.raises(InputError, match="nothing before it"):
         read_series(write(tmp_path, "y,z\n,1\n2,3\n", "lead.csv"), "y", fill="ffill")
+    with pytest.raises(InputError, match="every row has a missing value"):
+        read_series(write(tmp_path, "y,z\n,1\n,3\n", "none.csv"), "y", fill="drop")
     with pytest.raises(InputError, match="--fill 'mean' is not known"):
         read_series(path, "y", fill="mean")
 

@@ -1,0 +1,1 @@
+"""The labs: experiments that make the vanishing gradient and its remedies visible."""
