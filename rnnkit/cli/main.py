@@ -19,7 +19,7 @@ app = typer.Typer(
 
 def _register_groups() -> None:
     # command groups: one module each under rnnkit/cli/, one line each here
-    from rnnkit.cli import diagnose, experiment, forecast
+    from rnnkit.cli import classify, diagnose, experiment, forecast, translate
     from rnnkit.cli.export import export
     from rnnkit.cli.report import report
 
@@ -28,6 +28,8 @@ def _register_groups() -> None:
     app.add_typer(forecast.app, name="forecast")
     app.add_typer(experiment.app, name="experiment")
     app.add_typer(diagnose.app, name="diagnose")
+    app.add_typer(classify.app, name="classify")
+    app.add_typer(translate.app, name="translate")
 
 
 _register_groups()

@@ -195,15 +195,25 @@ class TextClassifier:
 
     # ---- training ---------------------------------------------------------------------------
 
-    def fit(self, train: TextTable, dev: TextTable, progress: bool = True) -> FitResult:
-        """Train on ``train``; keep the epoch with the best accuracy on ``dev``."""
-        c, t = self.config, self.train_config
-        c.validate()
-        t.validate()
+    def check(self, train: TextTable, dev: TextTable) -> list[str]:
+        """Validate the settings and the data without training; returns the classes.
+
+        Raises `InputError` for a bad setting, fewer than 2 classes in ``train``, or a label
+        in ``dev`` that ``train`` does not have.
+        """
+        self.config.validate()
+        self.train_config.validate()
         classes = label_classes(train.labels or [])
         if len(classes) < 2:
             raise InputError(f"{train.source} has {len(classes)} distinct label(s) {classes}; "
                              "a classifier needs at least 2")
+        label_indices(dev, classes)
+        return classes
+
+    def fit(self, train: TextTable, dev: TextTable, progress: bool = True) -> FitResult:
+        """Train on ``train``; keep the epoch with the best accuracy on ``dev``."""
+        c, t = self.config, self.train_config
+        classes = self.check(train, dev)
         y_train, y_dev = label_indices(train, classes), label_indices(dev, classes)
         tokenizer = build_tokenizer(c.tokenizer, train.texts, c.lowercase, c.bpe_vocab_size)
         tokens = [tokenizer.tokenize(text) for text in train.texts]

@@ -17,10 +17,10 @@ import pandas as pd
 from rnnkit.data.text import TextTable, label_indices, read_lines, read_text_table
 from rnnkit.errors import InputError
 from rnnkit.io.run import (
-    is_complete,
     mark_complete,
     new_run_dir,
     read_json,
+    read_run_config,
     save_figure,
     write_bytes,
     write_json,
@@ -113,23 +113,23 @@ def _predictions_csv(table: TextTable, probs: np.ndarray, classes: Sequence[str]
 
 
 def train(spec: DataSpec, classifier: TextClassifier, out: Path | None, progress: bool = True,
-          command: str | None = None) -> TrainOutcome:
+          command: str | None = None, force: bool = False) -> TrainOutcome:
     """Read, fit (early stopping on dev accuracy), score the dev set and write the run folder:
-    config.json, tokenizer.json, vocab.json, model.safetensors, metrics.json,
-    predictions.csv (dev), training.png.
+    config.json, tokenizer.json, vocab.json, model.safetensors, metrics.json (the dev
+    scores), predictions.csv (dev), training.png. ``force`` replaces an earlier run at ``out``.
 
     Every input is validated before the run folder is created: bad input leaves nothing.
     """
     from rnnkit.plots.text import training_figure
 
-    classifier.config.validate()
-    classifier.train_config.validate()
-    run_dir = new_run_dir(out, "classify")
     train_table, dev_table = read_data(spec)
+    classifier.check(train_table, dev_table)
+    run_dir = new_run_dir(out, "classify", force=force)
     fit = classifier.fit(train_table, dev_table, progress=progress)
     probs = classifier.predict_proba(dev_table.texts)
     y_dev = label_indices(dev_table, classifier.classes)
-    metrics = {"dev": classification_metrics(y_dev, probs.argmax(1), classifier.classes),
+    metrics = {"data": spec.dev,
+               **classification_metrics(y_dev, probs.argmax(1), classifier.classes),
                "train_examples": len(train_table),
                "vocab_size": classifier.config.vocab_size,
                "parameters": sum(p.numel() for p in classifier.net.parameters()),
@@ -155,17 +155,8 @@ def train(spec: DataSpec, classifier: TextClassifier, out: Path | None, progress
 def load(run_dir: Path) -> tuple[TextClassifier, DataSpec]:
     """A trained classifier and its data settings from a run folder (no unpickling)."""
     run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise InputError(f"--run {run_dir}: no such run folder")
-    if not is_complete(run_dir):
-        raise InputError(f"--run {run_dir} is incomplete (training did not finish writing it)")
-    where = str(run_dir / "config.json")
-    config = read_json(run_dir / "config.json")
-    if not isinstance(config, dict) or "classes" not in config:
-        raise InputError(f"{where} has no 'classes' entry; is this a classify run?")
-    unknown = sorted(set(config) - {"command", "data", "model", "train", "classes"})
-    if unknown:
-        raise InputError(f"{where}: unknown keys {unknown}; the file was not written by rnnkit")
+    known = {"command", "data", "model", "train", "classes"}
+    config, where = read_run_config(run_dir, "classify", "classes", known)
     try:
         spec = DataSpec(**config["data"])
     except TypeError as err:
@@ -198,12 +189,13 @@ def predict(run_dir: Path, texts: Sequence[str], file: str | None = None) -> pd.
     the true label: labels the model never saw are refused)."""
     clf, spec = load(run_dir)
     table = read_inputs(spec, texts, file)
+    if table.labels is not None:
+        label_indices(table, clf.classes)
     probs = clf.predict_proba(table.texts)
     best = probs.argmax(1)
     frame = pd.DataFrame({"label": [clf.classes[k] for k in best],
                           "probability": probs[np.arange(len(best)), best]})
     if table.labels is not None:
-        label_indices(table, clf.classes)
         frame["true"] = table.labels
     frame["text"] = table.texts
     return frame
@@ -267,11 +259,11 @@ def explain_text(clf: TextClassifier, text: str) -> Explanation:
 
 
 def default_plot_path(run_dir: Path, text: str) -> Path:
-    """``RUN/plots/explain-<first words>-<hash>.png``: one file per text, never overwritten
-    by another text."""
+    """``RUN/explain-<first words>-<hash>.png``: one file per text, never overwritten by
+    another text."""
     words = "-".join(re.findall(r"\w+", text.lower())[:6])[:40] or "text"
     digest = hashlib.sha1(text.encode()).hexdigest()[:8]
-    return Path(run_dir) / "plots" / f"explain-{words}-{digest}.png"
+    return Path(run_dir) / f"explain-{words}-{digest}.png"
 
 
 def explain(run_dir: Path, text: str, out: Path | None = None) -> tuple[Explanation, Path]:

@@ -1,0 +1,188 @@
+"""``rnnkit classify ...``: train, predict, evaluate and explain recurrent text classifiers."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(help="Classify texts (many-to-one), e.g. sentiment analysis on SST-2.",
+                  no_args_is_help=True)
+
+TRAIN_EXAMPLE = """
+Example (SST-2: a BiLSTM trained from scratch, early stopping on dev accuracy):
+
+  rnnkit classify train --train $RNNKIT_DATA/sst2/train.tsv \\
+      --dev $RNNKIT_DATA/sst2/dev.tsv --out runs/sst2
+
+Files are TSV or CSV with a header; the text and label columns are found by name
+(sentence/text/..., label/sentiment/...) unless --text-column/--label-column name them.
+"""
+
+
+def _print_metrics(metrics: dict, header: str) -> None:
+    typer.echo(header)
+    typer.echo(f"accuracy {metrics['accuracy']:.2%}, macro-F1 {metrics['macro_f1']:.3f}")
+    classes = [str(c) for c in metrics["classes"]]
+    width = max(8, *(len(c) + 2 for c in classes))
+    typer.echo("confusion matrix (rows: true label, columns: predicted):")
+    typer.echo(" " * width + "".join(f"{c:>{width}}" for c in classes))
+    for name, row in zip(classes, metrics["confusion_matrix"], strict=True):
+        typer.echo(f"{name:>{width}}" + "".join(f"{n:>{width}}" for n in row))
+
+
+@app.command(epilog=TRAIN_EXAMPLE)
+def train(
+    train_file: Path = typer.Option(..., "--train", help="Labelled training texts (TSV/CSV)."),
+    dev: Path = typer.Option(..., help="Labelled dev texts: early stopping and the scores."),
+    text_column: str | None = typer.Option(None, help="Column of the texts (default: by name)."),
+    label_column: str | None = typer.Option(None, help="Column of the labels (default: by name)."),
+    tokenizer: str | None = typer.Option(None, help="word (default) or bpe (subwords)."),
+    lowercase: bool | None = typer.Option(None, "--lowercase/--keep-case",
+                                          help="Lower-case the text first."),
+    min_freq: int | None = typer.Option(None, help="Rarer training tokens become <unk>."),
+    max_vocab: int | None = typer.Option(None, help="Vocabulary size cap."),
+    bpe_vocab_size: int | None = typer.Option(None, help="Subwords learned by --tokenizer bpe."),
+    cell: str | None = typer.Option(None, help="lstm (default), gru, rnn, ..."),
+    embedding_dim: int | None = typer.Option(None, help="Size of the word vectors."),
+    hidden_size: int | None = typer.Option(None, help="Units per layer and direction."),
+    layers: int | None = typer.Option(None, help="Stacked recurrent layers."),
+    bidirectional: bool | None = typer.Option(None, "--bidirectional/--unidirectional",
+                                              help="Read the text both ways (default)."),
+    pooling: str | None = typer.Option(None, help="last, mean, max (default) or attention."),
+    word_dropout: float | None = typer.Option(None, help="Chance a word is read as <unk>."),
+    embedding_dropout: float | None = typer.Option(None, help="Dropout on the word vectors."),
+    dropout: float | None = typer.Option(None, help="Dropout between recurrent layers."),
+    output_dropout: float | None = typer.Option(None, help="Dropout on the sentence vector."),
+    epochs: int | None = typer.Option(None, help="Training epochs (upper bound with patience)."),
+    batch_size: int | None = typer.Option(None, help="Texts per batch."),
+    lr: float | None = typer.Option(None, help="Adam learning rate."),
+    patience: int | None = typer.Option(None, help="Epochs without a better dev accuracy."),
+    seed: int | None = typer.Option(None, help="Random seed."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    threads: int = typer.Option(1, help="CPU threads (1 is fastest for small models)."),
+    out: Path | None = typer.Option(None, help="Run folder (default runs/classify-<time>)."),
+    force: bool = typer.Option(False, help="Replace an earlier run folder at --out."),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
+    quiet: bool = typer.Option(False, help="No progress bar."),
+) -> None:
+    """Train a text classifier, score it on the dev set, write a run."""
+    from dataclasses import fields
+
+    from rnnkit.models.classifier import ClassifierConfig, TextClassifier, TrainConfig
+    from rnnkit.tasks.classify import DataSpec
+    from rnnkit.tasks.classify import train as train_task
+    from rnnkit.train.device import resolve_device, set_cpu_threads
+
+    resolve_device(device)
+    set_cpu_threads(threads)
+    given = {
+        "tokenizer": tokenizer, "lowercase": lowercase, "min_freq": min_freq,
+        "max_vocab": max_vocab, "bpe_vocab_size": bpe_vocab_size, "cell": cell,
+        "embedding_dim": embedding_dim, "hidden_size": hidden_size, "num_layers": layers,
+        "bidirectional": bidirectional, "pooling": pooling, "word_dropout": word_dropout,
+        "embedding_dropout": embedding_dropout, "dropout": dropout,
+        "output_dropout": output_dropout, "epochs": epochs, "batch_size": batch_size,
+        "lr": lr, "patience": patience, "seed": seed, "device": device,
+    }
+    given = {k: v for k, v in given.items() if v is not None}
+    model_keys = {f.name for f in fields(ClassifierConfig)}
+    classifier = TextClassifier(
+        ClassifierConfig(**{k: v for k, v in given.items() if k in model_keys}),
+        TrainConfig(**{k: v for k, v in given.items() if k not in model_keys}),
+    )
+    spec = DataSpec(str(train_file), str(dev), text_column, label_column)
+    outcome = train_task(spec, classifier, out, progress=not quiet,
+                         command=shlex.join(["rnnkit", *sys.argv[1:]]), force=force)
+    metrics = outcome.metrics
+    if as_json:
+        typer.echo(json.dumps({**metrics, "run": str(outcome.run_dir)}))
+        return
+    c = outcome.classifier.config
+    kind = ("Bi" if c.bidirectional else "") + c.cell.upper()
+    _print_metrics(metrics, f"dev: {metrics['examples']} texts; "
+                   f"{c.num_layers}x{kind}({c.hidden_size}), {c.pooling} pooling, "
+                   f"{c.vocab_size} words, {metrics['training']['epochs_run']} epochs "
+                   f"(kept {metrics['training']['best_epoch']}), "
+                   f"{metrics['training']['seconds']:.1f} s")
+    typer.echo(f"run written to {outcome.run_dir}")
+
+
+@app.command()
+def predict(
+    texts: list[str] = typer.Argument(None, help="Texts to classify."),
+    run: Path = typer.Option(..., help="A run folder written by 'rnnkit classify train'."),
+    file: Path | None = typer.Option(None, help="TSV/CSV with the run's text column, or one "
+                                                "text per line."),
+    as_json: bool = typer.Option(False, "--json", help="Print records as JSON."),
+) -> None:
+    """Classify texts with a trained run: label and probability per text.
+
+    Example: rnnkit classify predict --run runs/sst2 "a gorgeous , witty film" "tedious ."
+    """
+    from rnnkit.tasks.classify import predict as predict_task
+
+    table = predict_task(run, texts or [], None if file is None else str(file))
+    if as_json:
+        typer.echo(table.to_json(orient="records", force_ascii=False))
+        return
+    for row in table.itertuples(index=False):
+        true = f"\t(true {row.true})" if "true" in table.columns else ""
+        typer.echo(f"{row.label}\t{row.probability:.3f}\t{row.text}{true}")
+
+
+@app.command()
+def evaluate(
+    run: Path = typer.Option(..., help="A run folder written by 'rnnkit classify train'."),
+    data: Path = typer.Option(..., help="Labelled texts (TSV/CSV with the run's columns)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
+) -> None:
+    """Score a trained run on labelled texts: accuracy, macro-F1, confusion matrix.
+
+    Example: rnnkit classify evaluate --run runs/sst2 --data $RNNKIT_DATA/sst2/dev.tsv
+    """
+    from rnnkit.tasks.classify import evaluate_run
+
+    metrics = evaluate_run(run, str(data))
+    if as_json:
+        typer.echo(json.dumps(metrics))
+    else:
+        _print_metrics(metrics, f"{data}: {metrics['examples']} texts")
+
+
+@app.command()
+def explain(
+    text: str = typer.Argument(..., help="The text to explain."),
+    run: Path = typer.Option(..., help="A run folder written by 'rnnkit classify train'."),
+    out: Path | None = typer.Option(None, help="PNG to write (default RUN/explain-....png)."),
+    top: int = typer.Option(5, help="How many of the most influential words to print."),
+    as_json: bool = typer.Option(False, "--json", help="Print the explanation as JSON."),
+) -> None:
+    """The glass box on text: the judgement after each word, the gates per word, a plot.
+
+    Prints the words that moved the predicted class's probability most (each word's change,
+    from 1/classes before the first word); the plot shows the probability after each word
+    and the forget/input gates (GRU: update/reset) of the first layer at every word.
+
+    Example: rnnkit classify explain --run runs/sst2 "not bad at all , a fine film"
+    """
+    from rnnkit.errors import InputError
+    from rnnkit.tasks.classify import explain as explain_task
+
+    if top < 1:
+        raise InputError(f"--top {top}; expected at least 1")
+    explanation, path = explain_task(run, text, out)
+    result = explanation.to_dict(top)
+    if as_json:
+        typer.echo(json.dumps({**result, "plot": str(path)}, ensure_ascii=False))
+        return
+    typer.echo(f"prediction: {result['label']} (p = {result['probability']:.3f})")
+    typer.echo(f"words that moved P({result['label']}) most:")
+    for item in result["top_words"]:
+        typer.echo(f"  {item['change']:+.3f}  {item['word']}")
+    if result["unknown_words"]:
+        typer.echo(f"unknown words (read as <unk>): {' '.join(result['unknown_words'])}")
+    typer.echo(f"plot written to {path}")

@@ -1,0 +1,201 @@
+"""``rnnkit translate ...``: train, predict, evaluate and explain attentional translators."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(help="Translate sentences (many-to-many): an attentional LSTM/GRU "
+                       "encoder-decoder, e.g. German -> English on Multi30k.",
+                  no_args_is_help=True)
+
+TRAIN_EXAMPLE = """
+Example (Multi30k German -> English; files are line-aligned, plain or .gz):
+
+  rnnkit translate train --src $RNNKIT_DATA/multi30k/train.de.gz \\
+      --tgt $RNNKIT_DATA/multi30k/train.en.gz \\
+      --valid-src $RNNKIT_DATA/multi30k/val.de.gz \\
+      --valid-tgt $RNNKIT_DATA/multi30k/val.en.gz --out runs/multi30k
+
+Training keeps the epoch with the best greedy BLEU on the validation pairs. \
+Pairs with more than --max-length tokens on a side are left out of training; \
+longer inputs to predict, evaluate and explain are truncated to it, with a warning.
+"""
+
+
+def _warn(warning: str | None) -> None:
+    if warning:
+        typer.echo(warning, err=True)
+
+
+@app.command(epilog=TRAIN_EXAMPLE)
+def train(
+    src: Path = typer.Option(..., help="Training sentences in the source language."),
+    tgt: Path = typer.Option(..., help="Their translations, line by line."),
+    valid_src: Path = typer.Option(..., help="Validation source sentences."),
+    valid_tgt: Path = typer.Option(..., help="Validation references (early stopping on BLEU)."),
+    tokenizer: str | None = typer.Option(None, help="word (default) or bpe (subwords)."),
+    lowercase: bool | None = typer.Option(None, "--lowercase/--keep-case",
+                                          help="Lower-case both sides (default: keep case)."),
+    min_freq: int | None = typer.Option(None, help="Rarer training tokens become <unk>."),
+    max_vocab: int | None = typer.Option(None, help="Vocabulary size cap per side."),
+    bpe_vocab_size: int | None = typer.Option(None, help="Subwords learned by --tokenizer bpe."),
+    shared_vocab: bool | None = typer.Option(None, "--shared-vocab/--separate-vocab",
+                                             help="One vocabulary for both languages."),
+    max_length: int | None = typer.Option(None, help="Most tokens per sentence (default 50)."),
+    cell: str | None = typer.Option(None, help="lstm (default) or gru."),
+    embedding_dim: int | None = typer.Option(None, help="Size of the token embeddings."),
+    hidden_size: int | None = typer.Option(None, help="Encoder units per direction."),
+    layers: int | None = typer.Option(None, help="Stacked layers (encoder and decoder)."),
+    bidirectional: bool | None = typer.Option(None, "--bidirectional/--unidirectional",
+                                              help="Encoder reads both ways (default)."),
+    attention: str | None = typer.Option(None, help="general (default), dot or additive."),
+    dropout: float | None = typer.Option(None, help="Dropout on embeddings and outputs."),
+    teacher_forcing: float | None = typer.Option(None, help="Share of steps fed the true "
+                                                            "previous word (default 1)."),
+    label_smoothing: float | None = typer.Option(None, help="Label smoothing (default 0.1)."),
+    epochs: int | None = typer.Option(None, help="Training epochs (upper bound with patience)."),
+    batch_size: int | None = typer.Option(None, help="Sentence pairs per batch."),
+    lr: float | None = typer.Option(None, help="Adam learning rate."),
+    patience: int | None = typer.Option(None, help="Epochs without a better validation BLEU."),
+    beam: int | None = typer.Option(None, help="Beam size stored for predict/evaluate (5)."),
+    alpha: float | None = typer.Option(None, help="Length penalty exponent (0.6)."),
+    seed: int | None = typer.Option(None, help="Random seed."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    threads: int = typer.Option(1, help="CPU threads (1 is fastest for small models)."),
+    out: Path | None = typer.Option(None, help="Run folder (default runs/translate-<time>)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
+    quiet: bool = typer.Option(False, help="No progress bar."),
+) -> None:
+    """Train a translator on a parallel corpus, score it on the validation set, write a run."""
+    from dataclasses import fields
+
+    from rnnkit.data.parallel import CorpusConfig
+    from rnnkit.models.seq2seq import Seq2SeqConfig, TrainConfig, Translator
+    from rnnkit.tasks.translate import DataSpec
+    from rnnkit.tasks.translate import train as train_task
+    from rnnkit.train.device import resolve_device, set_cpu_threads
+
+    resolve_device(device)
+    set_cpu_threads(threads)
+    given = {
+        "tokenizer": tokenizer, "lowercase": lowercase, "min_freq": min_freq,
+        "max_vocab": max_vocab, "bpe_vocab_size": bpe_vocab_size, "shared_vocab": shared_vocab,
+        "max_length": max_length, "cell": cell, "embedding_dim": embedding_dim,
+        "hidden_size": hidden_size, "num_layers": layers, "bidirectional": bidirectional,
+        "attention": attention, "dropout": dropout, "teacher_forcing": teacher_forcing,
+        "label_smoothing": label_smoothing, "epochs": epochs, "batch_size": batch_size,
+        "lr": lr, "patience": patience, "beam_size": beam, "alpha": alpha, "seed": seed,
+        "device": device,
+    }
+    given = {k: v for k, v in given.items() if v is not None}
+
+    def pick(cls: type) -> dict:
+        return {k: v for k, v in given.items() if k in {f.name for f in fields(cls)}}
+
+    translator = Translator(Seq2SeqConfig(**pick(Seq2SeqConfig)),
+                            CorpusConfig(**pick(CorpusConfig)), TrainConfig(**pick(TrainConfig)))
+    spec = DataSpec(str(src), str(tgt), str(valid_src), str(valid_tgt))
+    outcome = train_task(spec, translator, out, progress=not quiet,
+                         command=shlex.join(["rnnkit", *sys.argv[1:]]))
+    metrics = outcome.metrics
+    if metrics["dropped_empty"] or metrics["dropped_long"]:
+        typer.echo(f"left out of training: {metrics['dropped_empty']} pair(s) with an empty "
+                   f"side, {metrics['dropped_long']} longer than "
+                   f"{translator.corpus_config.max_length} tokens", err=True)
+    if as_json:
+        typer.echo(json.dumps({**metrics, "run": str(outcome.run_dir)}))
+        return
+    c, v, t = translator.config, metrics["valid"], metrics["training"]
+    kind = ("Bi" if c.bidirectional else "") + c.cell.upper()
+    typer.echo(f"{metrics['train_pairs']} training pairs; {c.num_layers}x{kind}({c.hidden_size}) "
+               f"with {c.attention} attention; {t['epochs_run']} epochs (kept "
+               f"{t['best_epoch']}), {t['seconds']:.1f} s")
+    typer.echo(f"validation ({v['sentences']} sentences, greedy): BLEU {v['bleu']:.2f}, "
+               f"chrF {v['chrf']:.2f}, perplexity {v['perplexity']:.2f}")
+    typer.echo(f"run written to {outcome.run_dir}")
+
+
+@app.command()
+def predict(
+    texts: list[str] = typer.Argument(None, help="Sentences to translate."),
+    run: Path = typer.Option(..., help="A run folder written by 'rnnkit translate train'."),
+    file: Path | None = typer.Option(None, help="One sentence per line (plain or .gz)."),
+    beam: int | None = typer.Option(None, help="Beam size (1 = greedy; default: the run's)."),
+    as_json: bool = typer.Option(False, "--json", help="Print records as JSON."),
+) -> None:
+    """Translate sentences with a trained run: one translation per line, in input order.
+
+    Example: rnnkit translate predict --run runs/multi30k "Ein Hund rennt durch den Park." --beam 5
+    """
+    from rnnkit.tasks.translate import predict as predict_task
+
+    found, warning = predict_task(run, texts or [], None if file is None else str(file), beam)
+    _warn(warning)
+    if as_json:
+        typer.echo(json.dumps([{"translation": t.text, "log_prob": t.score,
+                                "truncated": t.truncated} for t in found], ensure_ascii=False))
+        return
+    for t in found:
+        typer.echo(t.text)
+
+
+@app.command()
+def evaluate(
+    run: Path = typer.Option(..., help="A run folder written by 'rnnkit translate train'."),
+    src: Path = typer.Option(..., help="Source sentences, one per line (plain or .gz)."),
+    ref: Path = typer.Option(..., help="Reference translations, line-aligned with --src."),
+    beam: int | None = typer.Option(None, help="Beam size (1 = greedy; default: the run's)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
+) -> None:
+    """Score a trained run: corpus BLEU and chrF (sacreBLEU) of its detokenised translations
+    against the raw references.
+
+    Example: rnnkit translate evaluate --run runs/multi30k \\
+        --src $RNNKIT_DATA/multi30k/test_2016_flickr.de.gz \\
+        --ref $RNNKIT_DATA/multi30k/test_2016_flickr.en.gz
+    """
+    from rnnkit.tasks.translate import evaluate_run
+
+    metrics, warning = evaluate_run(run, str(src), str(ref), beam)
+    _warn(warning)
+    if as_json:
+        typer.echo(json.dumps(metrics))
+        return
+    typer.echo(f"{metrics['sentences']} sentences, beam {metrics['beam_size']}: "
+               f"BLEU {metrics['bleu']:.2f}, chrF {metrics['chrf']:.2f}")
+    typer.echo(f"sacreBLEU {metrics['bleu_signature']}; chrF {metrics['chrf_signature']}")
+
+
+@app.command()
+def explain(
+    text: str = typer.Argument(..., help="The sentence to translate and explain."),
+    run: Path = typer.Option(..., help="A run folder written by 'rnnkit translate train'."),
+    out: Path | None = typer.Option(None, help="PNG to write (default RUN/plots/attention-...)."),
+    beam: int | None = typer.Option(None, help="Beam size (1 = greedy; default: the run's)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the alignment as JSON."),
+) -> None:
+    """The glass box on translation: the attention alignment heatmap, source words x output
+    words (each output word's attention over the source sums to one), and for each output
+    word the source word it attended to most.
+
+    Example: rnnkit translate explain --run runs/multi30k "Ein Hund rennt durch den Park."
+    """
+    from rnnkit.tasks.translate import explain as explain_task
+
+    t, path, warning = explain_task(run, text, out, beam)
+    _warn(warning)
+    focus = [t.source_tokens[int(k)] for k in t.attention.argmax(-1)]
+    if as_json:
+        typer.echo(json.dumps({"translation": t.text, "source_tokens": t.source_tokens,
+                               "output_tokens": t.tokens, "attention": t.attention.tolist(),
+                               "plot": str(path)}, ensure_ascii=False))
+        return
+    typer.echo(f"translation: {t.text}")
+    for word, source in zip(t.tokens, focus, strict=False):
+        typer.echo(f"  {word:<16} <- {source}")
+    typer.echo(f"plot written to {path}")

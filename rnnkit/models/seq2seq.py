@@ -1,0 +1,370 @@
+"""Many-to-many with different lengths: the attentional encoder-decoder (`Seq2Seq`) and the
+`Translator` that trains it on a parallel corpus and translates with greedy or beam search.
+
+Sutskever et al. 2014 read the source with one LSTM and write the target with another; Bahdanau
+et al. 2015 and Luong et al. 2015 let the decoder attend to every source position instead of
+one fixed vector. Here: a stacked, optionally bidirectional encoder (`Recurrent`) whose outputs
+are the memory, whose final states start the decoder, and the shared `AttentionDecoder`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from functools import partial
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from rnnkit.data.parallel import (
+    CorpusConfig,
+    ParallelCorpus,
+    Side,
+    build_sides,
+    encode_pairs,
+    pair_loader,
+)
+from rnnkit.data.text import BucketSampler, pad_batch
+from rnnkit.errors import InputError
+from rnnkit.evaluate.translation import corpus_scores
+from rnnkit.layers import CELLS, Recurrent
+from rnnkit.models.attention import ATTENTIONS
+from rnnkit.models.decoder import (
+    AttentionDecoder,
+    DecoderState,
+    Hypotheses,
+    beam_search,
+    greedy_search,
+)
+from rnnkit.models.forecaster import config_from_dict
+from rnnkit.train.fit import FitResult, evaluate_loss, fit
+
+
+@dataclass
+class Seq2SeqConfig:
+    """The network (everything needed to rebuild it)."""
+
+    cell: str = "lstm"  # encoder and decoder cell: lstm, gru, ... (a name in CELLS)
+    embedding_dim: int = 256  # token embeddings, both sides
+    hidden_size: int = 256  # encoder units per direction; the decoder has this x directions
+    num_layers: int = 2  # stacked layers in the encoder and in the decoder
+    bidirectional: bool = True  # the encoder reads the source both ways
+    attention: str = "general"  # additive (Bahdanau et al. 2015), dot or general (Luong 2015)
+    dropout: float = 0.3  # on embeddings, between layers, before the output layer
+    teacher_forcing: float = 1.0  # share of training steps fed the true previous token
+    src_vocab_size: int = 0  # set from the data by fit()
+    tgt_vocab_size: int = 0  # set from the data by fit()
+
+    def validate(self) -> None:
+        """Raise `InputError` naming the first bad setting."""
+        if self.cell not in CELLS:
+            raise InputError(f"--cell {self.cell!r} is not known; choose one of {sorted(CELLS)}")
+        if self.attention not in ATTENTIONS:
+            raise InputError(f"--attention {self.attention!r} is not known; choose one of "
+                             f"{', '.join(ATTENTIONS)}")
+        for name in ("embedding_dim", "hidden_size", "num_layers"):
+            if getattr(self, name) < 1:
+                raise InputError(f"--{name.replace('_', '-')} {getattr(self, name)}; "
+                                 "expected at least 1")
+        if not 0 <= self.dropout < 1:
+            raise InputError(f"--dropout {self.dropout}; expected a value in [0, 1)")
+        if not 0 <= self.teacher_forcing <= 1:
+            raise InputError(f"--teacher-forcing {self.teacher_forcing}; expected a ratio in "
+                             "[0, 1]")
+
+
+@dataclass
+class TrainConfig:
+    """How the network is trained and how it translates."""
+
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-3
+    clip: float | None = 1.0  # max global gradient norm
+    patience: int | None = 4  # epochs without a better validation BLEU before stopping
+    label_smoothing: float = 0.1  # Szegedy et al. 2016; 0 = plain cross-entropy
+    seed: int = 0
+    device: str = "auto"
+    beam_size: int = 5  # default search of predict/evaluate (validation BLEU is greedy)
+    alpha: float = 0.6  # length penalty exponent (Wu et al. 2016)
+
+    def validate(self) -> None:
+        """Raise `InputError` naming the first bad setting."""
+        for name in ("epochs", "batch_size", "beam_size"):
+            if getattr(self, name) < 1:
+                raise InputError(f"--{name.replace('_', '-')} {getattr(self, name)}; "
+                                 "expected at least 1")
+        if self.lr <= 0:
+            raise InputError(f"--lr {self.lr}; expected a positive learning rate")
+        if not 0 <= self.label_smoothing < 1:
+            raise InputError(f"--label-smoothing {self.label_smoothing}; expected [0, 1)")
+        if self.alpha < 0:
+            raise InputError(f"--alpha {self.alpha}; expected a length penalty >= 0")
+
+
+def sequence_loss(logits: Tensor, target: Tensor, label_smoothing: float = 0.0) -> Tensor:
+    """Mean cross-entropy per real target token: logits (B, T, V), target (B, T), padding
+    (id 0) ignored; ``label_smoothing`` spreads that share of the target mass uniformly."""
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
+                           ignore_index=0, label_smoothing=label_smoothing)
+
+
+class Seq2Seq(nn.Module):
+    r"""Attentional encoder-decoder over token ids.
+
+    The encoder reads the source :math:`x_1..x_S` (stacked, optionally bidirectional); its
+    outputs are the memory :math:`m_s` (B, S, D*H) attended to by the decoder, and the final
+    state of each encoder layer (both directions concatenated) starts the same layer of the
+    decoder (Sutskever et al. 2014), whose hidden size is therefore D*H.
+
+    Example:
+        >>> net = Seq2Seq(Seq2SeqConfig(hidden_size=16, embedding_dim=8, src_vocab_size=20,
+        ...                             tgt_vocab_size=30))
+        >>> src, lengths = torch.randint(4, 20, (2, 7)), torch.tensor([7, 5])
+        >>> tuple(net(src, lengths, torch.randint(4, 30, (2, 6))).shape)
+        (2, 6, 30)
+    """
+
+    def __init__(self, config: Seq2SeqConfig) -> None:
+        super().__init__()
+        c = config
+        self.config = c
+        directions = 2 if c.bidirectional else 1
+        between = c.dropout if c.num_layers > 1 else 0.0
+        self.embedding = nn.Embedding(c.src_vocab_size, c.embedding_dim, padding_idx=0)
+        self.encoder = Recurrent(c.cell, c.embedding_dim, c.hidden_size, c.num_layers,
+                                 c.bidirectional, between)
+        self.decoder = AttentionDecoder(c.tgt_vocab_size, c.embedding_dim,
+                                        c.hidden_size * directions, c.hidden_size * directions,
+                                        c.num_layers, c.cell, c.attention, c.dropout)
+        self.dropout = nn.Dropout(c.dropout)
+
+    def _bridge(self, state: Tensor) -> Tensor:
+        """(L*D, B, H) encoder finals -> (L, B, D*H): each layer's directions side by side."""
+        directions = self.encoder.num_directions
+        L, B, H = state.shape[0] // directions, state.shape[1], state.shape[2]
+        return state.view(L, directions, B, H).permute(0, 2, 1, 3).reshape(L, B, directions * H)
+
+    def encode(self, source: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor, DecoderState]:
+        """Source ids (B, S) and lengths (B,) -> memory (B, S, D*H), mask (B, S) of real
+        positions, and the decoder's initial state."""
+        memory, final = self.encoder(self.dropout(self.embedding(source)), lengths=lengths)
+        mask = torch.arange(source.shape[1], device=source.device) < lengths.to(
+            source.device)[:, None]
+        if isinstance(final, Tensor):
+            rnn = self._bridge(final)
+        else:
+            rnn = type(final)(*(self._bridge(part) for part in final))
+        return memory, mask, self.decoder.initial_state(rnn)
+
+    def forward(self, source: Tensor, lengths: Tensor, target_in: Tensor) -> Tensor:
+        """Logits (B, T, V) of each next target token, fed ``target_in`` (B, T) =
+        ``<bos> y_1 .. y_{T-1}`` (teacher forcing at the configured ratio)."""
+        memory, mask, state = self.encode(source, lengths)
+        return self.decoder(target_in, memory, mask, state, self.config.teacher_forcing)
+
+    def search(self, source: Tensor, lengths: Tensor, bos: int, eos: int, beam_size: int = 1,
+               max_length: int = 100, alpha: float = 0.6) -> Hypotheses:
+        """Translate a batch: greedy (``beam_size=1``) or beam search (see `beam_search`)."""
+        memory, mask, state = self.encode(source, lengths)
+        if beam_size == 1:
+            return greedy_search(self.decoder, memory, mask, state, bos, eos, max_length)
+        return beam_search(self.decoder, memory, mask, state, bos, eos, beam_size, max_length,
+                           alpha)
+
+
+@dataclass
+class Translation:
+    """One translated sentence: its text, the source and output tokens, log P of the output
+    (``<eos>`` included) and the attention weights (T_out, S) (rows: output tokens, then
+    ``<eos>`` when produced; columns: source tokens)."""
+
+    text: str
+    source_tokens: list[str]
+    tokens: list[str]
+    score: float
+    attention: Tensor
+    truncated: bool
+
+
+class Translator:
+    """Train a `Seq2Seq` on a parallel corpus and translate with it (an estimator).
+
+    Example:
+        >>> tr = Translator(Seq2SeqConfig(hidden_size=128), train=TrainConfig(epochs=10))
+        >>> tr.fit(read_parallel("train.de", "train.en"),
+        ...        read_parallel("val.de", "val.en"))  # doctest: +SKIP
+        >>> tr.translate(["Ein Hund rennt."])[0].text  # doctest: +SKIP
+        'A dog is running.'
+    """
+
+    def __init__(self, config: Seq2SeqConfig | None = None, corpus: CorpusConfig | None = None,
+                 train: TrainConfig | None = None) -> None:
+        self.config = config or Seq2SeqConfig()
+        self.corpus_config = corpus or CorpusConfig()
+        self.train_config = train or TrainConfig()
+        self.source: Side | None = None
+        self.target: Side | None = None
+        self.net: Seq2Seq | None = None
+        self.dropped_long = 0
+
+    def validate(self) -> None:
+        """Check every setting (`InputError` on the first bad one)."""
+        self.config.validate()
+        self.corpus_config.validate()
+        self.train_config.validate()
+
+    # ---- training ---------------------------------------------------------------------------
+
+    def fit(self, train: ParallelCorpus, valid: ParallelCorpus, progress: bool = True,
+            epochs: int | None = None) -> FitResult:
+        """Train on ``train``; keep the epoch with the best greedy BLEU on ``valid``.
+
+        The first call builds the vocabularies and the network; a later call continues from
+        the kept weights (with a fresh optimiser) for ``epochs`` more epochs.
+        """
+        c, t = self.config, self.train_config
+        self.validate()
+        if self.net is None:
+            self.source, self.target = build_sides(train, self.corpus_config)
+            c.src_vocab_size, c.tgt_vocab_size = len(self.source.vocab), len(self.target.vocab)
+            torch.manual_seed(t.seed)
+            self.net = Seq2Seq(c)
+        pairs = encode_pairs(train, self.source, self.target, self.corpus_config.max_length)
+        self.dropped_long = pairs.dropped_long
+        val_src, _ = self.encode_sources(valid.source)
+        val_tgt = [ids[: self.corpus_config.max_length - 1]
+                   for ids in (self.target.encode(s) for s in valid.target)]
+        train_loader = pair_loader(pairs.source, pairs.target, self.target, t.batch_size,
+                                   shuffle=True, seed=t.seed)
+        val_loader = pair_loader(val_src, val_tgt, self.target, 256, shuffle=False)
+
+        def val_bleu(model: nn.Module) -> float:
+            hyps = self._search(model, val_src, beam_size=1)
+            return corpus_scores([self.target.decode(h[0]) for h in hyps], valid.target,
+                                 self.corpus_config.lowercase)["bleu"]
+
+        return fit(self.net, partial(sequence_loss, label_smoothing=t.label_smoothing),
+                   train_loader, val_loader, epochs=epochs or t.epochs, lr=t.lr, clip=t.clip,
+                   patience=t.patience, device=t.device, seed=t.seed, progress=progress,
+                   val_score=val_bleu, higher_is_better=True)
+
+    def perplexity(self, corpus: ParallelCorpus) -> float:
+        """exp(mean cross-entropy per target token) on ``corpus`` (no label smoothing)."""
+        self._check_ready()
+        src, _ = self.encode_sources(corpus.source)
+        tgt = [ids[: self.corpus_config.max_length - 1]
+               for ids in (self.target.encode(s) for s in corpus.target)]
+        loader = pair_loader(src, tgt, self.target, 256, shuffle=False)
+        device = next(self.net.parameters()).device
+        return float(torch.exp(torch.tensor(evaluate_loss(self.net, sequence_loss, loader,
+                                                          device))))
+
+    # ---- translating ------------------------------------------------------------------------
+
+    def _check_ready(self) -> None:
+        if self.net is None or self.source is None or self.target is None:
+            raise InputError("this translator is not trained yet; call fit() or load a run")
+
+    def encode_sources(self, texts: Sequence[str]) -> tuple[list[list[int]], list[bool]]:
+        """Source ids of each text, cut to ``max_length`` tokens, and which texts were cut.
+        A text with no tokens is an `InputError` naming it."""
+        self._check_ready()
+        limit = self.corpus_config.max_length
+        ids, cut = [], []
+        for k, text in enumerate(texts, start=1):
+            encoded = self.source.encode(text)
+            if not encoded:
+                raise InputError(f"sentence {k} has no tokens; give some words")
+            ids.append(encoded[:limit])
+            cut.append(len(encoded) > limit)
+        return ids, cut
+
+    @torch.no_grad()
+    def _search(self, model: nn.Module, ids: Sequence[Sequence[int]], beam_size: int,
+                alpha: float = 0.0, batch_size: int = 256) -> list[tuple[list[int], float,
+                                                                           Tensor]]:
+        """(output ids, log P, attention (T, S)) per source, in order; batches of similar
+        length, each decoded for at most 1.5 x its longest source + 10 tokens."""
+        was_training = model.training
+        model.eval()
+        device = next(model.parameters()).device
+        bos, eos = self.target.bos_index, self.target.eos_index
+        results: list[Any] = [None] * len(ids)
+        for index in BucketSampler([len(s) for s in ids], batch_size, shuffle=False):
+            source, lengths = pad_batch([torch.as_tensor(ids[k]) for k in index])
+            limit = int(1.5 * source.shape[1]) + 10
+            hyps = model.search(source.to(device), lengths.to(device), bos, eos, beam_size,
+                                limit, alpha)
+            for row, k in enumerate(index):
+                results[k] = (hyps.tokens[row], float(hyps.scores[row]),
+                              hyps.attention[row][:, : len(ids[k])])
+        model.train(was_training)
+        return results
+
+    def translate(self, texts: Sequence[str], beam_size: int | None = None,
+                  alpha: float | None = None) -> list[Translation]:
+        """Translate each text (order kept): beam search with the configured ``beam_size``
+        and length penalty ``alpha`` unless given; ``beam_size=1`` is greedy."""
+        ids, cut = self.encode_sources(texts)
+        t = self.train_config
+        beam = t.beam_size if beam_size is None else beam_size
+        if beam < 1:
+            raise InputError(f"--beam {beam}; expected at least 1 (1 = greedy search)")
+        found = self._search(self.net, ids, beam, t.alpha if alpha is None else alpha)
+        out = []
+        for text, src, truncated, (tokens, score, weights) in zip(texts, ids, cut, found,
+                                                                  strict=True):
+            out.append(Translation(
+                self.target.decode(tokens), self.source.tokens(text)[: len(src)],
+                self.target.vocab.decode(tokens, skip_specials=False), score, weights,
+                truncated))
+        return out
+
+    # ---- persistence ------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """The run's config.json entries (the sides are a separate file)."""
+        return {"model": asdict(self.config), "corpus": asdict(self.corpus_config),
+                "train": asdict(self.train_config)}
+
+    def sides_dict(self) -> dict[str, Any]:
+        """The run's ``vocab.json``: both sides' tokenizer and vocabulary."""
+        self._check_ready()
+        return {"source": self.source.to_dict(), "target": self.target.to_dict()}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], sides: Any, weights: dict[str, Tensor],
+                   where: str) -> Translator:
+        """Rebuild from `state`, `sides_dict` and a weights dict (from safetensors);
+        anything that does not fit is refused."""
+        try:
+            model = config_from_dict(Seq2SeqConfig, state["model"], where)
+            corpus = config_from_dict(CorpusConfig, state["corpus"], where)
+            train = config_from_dict(TrainConfig, state["train"], where)
+        except (KeyError, TypeError) as err:
+            raise InputError(f"{where}: missing or malformed entry {err}") from err
+        tr = cls(model, corpus, train)
+        tr.validate()
+        if not isinstance(sides, dict) or set(sides) != {"source", "target"}:
+            raise InputError(f"{where}: vocab.json has exactly 'source' and 'target'")
+        tr.source = Side.from_dict(sides["source"], f"{where}: source side")
+        tr.target = Side.from_dict(sides["target"], f"{where}: target side")
+        if (len(tr.source.vocab), len(tr.target.vocab)) != (model.src_vocab_size,
+                                                             model.tgt_vocab_size):
+            raise InputError(f"{where}: vocabularies of {len(tr.source.vocab)} and "
+                             f"{len(tr.target.vocab)} tokens, but the model was built for "
+                             f"{model.src_vocab_size} and {model.tgt_vocab_size}")
+        tr.net = Seq2Seq(model)
+        expected = tr.net.state_dict()
+        problems = sorted(set(expected) ^ set(weights)) or [
+            f"{k}: {tuple(weights[k].shape)} != {tuple(v.shape)}"
+            for k, v in expected.items() if weights[k].shape != v.shape
+        ]
+        if problems:
+            raise InputError(f"{where}: weights do not fit the config ({problems[:3]})")
+        tr.net.load_state_dict(weights)
+        tr.net.eval()
+        return tr

@@ -1,0 +1,88 @@
+import random
+
+import pytest
+import torch
+
+from rnnkit.data.parallel import CorpusConfig, ParallelCorpus
+from rnnkit.errors import InputError
+from rnnkit.io.weights import load_weights, save_weights
+from rnnkit.models.seq2seq import Seq2Seq, Seq2SeqConfig, TrainConfig, Translator
+
+WORDS = "a b c d e f".split()
+
+
+def reversal_corpus(n, seed):
+    rng = random.Random(seed)
+    src = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 5))) for _ in range(n)]
+    return ParallelCorpus(src, [" ".join(s.split()[::-1]) for s in src],
+                          list(range(1, n + 1)), "generated")
+
+
+def test_shapes_and_bridge_of_a_bidirectional_stack():
+    torch.manual_seed(0)
+    net = Seq2Seq(Seq2SeqConfig(embedding_dim=4, hidden_size=3, num_layers=2,
+                                src_vocab_size=10, tgt_vocab_size=11)).eval()
+    source, lengths = torch.randint(4, 10, (2, 6)), torch.tensor([6, 4])
+    memory, mask, state = net.encode(source, lengths)
+    assert memory.shape == (2, 6, 6) and mask.sum(1).tolist() == [6, 4]
+    assert state.rnn.h.shape == (2, 2, 6)  # layers, batch, 2 directions x 3
+    _, final = net.encoder(net.embedding(source), lengths=lengths)
+    # layer 1: forward final state, then backward final state
+    assert torch.allclose(state.rnn.h[1], torch.cat([final.h[2], final.h[3]], -1))
+    assert net(source, lengths, torch.randint(4, 11, (2, 5))).shape == (2, 5, 11)
+
+
+def test_a_small_model_learns_to_reverse_sequences():
+    torch.manual_seed(0)
+    translator = Translator(
+        Seq2SeqConfig(cell="gru", embedding_dim=16, hidden_size=32, num_layers=1, dropout=0.0,
+                      attention="additive"),
+        CorpusConfig(min_freq=1),
+        TrainConfig(epochs=12, batch_size=32, lr=1e-2, label_smoothing=0.0, device="cpu",
+                    patience=None, beam_size=3))
+    translator.fit(reversal_corpus(500, 0), reversal_corpus(40, 1), progress=False)
+    held_out = reversal_corpus(40, 2)
+    found = translator.translate(held_out.source)
+    exact = sum(t.text == y for t, y in zip(found, held_out.target, strict=True))
+    assert exact >= 34, [t.text for t in found[:5]]
+    # attention of an output word: mostly on its mirrored source word
+    first = found[0]
+    n = len(first.source_tokens)
+    hits = sum(int(first.attention[k].argmax()) == n - 1 - k for k in range(len(first.tokens)))
+    assert hits >= len(first.tokens) - 1
+
+
+def test_round_trip_through_state_and_safetensors(tmp_path):
+    translator = Translator(Seq2SeqConfig(embedding_dim=4, hidden_size=4, num_layers=1),
+                            CorpusConfig(min_freq=1), TrainConfig(epochs=1, device="cpu"))
+    translator.fit(reversal_corpus(20, 0), reversal_corpus(4, 1), progress=False)
+    save_weights(tmp_path / "w.safetensors", translator.net)
+    again = Translator.from_state(translator.state(), translator.sides_dict(),
+                                  load_weights(tmp_path / "w.safetensors"), "config.json")
+    texts = ["a b c", "f e d c b a"]
+    assert [t.text for t in again.translate(texts)] == \
+        [t.text for t in translator.translate(texts)]
+    state = translator.state()
+    state["model"]["colour"] = "red"
+    with pytest.raises(InputError, match=r"unknown Seq2SeqConfig keys \['colour'\]"):
+        Translator.from_state(state, translator.sides_dict(), {}, "config.json")
+
+
+def test_long_inputs_are_truncated_and_flagged():
+    translator = Translator(Seq2SeqConfig(embedding_dim=4, hidden_size=4, num_layers=1),
+                            CorpusConfig(min_freq=1, max_length=6),
+                            TrainConfig(epochs=1, device="cpu"))
+    translator.fit(reversal_corpus(20, 0), reversal_corpus(4, 1), progress=False)
+    long, short = translator.translate(["a b c d e f a b", "a b"], beam_size=2)
+    assert long.truncated and len(long.source_tokens) == 6 and long.attention.shape[1] == 6
+    assert not short.truncated
+
+
+@pytest.mark.parametrize("change,message", [
+    (dict(attention="luong"), "--attention 'luong' is not known"),
+    (dict(teacher_forcing=1.5), "--teacher-forcing 1.5; expected a ratio in"),
+    (dict(cell="transformer"), "--cell 'transformer' is not known"),
+])
+def test_config_validation(change, message):
+    with pytest.raises(InputError, match=message):
+        Seq2SeqConfig(**change).validate()
