@@ -34,8 +34,8 @@ def keyword_table(n, seed, source="synthetic"):
 
 
 def small(**model):
-    config = dict(embedding_dim=16, hidden_size=16, word_dropout=0.0, embedding_dropout=0.0,
-                  output_dropout=0.0)
+    config = dict(embedding_dim=16, hidden_size=16, num_layers=1, word_dropout=0.0,
+                  embedding_dropout=0.0, dropout=0.0, output_dropout=0.0)
     return TextClassifier(ClassifierConfig(**{**config, **model}),
                           TrainConfig(epochs=6, batch_size=16, lr=0.01, patience=None))
 
