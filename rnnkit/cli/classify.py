@@ -42,7 +42,7 @@ def train(
     label_column: str | None = typer.Option(None, help="Column of the labels (default: by name)."),
     tokenizer: str | None = typer.Option(None, help="word (default) or bpe (subwords)."),
     lowercase: bool | None = typer.Option(None, "--lowercase/--keep-case",
-                                          help="Lower-case the text first."),
+                                          help="Lower-case the text first (default)."),
     min_freq: int | None = typer.Option(None, help="Rarer training tokens become <unk>."),
     max_vocab: int | None = typer.Option(None, help="Vocabulary size cap."),
     bpe_vocab_size: int | None = typer.Option(None, help="Subwords learned by --tokenizer bpe."),

@@ -42,7 +42,7 @@ class ClassifierConfig:
     """
 
     tokenizer: str = "word"  # "word" (Penn-Treebank-like) or "bpe" (subwords, trained on train)
-    lowercase: bool = False  # lower-case the text before tokenizing
+    lowercase: bool = True  # lower-case the text before tokenizing (SST-2 is lower case)
     bpe_vocab_size: int = 8000  # subwords the bpe tokenizer learns
     min_freq: int = 1  # training tokens seen fewer times become <unk>
     max_vocab: int | None = None  # at most this many vocabulary entries (specials included)
