@@ -32,6 +32,8 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--max-epochs", type=int, default=30)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--heatmap", type=Path, help="PNG: attention of the first test sentence")
     args = parser.parse_args()
     root = Path(os.environ.get("RNNKIT_DATA", "")) / "multi30k"
@@ -46,7 +48,7 @@ def main() -> None:
     model = Seq2SeqConfig(cell="lstm", embedding_dim=128, hidden_size=128, num_layers=1,
                           bidirectional=True, attention="general", dropout=0.3)
     corpus = CorpusConfig(tokenizer="word", lowercase=False, min_freq=3, max_length=50)
-    training = TrainConfig(epochs=args.max_epochs, batch_size=64, lr=1e-3, clip=1.0,
+    training = TrainConfig(epochs=args.max_epochs, batch_size=args.batch_size, lr=args.lr, clip=1.0,
                            patience=4, label_smoothing=0.1, device=str(device), seed=0)
     translator = Translator(model, corpus, training)
 

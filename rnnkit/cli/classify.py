@@ -9,6 +9,8 @@ from pathlib import Path
 
 import typer
 
+from rnnkit.cli.options import DEVICES, NUM_NODES, STRATEGY
+
 app = typer.Typer(help="Classify texts (many-to-one), e.g. sentiment analysis on SST-2.",
                   no_args_is_help=True)
 
@@ -36,8 +38,10 @@ def _print_metrics(metrics: dict, header: str) -> None:
 
 @app.command(epilog=TRAIN_EXAMPLE)
 def train(
-    train_file: Path = typer.Option(..., "--train", help="Labelled training texts (TSV/CSV)."),
-    dev: Path = typer.Option(..., help="Labelled dev texts: early stopping and the scores."),
+    train_file: Path | None = typer.Option(None, "--train",
+                                           help="Labelled training texts (TSV/CSV)."),
+    dev: Path | None = typer.Option(None, help="Labelled dev texts: early stopping and the "
+                                               "scores."),
     text_column: str | None = typer.Option(None, help="Column of the texts (default: by name)."),
     label_column: str | None = typer.Option(None, help="Column of the labels (default: by name)."),
     tokenizer: str | None = typer.Option(None, help="word (default) or bpe (subwords)."),
@@ -61,24 +65,48 @@ def train(
     batch_size: int | None = typer.Option(None, help="Texts per batch."),
     lr: float | None = typer.Option(None, help="Adam learning rate."),
     patience: int | None = typer.Option(None, help="Epochs without a better dev accuracy."),
+    ema: float | None = typer.Option(None, help="Decay of the moving average of the weights "
+                                                "that is scored and kept (e.g. 0.998)."),
+    no_ema: bool = typer.Option(False, "--no-ema", help="Keep the raw weights, no average."),
+    lr_schedule: str | None = typer.Option(None, help="constant or cosine (to 0 over the "
+                                                      "epochs)."),
     seed: int | None = typer.Option(None, help="Random seed."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     threads: int = typer.Option(1, help="CPU threads (1 is fastest for small models)."),
+    devices: int = DEVICES,
+    strategy: str = STRATEGY,
+    num_nodes: int = NUM_NODES,
     out: Path | None = typer.Option(None, help="Run folder (default runs/classify-<time>)."),
     force: bool = typer.Option(False, help="Replace an earlier run folder at --out."),
+    resume: Path | None = typer.Option(None, help="Continue an interrupted run from its folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
     quiet: bool = typer.Option(False, help="No progress bar."),
 ) -> None:
-    """Train a text classifier, score it on the dev set, write a run."""
+    """Train a text classifier, score it on the dev set, write a run.
+
+    A checkpoint is kept after every epoch: if training is interrupted, --resume DIR
+    continues it with the settings stored in DIR and reaches the same result.
+    --devices N trains with N processes (DDP); only the first one prints and writes.
+    """
     from dataclasses import fields
 
+    from rnnkit.errors import InputError
     from rnnkit.models.classifier import ClassifierConfig, TextClassifier, TrainConfig
-    from rnnkit.tasks.classify import DataSpec
+    from rnnkit.tasks.classify import DataSpec, resume_run
     from rnnkit.tasks.classify import train as train_task
     from rnnkit.train.device import resolve_device, set_cpu_threads
+    from rnnkit.train.distributed import Parallel
 
     resolve_device(device)
     set_cpu_threads(threads)
+    parallel = Parallel(devices, strategy, num_nodes)
+    parallel.validate()
+    if resume is not None:
+        _report(resume_run(resume, progress=not quiet, parallel=parallel), as_json)
+        return
+    if train_file is None or dev is None:
+        raise InputError("--train FILE and --dev FILE are required (or --resume DIR to "
+                         "continue an interrupted run)")
     given = {
         "tokenizer": tokenizer, "lowercase": lowercase, "min_freq": min_freq,
         "max_vocab": max_vocab, "bpe_vocab_size": bpe_vocab_size, "cell": cell,
@@ -86,9 +114,16 @@ def train(
         "bidirectional": bidirectional, "pooling": pooling, "word_dropout": word_dropout,
         "embedding_dropout": embedding_dropout, "dropout": dropout,
         "output_dropout": output_dropout, "epochs": epochs, "batch_size": batch_size,
-        "lr": lr, "patience": patience, "seed": seed, "device": device,
+        "lr": lr, "patience": patience, "seed": seed, "device": device, "ema": ema,
+        "lr_schedule": lr_schedule,
     }
     given = {k: v for k, v in given.items() if v is not None}
+    if no_ema:
+        if ema is not None:
+            from rnnkit.errors import InputError
+
+            raise InputError("give --ema DECAY or --no-ema, not both")
+        given["ema"] = None
     model_keys = {f.name for f in fields(ClassifierConfig)}
     classifier = TextClassifier(
         ClassifierConfig(**{k: v for k, v in given.items() if k in model_keys}),
@@ -96,7 +131,14 @@ def train(
     )
     spec = DataSpec(str(train_file), str(dev), text_column, label_column)
     outcome = train_task(spec, classifier, out, progress=not quiet,
-                         command=shlex.join(["rnnkit", *sys.argv[1:]]), force=force)
+                         command=shlex.join(["rnnkit", *sys.argv[1:]]), force=force,
+                         parallel=parallel)
+    _report(outcome, as_json)
+
+
+def _report(outcome: object, as_json: bool) -> None:
+    if outcome is None:  # another process of a distributed run: the main one reports
+        return
     metrics = outcome.metrics
     if as_json:
         typer.echo(json.dumps({**metrics, "run": str(outcome.run_dir)}))

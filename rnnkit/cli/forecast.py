@@ -9,6 +9,8 @@ from pathlib import Path
 
 import typer
 
+from rnnkit.cli.options import DEVICES, NUM_NODES, STRATEGY
+
 app = typer.Typer(help="Forecast a time series from a CSV file (the main job).",
                   no_args_is_help=True)
 
@@ -97,6 +99,9 @@ def train(
     seed: int | None = typer.Option(None, help="Random seed."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     threads: int = typer.Option(1, help="CPU threads (1 is fastest for small models)."),
+    devices: int = DEVICES,
+    strategy: str = STRATEGY,
+    num_nodes: int = NUM_NODES,
     out: Path | None = typer.Option(None, help="Run folder (default runs/forecast-<time>)."),
     force: bool = typer.Option(False, help="Replace an earlier run folder at --out."),
     resume: Path | None = typer.Option(None, help="Continue an interrupted run from its folder."),
@@ -107,16 +112,21 @@ def train(
 
     A checkpoint is kept after every epoch: if training is interrupted, --resume DIR
     continues it with the settings stored in DIR and reaches the same result.
+
+    --devices N trains with N processes (DDP); only the first one prints and writes.
     """
     from rnnkit.models.forecaster import DATA_PRESETS, Forecaster
     from rnnkit.tasks.forecast import DataSpec, resume_run
     from rnnkit.tasks.forecast import train as train_task
     from rnnkit.train.device import resolve_device, set_cpu_threads
+    from rnnkit.train.distributed import Parallel
 
     resolve_device(device)
     set_cpu_threads(threads)
+    parallel = Parallel(devices, strategy, num_nodes)
+    parallel.validate()
     if resume is not None:
-        _report(resume_run(resume, progress=not quiet), as_json)
+        _report(resume_run(resume, progress=not quiet, parallel=parallel), as_json)
         return
     data = {"csv": None if csv is None else str(csv), "target": _split_list(target),
             "time": time, "features": _split_list(features), "fill": fill,
@@ -141,13 +151,16 @@ def train(
         typer.echo("no --csv given: using the embedded series (weekly Mauna Loa CO2, "
                    "statsmodels); the last 10% of weeks are the test part", err=True)
     outcome = train_task(spec, forecaster, out, progress=not quiet,
-                         command=shlex.join(["rnnkit", *sys.argv[1:]]), force=force)
+                         command=shlex.join(["rnnkit", *sys.argv[1:]]), force=force,
+                         parallel=parallel)
     _report(outcome, as_json)
 
 
 def _report(outcome: object, as_json: bool) -> None:
     from rnnkit.tasks.forecast import metrics_json
 
+    if outcome is None:  # another process of a distributed run: the main one reports
+        return
     metrics = metrics_json(outcome.evaluation, outcome.fit, outcome.first_test, outcome.series)
     if as_json:
         typer.echo(json.dumps({**metrics, "run": str(outcome.run_dir)}))

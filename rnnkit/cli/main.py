@@ -19,7 +19,7 @@ app = typer.Typer(
 
 def _register_groups() -> None:
     # command groups: one module each under rnnkit/cli/, one line each here
-    from rnnkit.cli import classify, diagnose, experiment, forecast, translate
+    from rnnkit.cli import caption, classify, diagnose, experiment, forecast, generate, translate
     from rnnkit.cli.export import export
     from rnnkit.cli.report import report
 
@@ -30,6 +30,8 @@ def _register_groups() -> None:
     app.add_typer(diagnose.app, name="diagnose")
     app.add_typer(classify.app, name="classify")
     app.add_typer(translate.app, name="translate")
+    app.add_typer(caption.app, name="caption")
+    app.add_typer(generate.app, name="generate")
 
 
 _register_groups()

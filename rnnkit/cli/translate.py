@@ -9,6 +9,8 @@ from pathlib import Path
 
 import typer
 
+from rnnkit.cli.options import DEVICES, NUM_NODES, STRATEGY
+
 app = typer.Typer(help="Translate sentences (many-to-many): an attentional LSTM/GRU "
                        "encoder-decoder, e.g. German -> English on Multi30k.",
                   no_args_is_help=True)
@@ -34,10 +36,11 @@ def _warn(warning: str | None) -> None:
 
 @app.command(epilog=TRAIN_EXAMPLE)
 def train(
-    src: Path = typer.Option(..., help="Training sentences in the source language."),
-    tgt: Path = typer.Option(..., help="Their translations, line by line."),
-    valid_src: Path = typer.Option(..., help="Validation source sentences."),
-    valid_tgt: Path = typer.Option(..., help="Validation references (early stopping on BLEU)."),
+    src: Path | None = typer.Option(None, help="Training sentences in the source language."),
+    tgt: Path | None = typer.Option(None, help="Their translations, line by line."),
+    valid_src: Path | None = typer.Option(None, help="Validation source sentences."),
+    valid_tgt: Path | None = typer.Option(None, help="Validation references (early stopping "
+                                                     "on BLEU)."),
     tokenizer: str | None = typer.Option(None, help="word (default) or bpe (subwords)."),
     lowercase: bool | None = typer.Option(None, "--lowercase/--keep-case",
                                           help="Lower-case both sides (default: keep case)."),
@@ -67,21 +70,41 @@ def train(
     seed: int | None = typer.Option(None, help="Random seed."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     threads: int = typer.Option(1, help="CPU threads (1 is fastest for small models)."),
+    devices: int = DEVICES,
+    strategy: str = STRATEGY,
+    num_nodes: int = NUM_NODES,
     out: Path | None = typer.Option(None, help="Run folder (default runs/translate-<time>)."),
+    force: bool = typer.Option(False, help="Replace an earlier run folder at --out."),
+    resume: Path | None = typer.Option(None, help="Continue an interrupted run from its folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
     quiet: bool = typer.Option(False, help="No progress bar."),
 ) -> None:
-    """Train a translator on a parallel corpus, score it on the validation set, write a run."""
+    """Train a translator on a parallel corpus, score it on the validation set, write a run.
+
+    A checkpoint is kept after every epoch: if training is interrupted, --resume DIR
+    continues it with the settings stored in DIR and reaches the same result.
+    --devices N trains with N processes (DDP); only the first one prints and writes.
+    """
     from dataclasses import fields
 
     from rnnkit.data.parallel import CorpusConfig
+    from rnnkit.errors import InputError
     from rnnkit.models.seq2seq import Seq2SeqConfig, TrainConfig, Translator
-    from rnnkit.tasks.translate import DataSpec
+    from rnnkit.tasks.translate import DataSpec, resume_run
     from rnnkit.tasks.translate import train as train_task
     from rnnkit.train.device import resolve_device, set_cpu_threads
+    from rnnkit.train.distributed import Parallel
 
     resolve_device(device)
     set_cpu_threads(threads)
+    parallel = Parallel(devices, strategy, num_nodes)
+    parallel.validate()
+    if resume is not None:
+        _report(resume_run(resume, progress=not quiet, parallel=parallel), as_json)
+        return
+    if None in (src, tgt, valid_src, valid_tgt):
+        raise InputError("--src, --tgt, --valid-src and --valid-tgt are required (or --resume "
+                         "DIR to continue an interrupted run)")
     given = {
         "tokenizer": tokenizer, "lowercase": lowercase, "min_freq": min_freq,
         "max_vocab": max_vocab, "bpe_vocab_size": bpe_vocab_size, "shared_vocab": shared_vocab,
@@ -101,8 +124,15 @@ def train(
                             CorpusConfig(**pick(CorpusConfig)), TrainConfig(**pick(TrainConfig)))
     spec = DataSpec(str(src), str(tgt), str(valid_src), str(valid_tgt))
     outcome = train_task(spec, translator, out, progress=not quiet,
-                         command=shlex.join(["rnnkit", *sys.argv[1:]]))
-    metrics = outcome.metrics
+                         command=shlex.join(["rnnkit", *sys.argv[1:]]), force=force,
+                         parallel=parallel)
+    _report(outcome, as_json)
+
+
+def _report(outcome: object, as_json: bool) -> None:
+    if outcome is None:  # another process of a distributed run: the main one reports
+        return
+    metrics, translator = outcome.metrics, outcome.translator
     if metrics["dropped_empty"] or metrics["dropped_long"]:
         typer.echo(f"left out of training: {metrics['dropped_empty']} pair(s) with an empty "
                    f"side, {metrics['dropped_long']} longer than "

@@ -133,6 +133,34 @@ class WordTokenizer:
         return {"kind": self.kind, "lowercase": self.lowercase}
 
 
+class CharTokenizer:
+    r"""Characters (NFC code points, spaces and line breaks included): the tokens of a
+    character-level model (Karpathy's char-rnn, Graves 2013); no training needed.
+
+    Example:
+        >>> CharTokenizer().tokenize("Hi!\n")
+        ['H', 'i', '!', '\n']
+    """
+
+    kind = "char"
+
+    def __init__(self, lowercase: bool = False) -> None:
+        self.lowercase = lowercase
+
+    def tokenize(self, text: str) -> list[str]:
+        """The characters of ``text``, in order."""
+        text = unicodedata.normalize("NFC", text)
+        return list(text.lower() if self.lowercase else text)
+
+    def detokenize(self, tokens: Sequence[str]) -> str:
+        """The characters joined."""
+        return "".join(tokens)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"kind": "char", "lowercase": ...}``."""
+        return {"kind": self.kind, "lowercase": self.lowercase}
+
+
 class BPETokenizer:
     """Subword byte-pair encoding (Sennrich et al. 2016) through Hugging Face ``tokenizers``.
 
@@ -187,7 +215,7 @@ class BPETokenizer:
         return {"kind": self.kind, "model": json.loads(self.model.to_str())}
 
 
-TOKENIZERS = ("word", "bpe")
+TOKENIZERS = ("word", "bpe", "char")
 
 
 def build_tokenizer(kind: str, texts: Sequence[str], lowercase: bool = False,
@@ -195,6 +223,8 @@ def build_tokenizer(kind: str, texts: Sequence[str], lowercase: bool = False,
     """A tokenizer by name; ``bpe`` is trained on ``texts`` (the training texts only)."""
     if kind == "word":
         return WordTokenizer(lowercase)
+    if kind == "char":
+        return CharTokenizer(lowercase)
     if kind == "bpe":
         return BPETokenizer.train(texts, bpe_vocab_size, lowercase)
     raise InputError(f"--tokenizer {kind!r} is not known; choose one of {', '.join(TOKENIZERS)}")
@@ -204,10 +234,11 @@ def tokenizer_from_dict(data: Any, where: str) -> Tokenizer:
     """Rebuild a tokenizer from `Tokenizer.to_dict` output; anything else is an `InputError`."""
     if not isinstance(data, dict) or data.get("kind") not in TOKENIZERS:
         raise InputError(f"{where}: not a tokenizer written by rnnkit (no known 'kind')")
-    if data["kind"] == "word":
+    if data["kind"] in ("word", "char"):
         if set(data) != {"kind", "lowercase"} or not isinstance(data["lowercase"], bool):
-            raise InputError(f"{where}: a word tokenizer has exactly 'kind' and 'lowercase'")
-        return WordTokenizer(data["lowercase"])
+            raise InputError(f"{where}: a {data['kind']} tokenizer has exactly 'kind' and "
+                             "'lowercase'")
+        return (WordTokenizer if data["kind"] == "word" else CharTokenizer)(data["lowercase"])
     import json
 
     from tokenizers import Tokenizer as HFTokenizer

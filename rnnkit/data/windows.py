@@ -43,10 +43,35 @@ def windows(
             f"forecast origins must lie in [{lookback - 1}, {T - horizon - 1}] for lookback="
             f"{lookback}, horizon={horizon} and {T} rows"
         )
-    if len(index) and torch.equal(index, torch.arange(int(index[0]), int(index[0]) + len(index))):
+    return _select(x_all, index), _select(y_all, index)
+
+
+def input_windows(values: Tensor, lookback: int, origins: Tensor) -> Tensor:
+    """The input windows ``values[o-L+1 : o+1]`` (N, L, C) of a (T, C) series, one per origin
+    ``o`` in ``origins`` (the last row may be one: forecasting needs no targets). A view of
+    ``values`` when the origins are consecutive; other selections copy the selected windows.
+    """
+    T = values.shape[0]
+    check_length(T, lookback, 0, "the series")
+    index = torch.as_tensor(origins) - (lookback - 1)
+    if len(index) and (index.min() < 0 or index.max() > T - lookback):
+        raise InputError(f"forecast origins must lie in [{lookback - 1}, {T - 1}] for "
+                         f"lookback={lookback} and {T} rows")
+    return _select(values.unfold(0, lookback, 1).transpose(1, 2), index)  # (N, L, C)
+
+
+def consecutive(index: Tensor) -> bool:
+    """Whether ``index`` is non-empty and counts up by one: ``k, k+1, ..., k+n-1``."""
+    return bool(len(index)) and torch.equal(
+        index, torch.arange(int(index[0]), int(index[0]) + len(index)))
+
+
+def _select(all_windows: Tensor, index: Tensor) -> Tensor:
+    """``all_windows[index]``: a slice (a view) when the indices are consecutive."""
+    if consecutive(index):
         first = int(index[0])
-        return x_all[first : first + len(index)], y_all[first : first + len(index)]
-    return x_all[index], y_all[index]
+        return all_windows[first : first + len(index)]
+    return all_windows[index]
 
 
 def origins_between(first_target: int, stop: int, horizon: int, lookback: int) -> Tensor:

@@ -176,6 +176,13 @@ class AttentionDecoder(nn.Module):
         return self.project(torch.stack(feeds, dim=1))  # one (B*T, H) x (H, V) product
 
 
+def sequence_loss(logits: Tensor, target: Tensor, label_smoothing: float = 0.0) -> Tensor:
+    """Mean cross-entropy per real target token: logits (B, T, V), target (B, T), padding
+    (id 0) ignored; ``label_smoothing`` spreads that share of the target mass uniformly."""
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
+                           ignore_index=0, label_smoothing=label_smoothing)
+
+
 # ---- search -----------------------------------------------------------------------------------
 
 
@@ -210,6 +217,14 @@ def _collect(tokens: Tensor, lengths: Tensor, ended: Tensor, weights: Tensor,
     return Hypotheses(rows, scores, attention)
 
 
+def _never_written(logp: Tensor, bos: int) -> Tensor:
+    """Log-probabilities (N, V) with padding (id 0) and ``<bos>`` ruled out: a search never
+    writes them, however an untrained model scores them."""
+    logp[:, 0] = float("-inf")
+    logp[:, bos] = float("-inf")
+    return logp
+
+
 @torch.no_grad()
 def greedy_search(decoder: Searchable, memory: Tensor, mask: Tensor, state: Any, bos: int,
                   eos: int, max_length: int) -> Hypotheses:
@@ -232,7 +247,7 @@ def greedy_search(decoder: Searchable, memory: Tensor, mask: Tensor, state: Any,
     tokens, weights = [], []
     for _ in range(max_length):
         logits, state, w = decoder.step(previous, state, prepared)
-        logp = F.log_softmax(logits.float(), dim=-1)  # (B, V)
+        logp = _never_written(F.log_softmax(logits.float(), dim=-1), bos)  # (B, V)
         word = torch.where(finished, eos, logp.argmax(-1))
         scores += torch.where(finished, 0.0, logp.gather(1, word[:, None])[:, 0])
         lengths += ~finished
@@ -282,7 +297,7 @@ def beam_search(decoder: Searchable, memory: Tensor, mask: Tensor, state: Any, b
     offsets = (torch.arange(B, device=device) * K)[:, None]  # (B, 1)
     for _ in range(max_length):
         logits, state, w = decoder.step(previous, state, prepared)
-        logp = F.log_softmax(logits.float(), dim=-1).view(B, K, -1)  # (B, K, V)
+        logp = _never_written(F.log_softmax(logits.float(), dim=-1), bos).view(B, K, -1)
         V = logp.shape[-1]
         closed = torch.full_like(logp[0, 0], float("-inf"))
         closed[eos] = 0.0  # a finished beam continues with <eos> only, at no cost

@@ -10,11 +10,12 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor, nn
+from torch.utils.data import DataLoader
 
 from rnnkit import init as rinit
 from rnnkit.data.scalers import Scaler
 from rnnkit.data.series import Series
-from rnnkit.data.windows import check_length, origins_between, windows
+from rnnkit.data.windows import check_length, consecutive, input_windows, origins_between, windows
 from rnnkit.errors import InputError
 from rnnkit.evaluate.intervals import conformal_halfwidth
 from rnnkit.layers import CELLS, Recurrent, Trace
@@ -23,6 +24,7 @@ from rnnkit.models.normalization import InstanceNorm
 from rnnkit.models.segrnn import SegRNN
 from rnnkit.reservoir import ESN, ESNConfig
 from rnnkit.train.device import resolve_device
+from rnnkit.train.distributed import Parallel
 from rnnkit.train.fit import FitResult, fit
 from rnnkit.train.loader import tensor_loader
 
@@ -307,11 +309,13 @@ class Forecaster:
         return val_start
 
     def fit(self, series: Series, val_start: int | None = None, progress: bool = True,
-            checkpoint_dir: Path | None = None, resume: bool = False) -> FitResult:
+            checkpoint_dir: Path | None = None, resume: bool = False,
+            parallel: Parallel | None = None) -> FitResult:
         """Train on ``series``: rows before ``val_start`` train (and fit the scaler), the rows
         from it on validate (default: the last ``val_fraction`` of the rows). With validation,
         split-conformal intervals are calibrated on the validation residuals. With
-        ``checkpoint_dir`` a checkpoint is kept there each epoch; ``resume`` continues one."""
+        ``checkpoint_dir`` a checkpoint is kept there each epoch; ``resume`` continues one;
+        ``parallel`` trains with several processes (see `rnnkit.train.fit`)."""
         c, t = self.config, self.train_config
         val_start = self.check(series, val_start)
         n_train, n_val = val_start, len(series) - val_start
@@ -320,34 +324,66 @@ class Forecaster:
         c.reservoir_seed = t.seed
         torch.manual_seed(t.seed)
         self.net = ForecastNet(c)
-        scaled = self._scaled(series)
         if c.cell == "esn":
-            return self._fit_esn(series, scaled, n_train, n_val)
+            return self._fit_esn(series, n_train, n_val)
         train_origins = origins_between(c.lookback, n_train, c.horizon, c.lookback)
-        x, y = windows(scaled, c.lookback, c.horizon, c.n_targets, train_origins)
-        train_loader = tensor_loader(x, y, batch_size=t.batch_size, shuffle=t.shuffle, seed=t.seed)
+        train_loader = self.loader(series, train_origins, t.batch_size, t.shuffle, t.seed)
         val_loader = None
         if n_val:
             val_origins = origins_between(n_train, len(series), c.horizon, c.lookback)
-            xv, yv = windows(scaled, c.lookback, c.horizon, c.n_targets, val_origins)
-            val_loader = tensor_loader(xv, yv, batch_size=256, shuffle=False)
+            val_loader = self.loader(series, val_origins, 256)
         result = fit(
             self.net, LOSSES[t.loss], train_loader, val_loader, epochs=t.epochs,
             lr=t.lr, weight_decay=t.weight_decay, clip=t.clip, patience=t.patience,
             device=t.device, seed=t.seed, progress=progress, checkpoint_dir=checkpoint_dir,
-            resume=resume,
+            resume=resume, parallel=parallel,
         )
         self.device = next(self.net.parameters()).device
         self._calibrate(series, n_train, n_val)
         return result
 
-    def _fit_esn(self, series: Series, scaled: Tensor, n_train: int, n_val: int) -> FitResult:
+    def loader(self, series: Series, origins: Tensor, batch_size: int, shuffle: bool = False,
+               seed: int = 0) -> DataLoader:
+        """Batches ``(x, y)`` of the scaled float32 windows at ``origins`` (see `windows`):
+        x (B, L, C), y (B, H, n_targets). The windows are views of ``series.values``, scaled
+        batch by batch, so no scaled copy of the series is made and memory does not grow with
+        the lookback; ``shuffle`` draws the batches with a generator seeded with ``seed``."""
+        c = self.config
+        x, y = windows(torch.from_numpy(series.values), c.lookback, c.horizon, c.n_targets,
+                       origins)  # float64 views
+        return tensor_loader(x, y, batch_size=batch_size, shuffle=shuffle, seed=seed,
+                             transform=self._scale_batch)
+
+    def _scale(self, values: Tensor, columns: slice = slice(None)) -> Tensor:
+        """Scaled float32 copy of (..., C') float64 values of the columns ``columns``."""
+        return torch.as_tensor(self.scaler.transform(values.numpy(), columns),
+                               dtype=torch.float32)
+
+    def _inputs(self, values: Tensor, origins: Tensor) -> Tensor:
+        """Scaled float32 input windows (N, L, C) at ``origins`` of the (T, C) float64 rows
+        ``values``, laid out as windows cut from a scaled C-contiguous copy of the series
+        would be (views when the origins are consecutive), for the network gives the same bits
+        for the same layout; only the rows the windows cover are scaled."""
+        L = self.config.lookback
+        x = input_windows(values, L, origins)  # checks the origins; float64
+        if not consecutive(origins):
+            return self._scale(x).contiguous()
+        first = int(origins[0]) - L + 1
+        rows = self._scale(values[first : int(origins[-1]) + 1]).contiguous()
+        return input_windows(rows, L, origins - first)  # (N, L, C) views
+
+    def _scale_batch(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        """A batch of float64 windows x (B, L, C) and targets y (B, H, n), scaled to float32."""
+        return self._scale(x), self._scale(y, slice(0, self.config.n_targets))
+
+    def _fit_esn(self, series: Series, n_train: int, n_val: int) -> FitResult:
         """Closed-form fit of the reservoir readout: no epochs, no backpropagation."""
         c, t = self.config, self.train_config
         self.device = resolve_device(t.device)
         self.net.to(self.device)
         start = time.perf_counter()
-        train = scaled[:n_train].to(self.device, torch.float64)
+        train = self._scale(torch.from_numpy(series.values[:n_train]))
+        train = train.to(self.device, torch.float64)
         self.net.esn.fit(train[:-1], train[1:, : c.n_targets], washout=c.washout)
         result = FitResult(history={"train_loss": [], "val_loss": []},
                            seconds=time.perf_counter() - start)
@@ -375,25 +411,19 @@ class Forecaster:
                 f"the model was trained on {self.columns[0]} and {self.columns[1]}"
             )
 
-    def _scaled(self, series: Series) -> Tensor:
-        return torch.as_tensor(self.scaler.transform(series.values), dtype=torch.float32)
-
     @torch.no_grad()
     def forecast(self, series: Series, origins: np.ndarray | Tensor) -> np.ndarray:
         """Forecasts (N, H, n_targets), in the data's units, from each origin (row index of
-        the last observed value), using only rows up to it."""
+        the last observed value), using only rows up to it. Windows are scaled 1024 at a time."""
         self._check_ready(series)
         c = self.config
         origins = torch.as_tensor(np.asarray(origins), dtype=torch.long)
-        x, _ = windows(self._pad(self._scaled(series)), c.lookback, c.horizon, c.n_targets, origins)
+        values = torch.from_numpy(series.values)  # (T, C) float64, not copied
         self.net.eval()
-        out = torch.cat([self.net(chunk.to(self.device)).cpu() for chunk in x.split(1024)]) if len(
-            x) else torch.empty(0, c.horizon, c.n_targets)
+        out = [self.net(self._inputs(values, chunk).to(self.device)).cpu()
+               for chunk in origins.split(1024) if len(chunk)]
+        out = torch.cat(out) if out else torch.empty(0, c.horizon, c.n_targets)
         return self.scaler.inverse_transform(out.double().numpy(), slice(0, c.n_targets))
-
-    def _pad(self, scaled: Tensor) -> Tensor:
-        """Append ``horizon`` empty rows so that the last row can be an origin."""
-        return torch.cat([scaled, scaled.new_zeros(self.config.horizon, scaled.shape[1])])
 
     def rolling(self, series: Series, first_target: int) -> np.ndarray:
         """One-step forecasts of rows ``first_target..T-1``, each from the true rows before it

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
 
 from rnnkit.data.parallel import (
     CorpusConfig,
@@ -37,8 +37,10 @@ from rnnkit.models.decoder import (
     Hypotheses,
     beam_search,
     greedy_search,
+    sequence_loss,
 )
 from rnnkit.models.forecaster import config_from_dict
+from rnnkit.train.distributed import Parallel
 from rnnkit.train.fit import FitResult, evaluate_loss, fit
 
 
@@ -102,13 +104,6 @@ class TrainConfig:
             raise InputError(f"--label-smoothing {self.label_smoothing}; expected [0, 1)")
         if self.alpha < 0:
             raise InputError(f"--alpha {self.alpha}; expected a length penalty >= 0")
-
-
-def sequence_loss(logits: Tensor, target: Tensor, label_smoothing: float = 0.0) -> Tensor:
-    """Mean cross-entropy per real target token: logits (B, T, V), target (B, T), padding
-    (id 0) ignored; ``label_smoothing`` spreads that share of the target mass uniformly."""
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
-                           ignore_index=0, label_smoothing=label_smoothing)
 
 
 class Seq2Seq(nn.Module):
@@ -219,11 +214,14 @@ class Translator:
     # ---- training ---------------------------------------------------------------------------
 
     def fit(self, train: ParallelCorpus, valid: ParallelCorpus, progress: bool = True,
-            epochs: int | None = None) -> FitResult:
+            epochs: int | None = None, checkpoint_dir: Path | None = None,
+            resume: bool = False, parallel: Parallel | None = None) -> FitResult:
         """Train on ``train``; keep the epoch with the best greedy BLEU on ``valid``.
 
         The first call builds the vocabularies and the network; a later call continues from
-        the kept weights (with a fresh optimiser) for ``epochs`` more epochs.
+        the kept weights (with a fresh optimiser) for ``epochs`` more epochs. With
+        ``checkpoint_dir`` a checkpoint is kept there each epoch; ``resume`` continues one;
+        ``parallel`` trains with several processes (see `rnnkit.train.fit`).
         """
         c, t = self.config, self.train_config
         self.validate()
@@ -249,7 +247,8 @@ class Translator:
         return fit(self.net, partial(sequence_loss, label_smoothing=t.label_smoothing),
                    train_loader, val_loader, epochs=epochs or t.epochs, lr=t.lr, clip=t.clip,
                    patience=t.patience, device=t.device, seed=t.seed, progress=progress,
-                   val_score=val_bleu, higher_is_better=True)
+                   val_score=val_bleu, higher_is_better=True, checkpoint_dir=checkpoint_dir,
+                   resume=resume, parallel=parallel)
 
     def perplexity(self, corpus: ParallelCorpus) -> float:
         """exp(mean cross-entropy per target token) on ``corpus`` (no label smoothing)."""

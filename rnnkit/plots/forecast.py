@@ -31,7 +31,8 @@ def forecast_figure(
     return fig
 
 
-def loss_figure(history: dict[str, list[float]], best_epoch: int | None) -> Figure:
+def loss_figure(history: dict[str, list[float]], best_epoch: int | None,
+                ylabel: str = "MSE (scaled)") -> Figure:
     """Training (and validation) loss per epoch, log scale, the kept epoch marked."""
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for name, values in history.items():
@@ -41,7 +42,7 @@ def loss_figure(history: dict[str, list[float]], best_epoch: int | None) -> Figu
         ax.axvline(best_epoch, color="0.5", ls=":", label=f"kept: epoch {best_epoch}")
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("MSE (scaled)")
+    ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     return fig
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -18,7 +19,6 @@ from rnnkit.data.text import TextTable, label_indices, read_lines, read_text_tab
 from rnnkit.errors import InputError
 from rnnkit.io.run import (
     mark_complete,
-    new_run_dir,
     read_json,
     read_run_config,
     save_figure,
@@ -26,7 +26,10 @@ from rnnkit.io.run import (
     write_json,
 )
 from rnnkit.io.weights import load_weights, save_weights
-from rnnkit.models.classifier import TextClassifier
+from rnnkit.models.classifier import ClassifierConfig, TextClassifier, TrainConfig
+from rnnkit.models.forecaster import config_from_dict
+from rnnkit.tasks.runs import CHECKPOINT, checkpoint_dir, interrupted_config, training_run_dir
+from rnnkit.train.distributed import Parallel, is_main_process
 from rnnkit.train.fit import FitResult
 
 #: Gates shown by ``explain``, when the cell has them: the LSTM's forget and input gates, the
@@ -113,19 +116,32 @@ def _predictions_csv(table: TextTable, probs: np.ndarray, classes: Sequence[str]
 
 
 def train(spec: DataSpec, classifier: TextClassifier, out: Path | None, progress: bool = True,
-          command: str | None = None, force: bool = False) -> TrainOutcome:
+          command: str | None = None, force: bool = False, resume: bool = False,
+          parallel: Parallel | None = None) -> TrainOutcome | None:
     """Read, fit (early stopping on dev accuracy), score the dev set and write the run folder:
     config.json, tokenizer.json, vocab.json, model.safetensors, metrics.json (the dev
     scores), predictions.csv (dev), training.png. ``force`` replaces an earlier run at ``out``.
 
     Every input is validated before the run folder is created: bad input leaves nothing.
+    From then on config.json is in the folder and a checkpoint is kept after each epoch, so
+    an interrupted run can be resumed (``resume``, see `resume_run`). With ``parallel``
+    (several DDP processes, each running this), only the main process writes and returns
+    the outcome; the others return None once training is done.
     """
     from rnnkit.plots.text import training_figure
 
     train_table, dev_table = read_data(spec)
     classifier.check(train_table, dev_table)
-    run_dir = new_run_dir(out, "classify", force=force)
-    fit = classifier.fit(train_table, dev_table, progress=progress)
+    run_dir = training_run_dir(out, "classify", force, resume)
+    command = command or " ".join(sys.argv)
+    if run_dir is not None and not resume:  # what --resume needs, before training starts
+        write_json(run_dir / "config.json", {
+            "command": command, "data": asdict(spec), "model": asdict(classifier.config),
+            "train": asdict(classifier.train_config)})
+    fit = classifier.fit(train_table, dev_table, progress=progress,
+                         checkpoint_dir=checkpoint_dir(run_dir), resume=resume, parallel=parallel)
+    if run_dir is None or not is_main_process():
+        return None
     probs = classifier.predict_proba(dev_table.texts)
     y_dev = label_indices(dev_table, classifier.classes)
     metrics = {"data": spec.dev,
@@ -138,8 +154,7 @@ def train(spec: DataSpec, classifier: TextClassifier, out: Path | None, progress
                             "best_epoch": fit.best_epoch, "stopped_early": fit.stopped_early,
                             "history": fit.history}}
 
-    config = {"command": command or " ".join(sys.argv), "data": asdict(spec),
-              **classifier.state()}
+    config = {"command": command, "data": asdict(spec), **classifier.state()}
     write_json(run_dir / "config.json", config)
     write_json(run_dir / "tokenizer.json", classifier.tokenizer.to_dict())
     write_json(run_dir / "vocab.json", classifier.vocab.to_dict())
@@ -148,8 +163,27 @@ def train(spec: DataSpec, classifier: TextClassifier, out: Path | None, progress
     write_bytes(run_dir / "predictions.csv",
                 _predictions_csv(dev_table, probs, classifier.classes))
     save_figure(training_figure(fit.history, fit.best_epoch), run_dir / "training.png")
+    shutil.rmtree(run_dir / CHECKPOINT, ignore_errors=True)  # the finished run needs none
     mark_complete(run_dir)
     return TrainOutcome(run_dir, fit, metrics, classifier)
+
+
+def resume_run(run_dir: Path, progress: bool = True,
+               parallel: Parallel | None = None) -> TrainOutcome | None:
+    """Continue an interrupted ``classify train`` from its last epoch checkpoint, reaching the
+    same result as an uninterrupted run with the same settings (the vocabulary is rebuilt
+    from the same training file)."""
+    run_dir = Path(run_dir)
+    config = interrupted_config(run_dir)
+    where = str(run_dir / "config.json")
+    try:
+        spec = DataSpec(**config["data"])
+        classifier = TextClassifier(config_from_dict(ClassifierConfig, config["model"], where),
+                                    config_from_dict(TrainConfig, config["train"], where))
+        command = config["command"]
+    except (KeyError, TypeError) as err:
+        raise InputError(f"{where}: malformed ({err}); cannot resume this run") from err
+    return train(spec, classifier, run_dir, progress, command, resume=True, parallel=parallel)
 
 
 def load(run_dir: Path) -> tuple[TextClassifier, DataSpec]:

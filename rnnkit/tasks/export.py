@@ -1,4 +1,8 @@
-"""Ship a trained run: an ONNX or TorchScript file that takes raw values, with its settings."""
+"""Ship a trained run: an ONNX or TorchScript file with its settings in export.json.
+
+Forecast runs take raw values (scaling inside); classify runs take token ids and lengths
+(tokenization stays in Python) and return class probabilities.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,12 @@ from pathlib import Path
 
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 
+from rnnkit.data.text import Vocab
 from rnnkit.errors import InputError
-from rnnkit.io.run import write_bytes, write_json
+from rnnkit.io.run import read_json, write_bytes, write_json
+from rnnkit.models.classifier import SequenceClassifier, TextClassifier
 from rnnkit.models.forecaster import Forecaster, ForecastNet
 
 FORMATS = {"onnx": "model.onnx", "torchscript": "model.torchscript.pt"}
@@ -37,24 +44,48 @@ class RawForecaster(nn.Module):
         return y * self.target_scale + self.target_shift
 
 
-def export_forecaster(fc: Forecaster, run_dir: Path, fmt: str) -> Path:
-    """Write ``model.onnx`` or ``model.torchscript.pt`` and ``export.json`` into ``run_dir``."""
+class ClassifierProbabilities(nn.Module):
+    """A text classifier's network with its softmax: token ids in, class probabilities out.
+
+    tokens (B, T) int64, padded with ``Vocab.pad_index`` (0); lengths (B,) int64 in [1, T]
+    -> probabilities (B, C), columns in the order of the run's classes.
+    """
+
+    def __init__(self, net: SequenceClassifier) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
+        """Logits of the network, then softmax over the classes."""
+        return F.softmax(self.net(tokens, lengths), -1)
+
+
+def _write_model(wrapper: nn.Module, examples: tuple[Tensor, ...], names: dict[str, dict],
+                 run_dir: Path, fmt: str) -> Path:
+    """Trace ``wrapper`` on ``examples`` and write it as ``fmt``; ``names`` maps each input and
+    output name to its dynamic axes (ONNX)."""
     if fmt not in FORMATS:
         raise InputError(f"--format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    c = fc.config
-    wrapper = RawForecaster(fc.net.cpu().eval(), torch.as_tensor(fc.scaler.shift),
-                            torch.as_tensor(fc.scaler.scale)).eval()
-    example = torch.zeros(1, c.lookback, c.n_targets + c.n_features)
+    *inputs, output = names
     buffer = io.BytesIO()
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # exporter deprecation notes, not the user's business
         if fmt == "onnx":
-            torch.onnx.export(wrapper, (example,), buffer, dynamo=False, input_names=["x"],
-                              output_names=["forecast"], opset_version=17,
-                              dynamic_axes={"x": {0: "batch"}, "forecast": {0: "batch"}})
+            torch.onnx.export(wrapper, examples, buffer, dynamo=False, input_names=inputs,
+                              output_names=[output], opset_version=17, dynamic_axes=names)
         else:
-            torch.jit.save(torch.jit.trace(wrapper, example), buffer)
-    path = write_bytes(run_dir / FORMATS[fmt], buffer.getvalue())
+            torch.jit.save(torch.jit.trace(wrapper, examples), buffer)
+    return write_bytes(run_dir / FORMATS[fmt], buffer.getvalue())
+
+
+def export_forecaster(fc: Forecaster, run_dir: Path, fmt: str) -> Path:
+    """Write ``model.onnx`` or ``model.torchscript.pt`` and ``export.json`` into ``run_dir``."""
+    c = fc.config
+    wrapper = RawForecaster(fc.net.cpu().eval(), torch.as_tensor(fc.scaler.shift),
+                            torch.as_tensor(fc.scaler.scale)).eval()
+    example = torch.zeros(1, c.lookback, c.n_targets + c.n_features)
+    path = _write_model(wrapper, (example,), {"x": {0: "batch"}, "forecast": {0: "batch"}},
+                        run_dir, fmt)
     targets, features = fc.columns
     write_json(run_dir / "export.json", {
         "format": fmt, "file": path.name,
@@ -69,14 +100,53 @@ def export_forecaster(fc: Forecaster, run_dir: Path, fmt: str) -> Path:
     return path
 
 
+def export_classifier(clf: TextClassifier, run_dir: Path, fmt: str) -> Path:
+    """Write the classifier's network (token ids and lengths in, probabilities out) as
+    ``model.onnx`` or ``model.torchscript.pt``, and ``export.json``, into ``run_dir``.
+
+    Only cells with a fused kernel (lstm, gru, rnn, rnn_relu, irnn) export: the others run an
+    explicit loop over the words, which tracing would fix to one text length.
+    """
+    if clf.net.rnn.fused_mode is None:
+        raise InputError(f"--run {run_dir}: the {clf.config.cell!r} cell runs a Python loop over "
+                         "the words, which cannot be exported for texts of any length; export "
+                         "supports classifiers with the lstm, gru, rnn, rnn_relu or irnn cell")
+    wrapper = ClassifierProbabilities(clf.net.cpu().eval()).eval()
+    example = (torch.tensor([[2, 3, 4], [5, 6, Vocab.pad_index]]), torch.tensor([3, 2]))
+    path = _write_model(wrapper, example, {"tokens": {0: "batch", 1: "time"},
+                                           "lengths": {0: "batch"},
+                                           "probabilities": {0: "batch"}}, run_dir, fmt)
+    write_json(run_dir / "export.json", {
+        "format": fmt, "file": path.name,
+        "inputs": [
+            {"name": "tokens", "shape": ["batch", "time"], "dtype": "int64",
+             "meaning": f"token ids of each text, padded with {Vocab.pad_index} (<pad>) to the "
+                        "longest; tokens not in the vocabulary are "
+                        f"{Vocab.unk_index} (<unk>)"},
+            {"name": "lengths", "shape": ["batch"], "dtype": "int64",
+             "meaning": "the number of real tokens of each text, 1..time"},
+        ],
+        "output": {"name": "probabilities", "shape": ["batch", len(clf.classes)],
+                   "columns": list(clf.classes), "meaning": "class probabilities (softmax)"},
+        "preprocessing": "tokenization stays in Python: rnnkit.data.text.tokenizer_from_dict("
+                         "tokenizer.json).tokenize(text), then Vocab.from_dict(vocab.json)"
+                         ".encode(tokens) (TextClassifier.encode does both); a text without "
+                         "tokens cannot be classified",
+        "tokenizer": "tokenizer.json", "vocab": "vocab.json",
+    })
+    return path
+
+
 def export_run(run_dir: Path, fmt: str) -> Path:
-    """Export the model of a run folder (forecast runs) next to it."""
-    from rnnkit.io.run import read_json
-    from rnnkit.tasks.forecast import load
+    """Export the model of a run folder (forecast and classify runs) next to it."""
+    from rnnkit.tasks import classify, forecast
 
     config = read_json(Path(run_dir) / "config.json") if Path(run_dir).is_dir() else None
-    if isinstance(config, dict) and "model" in config and "data" not in config:
-        raise InputError(f"--run {run_dir}: export supports forecast runs; this run's group "
-                         "has no export yet")
-    fc, _ = load(run_dir)
+    if isinstance(config, dict) and "classes" in config:
+        clf, _ = classify.load(run_dir)
+        return export_classifier(clf, Path(run_dir), fmt)
+    if isinstance(config, dict) and "targets" not in config:
+        raise InputError(f"--run {run_dir} is not a forecast or classify run; export supports "
+                         "those two (translate, caption and generate runs have no export yet)")
+    fc, _ = forecast.load(run_dir)
     return export_forecaster(fc, Path(run_dir), fmt)

@@ -18,9 +18,7 @@ from rnnkit.errors import InputError
 from rnnkit.evaluate.backtest import Evaluation, evaluate
 from rnnkit.evaluate.baselines import infer_period
 from rnnkit.io.run import (
-    is_complete,
     mark_complete,
-    new_run_dir,
     read_json,
     read_run_config,
     save_figure,
@@ -29,10 +27,9 @@ from rnnkit.io.run import (
 )
 from rnnkit.io.weights import load_weights, save_weights
 from rnnkit.models.forecaster import Forecaster, ForecasterConfig, TrainConfig, config_from_dict
-from rnnkit.train.checkpoint import has_checkpoint
+from rnnkit.tasks.runs import CHECKPOINT, checkpoint_dir, interrupted_config, training_run_dir
+from rnnkit.train.distributed import Parallel, is_main_process
 from rnnkit.train.fit import FitResult
-
-CHECKPOINT = "checkpoint"  # folder of a run's resume checkpoint, removed once it is complete
 
 
 @dataclass
@@ -186,28 +183,34 @@ def metrics_json(ev: Evaluation, fit: FitResult | None, first_test: int, series:
 
 
 def train(spec: DataSpec, forecaster: Forecaster, out: Path | None, progress: bool = True,
-          command: str | None = None, force: bool = False, resume: bool = False) -> TrainOutcome:
+          command: str | None = None, force: bool = False, resume: bool = False,
+          parallel: Parallel | None = None) -> TrainOutcome | None:
     """Read, split, fit, evaluate beside baselines and write the run folder.
 
     Every input is validated before the run folder is created: bad input leaves nothing.
     From then on config.json is in the folder and a checkpoint is kept after each epoch, so
     an interrupted run can be resumed (``resume``, see `resume_run`); ``COMPLETE`` is
     written last. ``force`` replaces an earlier run folder at ``out``.
+
+    With ``parallel`` (several DDP processes, each running this), only the main process
+    writes and returns the outcome; the others return None once training is done.
     """
     c, t = forecaster.config, forecaster.train_config
     t.validate()
     series, first_test, val_start = split(spec, c.lookback, c.horizon)
     train_part = series.slice(0, first_test)
     val_start = forecaster.check(train_part, val_start)
-    run_dir = Path(out) if resume else new_run_dir(out, "forecast", force=force)
+    run_dir = training_run_dir(out, "forecast", force, resume)
     config = {"command": command or shlex.join(sys.argv), "data": asdict(spec),
               "model": asdict(c), "train": asdict(t), "targets": series.targets,
               "features": series.features}
-    if not resume:
+    if not resume and run_dir is not None:
         write_json(run_dir / "config.json", config)
-    period = spec.period or infer_period(train_part.target_values[:, 0], train_part.time)
     fit = forecaster.fit(train_part, val_start, progress=progress,
-                         checkpoint_dir=run_dir / CHECKPOINT, resume=resume)
+                         checkpoint_dir=checkpoint_dir(run_dir), resume=resume, parallel=parallel)
+    if run_dir is None or not is_main_process():
+        return None
+    period = spec.period or infer_period(train_part.target_values[:, 0], train_part.time)
     ev = _test_evaluation(forecaster, series, first_test, period)
 
     state = forecaster.state()
@@ -223,18 +226,12 @@ def train(spec: DataSpec, forecaster: Forecaster, out: Path | None, progress: bo
     return TrainOutcome(run_dir, fit, ev, forecaster, series, first_test)
 
 
-def resume_run(run_dir: Path, progress: bool = True) -> TrainOutcome:
+def resume_run(run_dir: Path, progress: bool = True,
+               parallel: Parallel | None = None) -> TrainOutcome | None:
     """Continue an interrupted ``forecast train`` from its last epoch checkpoint, reaching the
     same result as an uninterrupted run with the same settings."""
     run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise InputError(f"--resume {run_dir}: no such run folder")
-    if is_complete(run_dir):
-        raise InputError(f"--resume {run_dir}: that run is complete; nothing to resume")
-    if not has_checkpoint(run_dir / CHECKPOINT):
-        raise InputError(f"--resume {run_dir}: no checkpoint (it stopped before its first epoch "
-                         "ended); start the training again")
-    config = read_json(run_dir / "config.json")
+    config = interrupted_config(run_dir)
     where = str(run_dir / "config.json")
     try:
         spec = DataSpec(**config["data"])
@@ -243,7 +240,7 @@ def resume_run(run_dir: Path, progress: bool = True) -> TrainOutcome:
         command = config["command"]
     except (KeyError, TypeError) as err:
         raise InputError(f"{where}: malformed ({err}); cannot resume this run") from err
-    return train(spec, forecaster, run_dir, progress, command, resume=True)
+    return train(spec, forecaster, run_dir, progress, command, resume=True, parallel=parallel)
 
 
 def load(run_dir: Path) -> tuple[Forecaster, DataSpec]:

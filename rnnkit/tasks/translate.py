@@ -6,25 +6,28 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from rnnkit.data.parallel import read_parallel, read_sentences
+from rnnkit.data.parallel import CorpusConfig, read_parallel, read_sentences
 from rnnkit.errors import InputError
 from rnnkit.evaluate.translation import corpus_scores
 from rnnkit.io.run import (
     mark_complete,
-    new_run_dir,
     read_json,
     read_run_config,
     save_figure,
     write_json,
 )
 from rnnkit.io.weights import load_weights, save_weights
-from rnnkit.models.seq2seq import Translation, Translator
+from rnnkit.models.forecaster import config_from_dict
+from rnnkit.models.seq2seq import Seq2SeqConfig, TrainConfig, Translation, Translator
+from rnnkit.tasks.runs import CHECKPOINT, checkpoint_dir, interrupted_config, training_run_dir
+from rnnkit.train.distributed import Parallel, is_main_process
 from rnnkit.train.fit import FitResult
 
 
@@ -49,18 +52,30 @@ class TrainOutcome:
 
 
 def train(spec: DataSpec, translator: Translator, out: Path | None, progress: bool = True,
-          command: str | None = None) -> TrainOutcome:
+          command: str | None = None, force: bool = False, resume: bool = False,
+          parallel: Parallel | None = None) -> TrainOutcome | None:
     """Read both corpora, fit, score the validation set and write the run folder:
     config.json, vocab.json (both sides' tokenizer and vocabulary), model.safetensors,
-    metrics.json.
+    metrics.json. ``force`` replaces an earlier run folder at ``out``.
 
     Every input is validated before the run folder is created: bad input leaves nothing.
+    From then on config.json is in the folder and a checkpoint is kept after each epoch, so
+    an interrupted run can be resumed (``resume``, see `resume_run`). With ``parallel``
+    (several DDP processes, each running this), only the main process writes and returns
+    the outcome; the others return None once training is done.
     """
     translator.validate()
-    run_dir = new_run_dir(out, "translate")
     train_corpus = read_parallel(spec.src, spec.tgt)
     valid = read_parallel(spec.valid_src, spec.valid_tgt)
-    fit = translator.fit(train_corpus, valid, progress=progress)
+    run_dir = training_run_dir(out, "translate", force, resume)
+    command = command or " ".join(sys.argv)
+    if run_dir is not None and not resume:  # what --resume needs, before training starts
+        write_json(run_dir / "config.json",
+                   {"command": command, "data": asdict(spec), **translator.state()})
+    fit = translator.fit(train_corpus, valid, progress=progress,
+                         checkpoint_dir=checkpoint_dir(run_dir), resume=resume, parallel=parallel)
+    if run_dir is None or not is_main_process():
+        return None
     hypotheses = [t.text for t in translator.translate(valid.source, beam_size=1)]
     scores = corpus_scores(hypotheses, valid.target, translator.corpus_config.lowercase)
     net = translator.net
@@ -75,14 +90,33 @@ def train(spec: DataSpec, translator: Translator, out: Path | None, progress: bo
                      "best_epoch": fit.best_epoch, "stopped_early": fit.stopped_early,
                      "history": fit.history},
     }
-    config = {"command": command or " ".join(sys.argv), "data": asdict(spec),
-              **translator.state()}
+    config = {"command": command, "data": asdict(spec), **translator.state()}
     write_json(run_dir / "config.json", config)
     write_json(run_dir / "vocab.json", translator.sides_dict())
     save_weights(run_dir / "model.safetensors", net)
     write_json(run_dir / "metrics.json", metrics)
+    shutil.rmtree(run_dir / CHECKPOINT, ignore_errors=True)  # the finished run needs none
     mark_complete(run_dir)
     return TrainOutcome(run_dir, fit, metrics, translator)
+
+
+def resume_run(run_dir: Path, progress: bool = True,
+               parallel: Parallel | None = None) -> TrainOutcome | None:
+    """Continue an interrupted ``translate train`` from its last epoch checkpoint, reaching
+    the same result as an uninterrupted run with the same settings (the vocabularies are
+    rebuilt from the same training files)."""
+    run_dir = Path(run_dir)
+    config = interrupted_config(run_dir)
+    where = str(run_dir / "config.json")
+    try:
+        spec = DataSpec(**config["data"])
+        translator = Translator(config_from_dict(Seq2SeqConfig, config["model"], where),
+                                config_from_dict(CorpusConfig, config["corpus"], where),
+                                config_from_dict(TrainConfig, config["train"], where))
+        command = config["command"]
+    except (KeyError, TypeError) as err:
+        raise InputError(f"{where}: malformed ({err}); cannot resume this run") from err
+    return train(spec, translator, run_dir, progress, command, resume=True, parallel=parallel)
 
 
 def load(run_dir: Path) -> Translator:

@@ -33,6 +33,7 @@ class Checkpoint:
     rng: dict[str, Tensor]
     best_state: dict[str, Tensor] | None = None
     tracker: dict[str, Any] = field(default_factory=dict)
+    average: dict[str, Tensor] | None = None  # moving average of the weights (fit's ``ema``)
 
 
 def _flatten_optimizer(state: dict[str, Any]) -> tuple[dict[str, Tensor], dict[str, Any]]:
@@ -67,6 +68,8 @@ def save_checkpoint(folder: Path, checkpoint: Checkpoint) -> None:
     tensors.update({f"rng.{k}": v for k, v in checkpoint.rng.items()})
     if checkpoint.best_state is not None:
         tensors.update({f"best.{k}": v for k, v in checkpoint.best_state.items()})
+    if checkpoint.average is not None:
+        tensors.update({f"average.{k}": v for k, v in checkpoint.average.items()})
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     name = f"state-{checkpoint.epoch:05d}.safetensors"
     write_bytes(folder / name, save(tensors))
@@ -92,11 +95,11 @@ def load_checkpoint(folder: Path) -> Checkpoint:
     def part(prefix: str) -> dict[str, Tensor]:
         return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
 
-    best = part("best.")
+    best, average = part("best."), part("average.")
     return Checkpoint(
         epoch=int(index["epoch"]), model=part("model."),
         optimizer=_unflatten_optimizer(tensors, index["optimizer"]), rng=part("rng."),
-        best_state=best or None, tracker=index.get("tracker", {}),
+        best_state=best or None, tracker=index.get("tracker", {}), average=average or None,
     )
 
 

@@ -28,6 +28,7 @@ from rnnkit.train.checkpoint import (
     set_rng_state,
 )
 from rnnkit.train.device import resolve_device
+from rnnkit.train.distributed import Parallel, epoch_seed, local_rank, shard_loader
 from rnnkit.train.module import TrainModule, call
 
 for _name in ("lightning.pytorch", "lightning.fabric", "lightning"):
@@ -47,16 +48,25 @@ class FitResult:
     best_epoch: int | None = None
     seconds: float = 0.0
     stopped_early: bool = False
+    out_of_time: bool = False  # stopped because another epoch would pass ``max_seconds``
+
+
+LR_SCHEDULES = ("constant", "cosine")
 
 
 class _Tracker(pl.Callback):
     """Records epoch losses, keeps the best weights, stops early, checks for divergence,
-    and draws one progress bar over epochs."""
+    and draws one progress bar over epochs; optionally keeps an exponential moving average
+    of the weights (validated, kept and returned instead of the raw weights) and sets the
+    learning rate of every step (cosine schedule)."""
 
     def __init__(self, epochs: int, patience: int | None, initial: float | None, progress: bool,
                  model: nn.Module, score: Callable[[nn.Module], float] | None,
                  higher_is_better: bool, checkpoint_dir: Path | None = None,
-                 sampler_generator: torch.Generator | None = None) -> None:
+                 sampler_generator: torch.Generator | None = None, average: float | None = None,
+                 schedule: str = "constant", seed: int = 0) -> None:
+        self.average, self.schedule = average, schedule
+        self.shadow: list[Tensor] | None = None  # the averaged weights (with ``average``)
         self.result = FitResult(history={"train_loss": [], "val_loss": []})
         if score is not None:
             self.result.history["val_score"] = []
@@ -69,6 +79,7 @@ class _Tracker(pl.Callback):
         self.result.best_epoch = 0 if initial is not None else None
         self.checkpoint_dir = checkpoint_dir
         self.sampler_generator = sampler_generator
+        self.seed = seed  # with several processes: their dropout seeds per epoch
         self.done = 0  # epochs completed before this fit call (resume)
         self.pending_optimizer: dict | None = None
         self.epochs, self.progress, self.bar = epochs, progress, None
@@ -84,17 +95,62 @@ class _Tracker(pl.Callback):
         self.result.stopped_early = t["stopped_early"]
         self.done = checkpoint.epoch
         self.pending_optimizer = checkpoint.optimizer
+        if self.average is not None and checkpoint.average is not None:
+            named = dict(model.named_parameters())
+            self.shadow = [checkpoint.average[k].to(named[k].device).clone() for k in named]
         set_rng_state(checkpoint.rng, self.sampler_generator)
 
     def on_train_start(self, trainer: pl.Trainer, module: TrainModule) -> None:
         if self.pending_optimizer is not None:
             trainer.optimizers[0].load_state_dict(self.pending_optimizer)
             self.pending_optimizer = None
-        if self.progress:
+        if self.average is not None and self.shadow is None:
+            self.shadow = [p.detach().clone() for p in module.model.parameters()]
+        if self.progress and trainer.is_global_zero:
             from tqdm.auto import tqdm
 
             self.bar = tqdm(total=self.epochs, initial=self.done, desc="training", unit="epoch",
                             file=sys.stderr, dynamic_ncols=True, leave=False, mininterval=0.5)
+
+    def _step(self, trainer: pl.Trainer, batch_idx: int) -> int:
+        """Optimiser steps taken before this batch, over all epochs (resumed ones too)."""
+        return (self.done + trainer.current_epoch) * trainer.num_training_batches + batch_idx
+
+    def on_train_batch_start(self, trainer: pl.Trainer, module: TrainModule, batch: object,
+                             batch_idx: int) -> None:
+        if self.schedule == "cosine":  # from lr down to 0 over all epochs, step by step
+            progress = self._step(trainer, batch_idx) / (self.epochs * trainer.num_training_batches)
+            for group in trainer.optimizers[0].param_groups:
+                group["lr"] = module.lr * 0.5 * (1 + math.cos(math.pi * progress))
+
+    def on_train_batch_end(self, trainer: pl.Trainer, module: TrainModule, outputs: object,
+                           batch: object, batch_idx: int) -> None:
+        if self.shadow is not None:  # early steps average faster (the TensorFlow warm-up)
+            step = self._step(trainer, batch_idx) + 1
+            weight = 1 - min(self.average, (1 + step) / (10 + step))
+            with torch.no_grad():
+                for s, p in zip(self.shadow, module.model.parameters(), strict=True):
+                    s.lerp_(p.detach(), weight)
+
+    def swap(self, model: nn.Module) -> None:
+        """Exchange the model's weights with the averaged ones (no-op without averaging)."""
+        if self.shadow is not None:
+            with torch.no_grad():
+                for s, p in zip(self.shadow, model.parameters(), strict=True):
+                    raw = p.detach().clone()
+                    p.copy_(s)
+                    s.copy_(raw)
+
+    def on_validation_epoch_start(self, trainer: pl.Trainer, module: TrainModule) -> None:
+        self.swap(module.model)  # the validation loss of the averaged weights
+
+    def on_validation_epoch_end(self, trainer: pl.Trainer, module: TrainModule) -> None:
+        self.swap(module.model)
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, module: TrainModule) -> None:
+        if trainer.world_size > 1:  # each process its own dropout draws, reproducible on resume
+            epoch = self.done + trainer.current_epoch + 1
+            torch.manual_seed(epoch_seed(self.seed, epoch, trainer.global_rank))
 
     def _save(self, trainer: pl.Trainer, module: TrainModule, epoch: int) -> None:
         tracker = {"history": self.result.history, "best": self.best,
@@ -104,6 +160,8 @@ class _Tracker(pl.Callback):
             epoch=epoch, model=module.model.state_dict(),
             optimizer=trainer.optimizers[0].state_dict(),
             rng=rng_state(self.sampler_generator), best_state=self.best_state, tracker=tracker,
+            average=None if self.shadow is None else dict(zip(
+                (k for k, _ in module.model.named_parameters()), self.shadow, strict=True)),
         ))
 
     def on_train_epoch_end(self, trainer: pl.Trainer, module: TrainModule) -> None:
@@ -115,9 +173,12 @@ class _Tracker(pl.Callback):
         if val_loss is not None:
             self.result.history["val_loss"].append(val_loss)
         monitored = val_loss
+        self.swap(module.model)  # scored and kept: the averaged weights, if any
         if self.score is not None:
             monitored = _score(self.score, module.model)
             self.result.history["val_score"].append(monitored)
+        if trainer.world_size > 1:  # one decision for all processes: rank 0's
+            monitored = trainer.strategy.broadcast(monitored)
         if monitored is not None:
             if self.best is None or self.sign * monitored < self.best:
                 self.best, self.result.best_epoch = self.sign * monitored, epoch
@@ -125,6 +186,7 @@ class _Tracker(pl.Callback):
             elif self.patience is not None and epoch - self.result.best_epoch >= self.patience:
                 trainer.should_stop = True
                 self.result.stopped_early = True
+        self.swap(module.model)  # back to the raw weights to train on
         if self.bar is not None:
             shown = {"loss": f"{train_loss:.4g}"}
             if val_loss is not None:
@@ -133,12 +195,34 @@ class _Tracker(pl.Callback):
                 shown["score"] = f"{monitored:.4g}"
             self.bar.set_postfix(shown, refresh=False)
             self.bar.update(1)
-        if self.checkpoint_dir is not None:
+        if self.checkpoint_dir is not None and trainer.is_global_zero:
             self._save(trainer, module, epoch)
 
     def on_fit_end(self, trainer: pl.Trainer, module: TrainModule) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+class _Budget(pl.Callback):
+    """Stops training after the epoch when another epoch (at the mean pace so far) would end
+    past ``seconds`` since training started: a time budget that is never overrun by more
+    than the epochs' spread."""
+
+    def __init__(self, seconds: float, result: FitResult) -> None:
+        self.seconds, self.result = seconds, result
+        self.start = time.perf_counter()
+
+    def on_train_start(self, trainer: pl.Trainer, module: TrainModule) -> None:
+        self.start = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, module: TrainModule) -> None:
+        elapsed = time.perf_counter() - self.start
+        over = elapsed + elapsed / (trainer.current_epoch + 1) > self.seconds
+        if trainer.world_size > 1:  # one decision for all processes: rank 0's
+            over = trainer.strategy.broadcast(over)
+        if over and not trainer.should_stop:
+            trainer.should_stop = True
+            self.result.out_of_time = True
 
 
 def _score(score: Callable[[nn.Module], float], model: nn.Module) -> float:
@@ -187,6 +271,10 @@ def fit(
     higher_is_better: bool = False,
     checkpoint_dir: Path | None = None,
     resume: bool = False,
+    ema: float | None = None,
+    lr_schedule: str = "constant",
+    parallel: Parallel | None = None,
+    max_seconds: float | None = None,
 ) -> FitResult:
     """Train ``model`` in place with Adam through Lightning and return its `FitResult`.
 
@@ -196,15 +284,38 @@ def fit(
     eval mode without gradients; ``higher_is_better`` says its direction) replaces the
     validation loss as what is monitored. ``clip`` clips the global gradient norm.
 
+    ``ema`` (a decay in (0, 1), e.g. 0.999) keeps an exponential moving average of the
+    weights, updated after every step (decay ``min(ema, (1 + t) / (10 + t))`` at step t): the
+    averaged weights are the ones validated, kept as the best and returned (without ``val``,
+    the final average is returned). ``lr_schedule`` ``"cosine"`` lowers the learning rate
+    from ``lr`` to 0 along a half cosine over the ``epochs`` (step by step); ``"constant"``
+    keeps it.
+
     With ``checkpoint_dir``, a checkpoint is written there at each epoch end (see
     `rnnkit.train.checkpoint`); ``resume`` continues from it and reaches the same weights as an
     uninterrupted run. Nothing else is written: no logger, no Lightning checkpoints, no
     ``lightning_logs/``.
+
+    ``parallel`` trains with several processes (Lightning's DDP, see
+    `rnnkit.train.distributed`): each takes its share of every batch and the gradients are
+    averaged, so the steps are those of one process with the same batch size. Every process
+    calls `fit` and returns the same weights and result; only rank 0 writes checkpoints.
+
+    ``max_seconds`` is a time budget: training stops after the epoch when one more epoch
+    would end past it (``FitResult.out_of_time``); the best epoch so far is kept as usual.
     """
     if epochs < 1:
         raise ValueError(f"epochs={epochs}; expected at least 1")
+    if ema is not None and not 0 < ema < 1:
+        raise ValueError(f"ema={ema}; expected a decay in (0, 1) or None")
+    if lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule={lr_schedule!r}; expected one of {LR_SCHEDULES}")
+    parallel = parallel or Parallel()
+    parallel.validate()
     torch.manual_seed(seed)
     target = resolve_device(device)
+    if target.type == "cuda" and parallel.world_size > 1:
+        target = torch.device("cuda", local_rank())  # one GPU per process
     model.to(target)
     checkpoint = None
     if resume:
@@ -220,7 +331,7 @@ def fit(
     model.train()
     module = TrainModule(model, loss, lr=lr, weight_decay=weight_decay)
     tracker = _Tracker(epochs, patience, initial, progress, model, val_score, higher_is_better,
-                       checkpoint_dir, _sampler_generator(train))
+                       checkpoint_dir, _sampler_generator(train), ema, lr_schedule, seed)
     if checkpoint is not None:
         tracker.resume(checkpoint, model)
         if tracker.done >= epochs or tracker.result.stopped_early:
@@ -231,17 +342,23 @@ def fit(
         warnings.filterwarnings("ignore", message=".*(GPU|TPU|HPU) available.*")
         warnings.filterwarnings("ignore", message=".*have no `val_dataloader`.*")
         warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+        if parallel.world_size > 1:
+            train, val = shard_loader(train), None if val is None else shard_loader(val)
         trainer = pl.Trainer(
             max_epochs=epochs - tracker.done,
             accelerator="gpu" if target.type == "cuda" else "cpu",
-            devices=1,
+            devices=parallel.devices,
+            num_nodes=parallel.num_nodes,
+            strategy=parallel.lightning_strategy,
+            use_distributed_sampler=False,  # shard_loader splits every batch instead
             logger=False,
             enable_checkpointing=False,
             enable_progress_bar=False,
             enable_model_summary=False,
             num_sanity_val_steps=0,
             gradient_clip_val=clip,
-            callbacks=[tracker],
+            callbacks=[tracker] if max_seconds is None else [
+                tracker, _Budget(max_seconds, tracker.result)],
             default_root_dir=scratch,
         )
         start = time.perf_counter()
@@ -259,6 +376,8 @@ def fit(
 def _finish(model: nn.Module, tracker: _Tracker, target: torch.device) -> FitResult:
     if tracker.best_state is not None:
         model.load_state_dict(tracker.best_state)
+    else:
+        tracker.swap(model)  # no validation: the final average, if any
     model.to(target).eval()
     return tracker.result
 

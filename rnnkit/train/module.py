@@ -49,16 +49,29 @@ class TrainModule(pl.LightningModule):
         total[0] = total[0] + loss.detach() * n
         total[1] += n
 
+    def _world_size(self) -> int:
+        return self._trainer.world_size if self._trainer is not None else 1
+
     def pop_epoch_mean(self, stage: str) -> float | None:
-        """Mean loss of ``stage`` ("train_loss" or "val_loss") since the last call, or None."""
+        """Mean loss of ``stage`` ("train_loss" or "val_loss") since the last call, or None.
+
+        With several processes (DDP) it is the mean over all of them; every process must
+        call it (it sums the totals across processes)."""
         total, count = self._sums.pop(stage, (None, 0))
+        if self._world_size() > 1:
+            both = torch.tensor([0.0 if total is None else float(total), count],
+                                dtype=torch.float64, device=self.device)
+            total, count = self.trainer.strategy.reduce(both, reduce_op="sum").tolist()
         return float(total) / count if count else None
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         """Loss on one training batch."""
         x, y = batch
         loss = self.loss(call(self.model, x), y)
-        if not torch.isfinite(loss):  # one scalar check: cheap beside a recurrent step
+        finite = bool(torch.isfinite(loss))  # one scalar check: cheap beside a recurrent step
+        if self._world_size() > 1:  # all processes stop together, or the others would wait
+            finite = self.trainer.strategy.reduce_boolean_decision(finite, all=True)
+        if not finite:
             raise TrainingDiverged(
                 f"training loss became {float(loss.detach())} in epoch "
                 f"{self.current_epoch + 1}, step {batch_idx + 1}; the weights of the last good "

@@ -202,3 +202,23 @@ def test_tampered_runs_are_refused(run, capsys):
     assert "is incomplete" in capsys.readouterr().err
     assert main(["classify", "predict", "--run", str(run.parent / "missing"), "x"]) == 2
     assert "no such run folder" in capsys.readouterr().err
+
+
+def test_weight_average_and_schedule_options_reach_the_run(files, tmp_path, capsys):
+    out = tmp_path / "averaged"
+    assert train_small(files, out, "--ema", "0.9", "--lr-schedule", "cosine") == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["train"]["ema"] == 0.9 and config["train"]["lr_schedule"] == "cosine"
+    capsys.readouterr()
+    assert main(["classify", "predict", "--run", str(out), "a great film"]) == 0
+    assert capsys.readouterr().out.endswith("\ta great film\n")
+    plain = tmp_path / "plain"
+    assert train_small(files, plain, "--no-ema") == 0
+    assert json.loads((plain / "config.json").read_text())["train"]["ema"] is None
+    never = tmp_path / "never"
+    for extra, message in [(["--ema", "1.5"], "--ema 1.5; expected a decay between 0 and 1"),
+                           (["--lr-schedule", "linear"], "--lr-schedule 'linear' is not known"),
+                           (["--ema", "0.9", "--no-ema"], "--ema DECAY or --no-ema, not both")]:
+        assert train_small(files, never, *extra) == 2
+        assert message in capsys.readouterr().err
+    assert not never.exists()

@@ -71,8 +71,10 @@ def test_bpe_round_trips_and_reloads_from_json():
 
 def test_tokenizer_state_errors():
     assert tokenizer_from_dict(WordTokenizer(True).to_dict(), "x").lowercase is True
-    with pytest.raises(InputError, match="--tokenizer 'char' is not known"):
-        build_tokenizer("char", [])
+    with pytest.raises(InputError, match="--tokenizer 'morpheme' is not known"):
+        build_tokenizer("morpheme", [])
+    char = tokenizer_from_dict(build_tokenizer("char", [], lowercase=True).to_dict(), "x")
+    assert char.tokenize("Ab\n") == ["a", "b", "\n"] and char.detokenize(["a", "\n"]) == "a\n"
     with pytest.raises(InputError, match="t.json: not a tokenizer written by rnnkit"):
         tokenizer_from_dict({"kind": "pickle"}, "t.json")
     with pytest.raises(InputError, match="exactly 'kind' and 'lowercase'"):

@@ -125,3 +125,28 @@ def test_teacher_forcing_ratio_zero_feeds_own_predictions():
 def test_length_penalty_is_gnmts():
     assert length_penalty(torch.tensor([1]), 0.0).item() == 1.0
     assert length_penalty(torch.tensor([7]), 1.0).item() == pytest.approx(2.0)
+
+
+class _Favours:
+    """A decoder whose scores prefer padding, then <bos> (2), then token 5, then <eos> (3)."""
+
+    def prepare(self, memory, mask):
+        return DecoderMemory(memory, memory, mask)
+
+    def step(self, tokens, state, memory):
+        logits = torch.full((len(tokens), 7), -5.0)
+        logits[:, 0], logits[:, 2], logits[:, 5] = 9.0, 8.0, 1.0
+        logits[:, 3] = torch.where(state > 1, 7.0, -20.0)  # <eos> best from the third step
+        return logits, state + 1, torch.ones(len(tokens), memory.mask.shape[1])
+
+    def reorder_state(self, state, index):
+        return state[index]
+
+
+def test_searches_never_write_padding_or_bos():
+    memory, mask = torch.zeros(2, 3, 4), torch.ones(2, 3, dtype=torch.bool)
+    state = torch.zeros(2)
+    for found in (greedy_search(_Favours(), memory, mask, state, 2, 3, 10),
+                  beam_search(_Favours(), memory, mask, state, 2, 3, beam_size=3, max_length=10,
+                              alpha=0.0)):
+        assert found.tokens == [[5, 5], [5, 5]]

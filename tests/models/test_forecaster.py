@@ -5,14 +5,18 @@ import pytest
 import torch
 
 from rnnkit.data.series import Series
+from rnnkit.data.windows import origins_between, windows
 from rnnkit.errors import InputError
 from rnnkit.models.forecaster import (
+    LOSSES,
     Forecaster,
     ForecasterConfig,
     ForecastNet,
     TrainConfig,
     config_from_dict,
 )
+from rnnkit.train.fit import fit
+from rnnkit.train.loader import TensorBatches
 
 
 def sine(n=300, features=False):
@@ -121,3 +125,58 @@ def test_historical_forecasts_walk_forward():
     assert origins.tolist() == [249, 259, 269, 279, 289]
     assert forecasts.shape == (5, 2, 1)
     np.testing.assert_array_equal(forecasts, fc.forecast(sine(), origins))
+
+
+def naive_fit_and_forecast(fc, series):
+    """What Forecaster.fit and forecast compute, done with copies: the whole series scaled to
+    float32 at once, every window copied, torch's own samplers."""
+    c, t = fc.config, fc.train_config
+    n_train = len(series) - int(round(len(series) * t.val_fraction))
+    scaled = torch.as_tensor(fc.scaler.transform(series.values), dtype=torch.float32)
+
+    def loader(first, stop, batch, shuffle):
+        x, y = windows(scaled, c.lookback, c.horizon, c.n_targets,
+                       origins_between(first, stop, c.horizon, c.lookback))
+        data = TensorBatches(x.clone(), y.clone())
+        order = (torch.utils.data.RandomSampler(data, generator=torch.Generator().manual_seed(
+            t.seed)) if shuffle else torch.utils.data.SequentialSampler(data))
+        return torch.utils.data.DataLoader(data, batch_size=None, sampler=torch.utils.data.
+                                           BatchSampler(order, batch, drop_last=False))
+
+    torch.manual_seed(t.seed)
+    net = ForecastNet(c)
+    fit(net, LOSSES[t.loss], loader(c.lookback, n_train, t.batch_size, t.shuffle),
+        loader(n_train, len(series), 256, False), epochs=t.epochs, lr=t.lr, clip=t.clip,
+        patience=t.patience, device="cpu", seed=t.seed, progress=False)
+    padded = torch.cat([scaled, torch.zeros(c.horizon, scaled.shape[1])])
+
+    @torch.no_grad()
+    def forecast(origins):
+        x, _ = windows(padded, c.lookback, c.horizon, c.n_targets, torch.as_tensor(origins))
+        out = torch.cat([net(chunk) for chunk in x.split(1024)]).double().numpy()
+        return fc.scaler.inverse_transform(out, slice(0, c.n_targets))
+    return net, forecast
+
+
+@pytest.mark.parametrize("model", [dict(), dict(cell="gru", normalize="none", horizon=3),
+                                   dict(channel_independent=True, normalize="revin")])
+@pytest.mark.parametrize("fortran", [False, True])
+def test_lean_windows_train_and_forecast_bit_for_bit_as_copies(model, fortran):
+    values = sine(400, features=True).values * np.array([1.0, 1e3])
+    series = Series(np.asfortranarray(values) if fortran else values, ["y"], ["x"])
+    fc = Forecaster(ForecasterConfig(hidden_size=8, num_layers=1, lookback=16, **model),
+                    TrainConfig(epochs=2, batch_size=48, patience=None, device="cpu"))
+    fc.fit(series, progress=False)
+    net, forecast = naive_fit_and_forecast(fc, series)
+    for (name, mine), theirs in zip(fc.net.state_dict().items(), net.state_dict().values(),
+                                    strict=True):
+        assert torch.equal(mine, theirs), name
+    # consecutive origins (views) up to the last row, a selection (copies), more than a chunk
+    for origins in (np.arange(15, 400), np.array([399, 40, 17]), np.arange(16, 1400) % 384 + 15):
+        assert np.array_equal(fc.forecast(series, origins), forecast(origins))
+
+
+def test_forecast_from_no_origin_is_empty():
+    fc = quick()
+    fc.fit(sine(), progress=False)
+    assert fc.forecast(sine(), np.array([], dtype=int)).shape == (0, 1, 1)

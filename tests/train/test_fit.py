@@ -1,3 +1,4 @@
+import json
 import math
 
 import pytest
@@ -87,3 +88,129 @@ def test_divergence_names_the_epoch():
             progress=False)
     for k, v in model.state_dict().items():  # left at the last good weights, not NaN
         assert torch.equal(v, before[k])
+
+
+class Recording(nn.Module):
+    """A linear model that records its weights at every training forward (one per step)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(3)
+        self.linear = nn.Linear(3, 2)
+        self.seen = []
+
+    def forward(self, x, scale):
+        if self.training:
+            self.seen.append([p.detach().clone() for p in self.parameters()])
+        return self.linear(x) * scale[:, None]
+
+
+def batches_of(x, s, y, size=16):
+    return loader([((x[k:k + size], s[k:k + size]), y[k:k + size])
+                   for k in range(0, len(y), size)])
+
+
+def test_ema_returns_the_moving_average_of_the_weights_of_every_step():
+    x, s, y = data()
+    plain = Recording()
+    fit(plain, nn.functional.cross_entropy, batches_of(x, s, y), epochs=3, lr=0.05,
+        progress=False)
+    trajectory = plain.seen[1:] + [[p.detach() for p in plain.parameters()]]  # after each step
+    averaged = Recording()
+    fit(averaged, nn.functional.cross_entropy, batches_of(x, s, y), epochs=3, lr=0.05,
+        progress=False, ema=0.9)
+    # training itself is unchanged: the same raw weights at every step
+    assert all(torch.equal(a, b) for seen_a, seen_b in zip(averaged.seen, plain.seen, strict=True)
+               for a, b in zip(seen_a, seen_b, strict=True))
+    expected = [p.clone() for p in plain.seen[0]]
+    for t, weights in enumerate(trajectory, start=1):
+        d = min(0.9, (1 + t) / (10 + t))
+        expected = [d * e + (1 - d) * w for e, w in zip(expected, weights, strict=True)]
+    final = [p.detach() for p in averaged.parameters()]
+    for got, want, raw in zip(final, expected, trajectory[-1], strict=True):
+        assert torch.allclose(got, want, atol=1e-6)
+        assert not torch.allclose(got, raw, atol=1e-4)  # not simply the last weights
+
+
+def test_ema_weights_are_the_ones_scored_and_kept():
+    x, s, y = data()
+    xv, sv, yv = data(seed=1)
+    scored = []
+
+    def score(model):
+        scored.append([p.detach().clone() for p in model.parameters()])
+        return float((model(xv, sv).argmax(-1) == yv).float().mean()) + 1e-3 * len(scored)
+
+    model = Recording()
+    result = fit(model, nn.functional.cross_entropy, batches_of(x, s, y),
+                 loader([((xv, sv), yv)]), epochs=3, lr=0.05, progress=False, ema=0.95,
+                 val_score=score, higher_is_better=True)
+    assert result.best_epoch == 3  # the tie-breaker favours later epochs
+    for kept, was_scored in zip(model.parameters(), scored[-1], strict=True):
+        assert torch.equal(kept.detach(), was_scored)
+    # what was scored after epoch 1 is not the raw weights training continued from
+    raw_after_epoch_1 = model.seen[len(y) // 16]
+    assert not all(torch.allclose(a, b) for a, b in zip(scored[1], raw_after_epoch_1,
+                                                        strict=True))
+    assert len(result.history["val_loss"]) == 3
+
+
+def test_ema_run_resumes_to_the_same_weights(tmp_path):
+    x, s, y = data()
+    whole = Recording()
+    fit(whole, nn.functional.cross_entropy, batches_of(x, s, y), epochs=4, lr=0.05,
+        progress=False, ema=0.9)
+    first = Recording()
+    fit(first, nn.functional.cross_entropy, batches_of(x, s, y), epochs=2, lr=0.05,
+        progress=False, ema=0.9, checkpoint_dir=tmp_path)
+    resumed = Recording()
+    fit(resumed, nn.functional.cross_entropy, batches_of(x, s, y), epochs=4, lr=0.05,
+        progress=False, ema=0.9, checkpoint_dir=tmp_path, resume=True)
+    for a, b in zip(resumed.parameters(), whole.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_cosine_schedule_sets_the_learning_rate_of_every_step(tmp_path):
+    x, s, y = data()
+    epochs, steps = 3, 4  # 64 examples in batches of 16
+    for done in range(1, epochs + 1):
+        model = Recording()
+        fit(model, nn.functional.cross_entropy, batches_of(x, s, y), epochs=done, lr=0.1,
+            progress=False, lr_schedule="cosine", checkpoint_dir=tmp_path / str(done))
+        last_step = done * steps - 1  # the lr of the last step taken, over `done` epochs
+        lr = json.loads((tmp_path / str(done) / "checkpoint.json").read_text())[
+            "optimizer"]["param_groups"][0]["lr"]
+        assert lr == pytest.approx(0.05 * (1 + math.cos(math.pi * last_step / (done * steps))))
+    with pytest.raises(ValueError, match="lr_schedule"):
+        fit(Recording(), nn.functional.cross_entropy, batches_of(x, s, y), epochs=1,
+            progress=False, lr_schedule="linear")
+    with pytest.raises(ValueError, match="ema"):
+        fit(Recording(), nn.functional.cross_entropy, batches_of(x, s, y), epochs=1,
+            progress=False, ema=1.0)
+
+
+class Slow(nn.Module):
+    """A linear model whose every forward takes a fixed wall time."""
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.linear, self.seconds = nn.Linear(3, 2), seconds
+
+    def forward(self, x):
+        import time
+
+        time.sleep(self.seconds)
+        return self.linear(x)
+
+
+def test_time_budget_stops_before_an_epoch_would_overrun_it():
+    x, _, y = data(32)
+    batches = [(x[k:k + 8], y[k:k + 8]) for k in range(0, 32, 8)]  # 4 steps of >= 0.05 s
+    result = fit(Slow(0.05), nn.functional.cross_entropy, loader(batches), epochs=50,
+                 progress=False, device="cpu", max_seconds=0.9)
+    epochs = len(result.history["train_loss"])
+    assert result.out_of_time and 1 <= epochs < 5  # an epoch takes >= 0.2 s
+    assert result.seconds < 0.9 + 0.5  # not overrun by much more than an epoch's spread
+    free = fit(Slow(0.0), nn.functional.cross_entropy, loader(batches), epochs=3,
+               progress=False, device="cpu", max_seconds=60)
+    assert not free.out_of_time and len(free.history["train_loss"]) == 3

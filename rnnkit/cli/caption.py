@@ -1,0 +1,225 @@
+"""``rnnkit caption ...``: train, predict, evaluate and explain image captioners."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(help="Caption images (one-to-many): a CNN looks, an LSTM writes, with "
+                       "attention over the image.", no_args_is_help=True)
+
+TRAIN_EXAMPLE = """
+Examples:
+
+  rnnkit caption train --dataset digits --out runs/digits       # built in, no download
+
+  rnnkit caption train --images Flickr8k_Dataset --captions Flickr8k.token.txt \\
+      --out runs/flickr8k                                       # or a COCO captions .json
+
+The digit scenes are 1-5 handwritten digits from scikit-learn's scans, captioned in words; \
+train, validation and test scenes use disjoint scans. A folder dataset holds out \
+--valid-fraction of its images for early stopping unless --valid-images/--valid-captions \
+are given.
+"""
+
+
+def _spec(dataset: str | None, images: Path | None, captions: Path | None, **kwargs: object
+          ) -> object:
+    from rnnkit.tasks.caption import DataSpec
+
+    given = {k: v for k, v in kwargs.items() if v is not None}
+    return DataSpec(dataset=dataset, images=None if images is None else str(images),
+                    captions=None if captions is None else str(captions), **given)
+
+
+@app.command(epilog=TRAIN_EXAMPLE)
+def train(
+    dataset: str | None = typer.Option(None, help="A built-in dataset: digits."),
+    images: Path | None = typer.Option(None, help="Folder of the training images."),
+    captions: Path | None = typer.Option(None, help="Their captions: a Flickr token file "
+                                                    "(image#k<TAB>caption) or COCO .json."),
+    valid_images: Path | None = typer.Option(None, help="Folder of validation images."),
+    valid_captions: Path | None = typer.Option(None, help="Their captions file."),
+    valid_fraction: float | None = typer.Option(None, help="Share of images held out for "
+                                                           "validation (default 0.1)."),
+    image_size: int | None = typer.Option(None, help="Folder images are resized to this "
+                                                     "square size (default 128)."),
+    grey: bool = typer.Option(False, help="Read folder images as grey (1 channel)."),
+    train_scenes: int | None = typer.Option(None, help="Digit scenes to train on (20000)."),
+    valid_scenes: int | None = typer.Option(None, help="Digit scenes for early stopping (1000)."),
+    test_scenes: int | None = typer.Option(None, help="Digit scenes scored at the end (2000)."),
+    encoder: str | None = typer.Option(None, help="cnn (default, from scratch) or a "
+                                                  "torchvision ResNet: resnet18, ..."),
+    backbone_weights: Path | None = typer.Option(None, help="Local weights for a torchvision "
+                                                            "encoder (nothing is downloaded)."),
+    channels: str | None = typer.Option(None, help="Conv channels per block, e.g. 16,32,64."),
+    attention: str | None = typer.Option(None, help="additive (default), general, dot, or "
+                                                    "none (one image vector)."),
+    cell: str | None = typer.Option(None, help="Decoder cell: lstm (default) or gru."),
+    embedding_dim: int | None = typer.Option(None, help="Size of the word embeddings."),
+    hidden_size: int | None = typer.Option(None, help="Decoder units."),
+    layers: int | None = typer.Option(None, help="Stacked decoder layers."),
+    dropout: float | None = typer.Option(None, help="Dropout on embeddings and outputs."),
+    augment: bool | None = typer.Option(None, "--augment/--no-augment",
+                                        help="Randomly distort training images (default: "
+                                             "on for digits, off for folders)."),
+    min_freq: int | None = typer.Option(None, help="Rarer caption words become <unk>."),
+    monitor: str | None = typer.Option(None, help="Validation score for early stopping: bleu "
+                                                  "or exact (default: exact for digits)."),
+    epochs: int | None = typer.Option(None, help="Training epochs (upper bound with patience)."),
+    batch_size: int | None = typer.Option(None, help="Captions per batch."),
+    lr: float | None = typer.Option(None, help="Adam learning rate."),
+    patience: int | None = typer.Option(None, help="Epochs without a better validation score."),
+    beam: int | None = typer.Option(None, help="Beam size stored for predict/evaluate (3)."),
+    max_minutes: float | None = typer.Option(None, help="Time budget: no epoch starts that "
+                                                        "would end past it."),
+    seed: int | None = typer.Option(None, help="Random seed."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    threads: int = typer.Option(1, help="CPU threads (1 is fastest on a shared CPU)."),
+    out: Path | None = typer.Option(None, help="Run folder (default runs/caption-<time>)."),
+    force: bool = typer.Option(False, help="Replace an earlier run folder at --out."),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
+    quiet: bool = typer.Option(False, help="No progress bar."),
+) -> None:
+    """Train a captioner, score it with greedy and beam search, write a run."""
+    from dataclasses import fields
+
+    from rnnkit.data.parallel import CorpusConfig
+    from rnnkit.errors import InputError
+    from rnnkit.models.captioner import CaptionerConfig, ImageCaptioner, TrainConfig
+    from rnnkit.tasks.caption import train as train_task
+    from rnnkit.train.device import resolve_device, set_cpu_threads
+
+    resolve_device(device)
+    set_cpu_threads(threads)
+    try:
+        channel_list = None if channels is None else [int(c) for c in channels.split(",")]
+    except ValueError as err:
+        raise InputError(f"--channels {channels!r}; expected numbers separated by commas, "
+                         "e.g. 16,32,64") from err
+    given = {
+        "encoder": encoder, "channels": channel_list, "attention": attention, "cell": cell,
+        "backbone_weights": None if backbone_weights is None else str(backbone_weights),
+        "embedding_dim": embedding_dim, "hidden_size": hidden_size, "num_layers": layers,
+        "dropout": dropout, "min_freq": min_freq, "epochs": epochs, "batch_size": batch_size,
+        "lr": lr, "patience": patience, "beam_size": beam, "seed": seed, "device": device,
+        "max_minutes": max_minutes,
+        "monitor": monitor or ("exact" if dataset == "digits" else None),
+        "augment": dataset == "digits" if augment is None else augment,
+    }
+    given = {k: v for k, v in given.items() if v is not None}
+
+    def pick(cls: type) -> dict:
+        return {k: v for k, v in given.items() if k in {f.name for f in fields(cls)}}
+
+    captioner = ImageCaptioner(CaptionerConfig(**pick(CaptionerConfig)),
+                               CorpusConfig(**{"lowercase": True, "min_freq": 1,
+                                               **pick(CorpusConfig)}),
+                               TrainConfig(**pick(TrainConfig)))
+    spec = _spec(dataset, images, captions, valid_images=valid_images and str(valid_images),
+                 valid_captions=valid_captions and str(valid_captions),
+                 valid_fraction=valid_fraction, image_size=image_size, grey=grey or None,
+                 train_scenes=train_scenes, valid_scenes=valid_scenes,
+                 test_scenes=test_scenes, seed=seed)
+    outcome = train_task(spec, captioner, out, progress=not quiet,
+                         command=shlex.join(["rnnkit", *sys.argv[1:]]), force=force)
+    metrics = outcome.metrics
+    if as_json:
+        typer.echo(json.dumps({**metrics, "run": str(outcome.run_dir)}))
+        return
+    c, t = captioner.config, metrics["training"]
+    typer.echo(f"{metrics['train_images']} images, {metrics['train_captions']} captions; "
+               f"{c.encoder.upper()} -> {c.cell.upper()}({c.hidden_size}) with {c.attention} "
+               f"attention; {t['epochs_run']} epochs (kept {t['best_epoch']}), "
+               f"{t['seconds']:.1f} s")
+    for part in ("valid", "test"):
+        if part in metrics:
+            for search, s in metrics[part].items():
+                typer.echo(f"{part} ({s['images']} images, {search}): exact match "
+                           f"{s['exact_match']:.1%}, BLEU-4 {s['bleu']:.2f}")
+    typer.echo(f"run written to {outcome.run_dir}")
+
+
+@app.command()
+def predict(
+    images: list[Path] = typer.Argument(..., help="Image files to caption."),
+    run: Path = typer.Option(..., help="A run folder written by 'rnnkit caption train'."),
+    beam: int | None = typer.Option(None, help="Beam size (1 = greedy; default: the run's)."),
+    as_json: bool = typer.Option(False, "--json", help="Print records as JSON."),
+) -> None:
+    """Caption images with a trained run: one line per image, '<image><TAB><caption>'.
+
+    Example: rnnkit caption predict --run runs/digits runs/digits/examples/test-00.png --beam 3
+    """
+    from rnnkit.tasks.caption import predict as predict_task
+
+    found = predict_task(run, [str(p) for p in images], beam)
+    if as_json:
+        typer.echo(json.dumps([{"image": str(p), "caption": c.text, "log_prob": c.score}
+                               for p, c in zip(images, found, strict=True)]))
+        return
+    for path, caption in zip(images, found, strict=True):
+        typer.echo(f"{path}\t{caption.text}")
+
+
+@app.command()
+def evaluate(
+    run: Path = typer.Option(..., help="A run folder written by 'rnnkit caption train'."),
+    dataset: str | None = typer.Option(None, help="digits: the digit scenes' test split."),
+    images: Path | None = typer.Option(None, help="Folder of captioned images."),
+    captions: Path | None = typer.Option(None, help="Their captions (token file or .json)."),
+    test_scenes: int | None = typer.Option(None, help="Digit test scenes (default 2000)."),
+    seed: int | None = typer.Option(None, help="Seed of the digit scenes (the run's: 0)."),
+    beam: int | None = typer.Option(None, help="Beam size (1 = greedy; default: the run's)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
+) -> None:
+    """Score a trained run on captioned images: BLEU-4 (sacreBLEU, every reference of an
+    image) and exact match.
+
+    Example: rnnkit caption evaluate --run runs/digits --dataset digits --beam 3
+    """
+    from rnnkit.tasks.caption import evaluate_run
+
+    spec = _spec(dataset, images, captions, test_scenes=test_scenes, seed=seed)
+    metrics = evaluate_run(run, spec, beam)
+    if as_json:
+        typer.echo(json.dumps(metrics))
+        return
+    typer.echo(f"{metrics['images']} images, beam {metrics['beam_size']}: exact match "
+               f"{metrics['exact_match']:.1%}, BLEU-4 {metrics['bleu']:.2f}, "
+               f"chrF {metrics['chrf']:.2f}")
+
+
+@app.command()
+def explain(
+    image: Path = typer.Argument(..., help="The image to caption and explain."),
+    run: Path = typer.Option(..., help="A run folder written by 'rnnkit caption train'."),
+    out: Path | None = typer.Option(None, help="PNG to write (default RUN/plots/attention-...)."),
+    beam: int | None = typer.Option(None, help="Beam size (1 = greedy; default: the run's)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the attention as JSON."),
+) -> None:
+    """The glass box on captioning: for each word, where in the image the decoder looked
+    (its attention over the CNN's grid, drawn on the image).
+
+    Example: rnnkit caption explain --run runs/digits runs/digits/examples/test-00.png
+    """
+    from rnnkit.tasks.caption import explain as explain_task
+
+    caption, path = explain_task(run, str(image), out, beam)
+    weights = caption.attention
+    grid = tuple(weights.shape[1:])
+    focus = [divmod(int(w.argmax()), grid[1]) for w in weights]
+    if as_json:
+        typer.echo(json.dumps({"caption": caption.text, "tokens": caption.tokens,
+                               "grid": grid, "attention": weights.tolist(),
+                               "plot": str(path)}))
+        return
+    typer.echo(f"caption: {caption.text}")
+    for word, (row, col), w in zip(caption.tokens, focus, weights, strict=False):
+        typer.echo(f"  {word:<12} looked most at grid cell (row {row}, column {col}) of "
+                   f"{grid[0]}x{grid[1]}, weight {float(w.max()):.2f}")
+    typer.echo(f"plot written to {path}")

@@ -1,0 +1,168 @@
+"""``rnnkit generate ...``: train, sample, evaluate and explain recurrent language models."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(help="Generate text (one-to-many): a character- or word-level LSTM "
+                       "language model that writes from a prompt.", no_args_is_help=True)
+
+TRAIN_EXAMPLE = """
+Example (the English captions of Multi30k, character level):
+
+  rnnkit generate train --text $RNNKIT_DATA/multi30k/train.en.gz \\
+      --valid $RNNKIT_DATA/multi30k/val.en.gz --out runs/charlm
+  rnnkit generate sample --run runs/charlm --prompt "A dog" --length 200 --temperature 0.8
+
+Without --valid, the last --valid-fraction of the lines are held out.
+"""
+
+
+@app.command(epilog=TRAIN_EXAMPLE)
+def train(
+    text: Path = typer.Option(..., help="Training text, UTF-8 (plain or .gz)."),
+    valid: Path | None = typer.Option(None, help="Validation text (default: the last lines)."),
+    valid_fraction: float | None = typer.Option(None, help="Share of lines held out (0.05)."),
+    level: str | None = typer.Option(None, help="char (default) or word."),
+    lowercase: bool | None = typer.Option(None, "--lowercase/--keep-case",
+                                          help="Lower-case the text (default: keep case)."),
+    min_freq: int | None = typer.Option(None, help="Rarer tokens become <unk>."),
+    cell: str | None = typer.Option(None, help="lstm (default), gru, rnn, ..."),
+    embedding_dim: int | None = typer.Option(None, help="Size of the token embeddings."),
+    hidden_size: int | None = typer.Option(None, help="Units per recurrent layer."),
+    layers: int | None = typer.Option(None, help="Stacked recurrent layers."),
+    dropout: float | None = typer.Option(None, help="Dropout between layers and outputs."),
+    seq_length: int | None = typer.Option(None, help="Tokens per training chunk (BPTT)."),
+    epochs: int | None = typer.Option(None, help="Training epochs (upper bound with patience)."),
+    batch_size: int | None = typer.Option(None, help="Chunks per batch."),
+    lr: float | None = typer.Option(None, help="Adam learning rate."),
+    patience: int | None = typer.Option(None, help="Epochs without a lower validation loss."),
+    max_minutes: float | None = typer.Option(None, help="Time budget: no epoch starts that "
+                                                        "would end past it."),
+    seed: int | None = typer.Option(None, help="Random seed."),
+    prompt: str = typer.Option("", help="Prompt of the three samples written to the run."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    threads: int = typer.Option(1, help="CPU threads (1 is fastest on a shared CPU)."),
+    out: Path | None = typer.Option(None, help="Run folder (default runs/generate-<time>)."),
+    force: bool = typer.Option(False, help="Replace an earlier run folder at --out."),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
+    quiet: bool = typer.Option(False, help="No progress bar."),
+) -> None:
+    """Train a language model on a text, measure bits per character, write a run."""
+    from dataclasses import fields
+
+    from rnnkit.models.language_model import LanguageModel, LanguageModelConfig, TrainConfig
+    from rnnkit.tasks.generate import DataSpec
+    from rnnkit.tasks.generate import train as train_task
+    from rnnkit.train.device import resolve_device, set_cpu_threads
+
+    resolve_device(device)
+    set_cpu_threads(threads)
+    given = {
+        "level": level, "lowercase": lowercase, "min_freq": min_freq, "cell": cell,
+        "embedding_dim": embedding_dim, "hidden_size": hidden_size, "num_layers": layers,
+        "dropout": dropout, "seq_length": seq_length, "epochs": epochs,
+        "batch_size": batch_size, "lr": lr, "patience": patience, "seed": seed,
+        "device": device, "max_minutes": max_minutes,
+    }
+    given = {k: v for k, v in given.items() if v is not None}
+
+    def pick(cls: type) -> dict:
+        return {k: v for k, v in given.items() if k in {f.name for f in fields(cls)}}
+
+    model = LanguageModel(LanguageModelConfig(**pick(LanguageModelConfig)),
+                          TrainConfig(**pick(TrainConfig)))
+    spec = DataSpec(str(text), None if valid is None else str(valid),
+                    **({} if valid_fraction is None else {"valid_fraction": valid_fraction}))
+    outcome = train_task(spec, model, out, progress=not quiet,
+                         command=shlex.join(["rnnkit", *sys.argv[1:]]), force=force,
+                         prompt=prompt)
+    metrics = outcome.metrics
+    if as_json:
+        typer.echo(json.dumps({**metrics, "run": str(outcome.run_dir)}))
+        return
+    c, t, v = model.config, metrics["training"], metrics["valid"]
+    typer.echo(f"{metrics['train_tokens']} training {c.level}s, vocabulary {metrics['vocab']}; "
+               f"{c.num_layers}x{c.cell.upper()}({c.hidden_size}); {t['epochs_run']} epochs "
+               f"(kept {t['best_epoch']}), {t['seconds']:.1f} s")
+    typer.echo(f"validation: {v['bits_per_char']:.3f} bits per character, perplexity "
+               f"{v['perplexity']:.2f} per {c.level}")
+    typer.echo(f"sample: {prompt}{metrics['samples']['texts'][0][:120]!s}")
+    typer.echo(f"run written to {outcome.run_dir}")
+
+
+@app.command()
+def sample(
+    run: Path = typer.Option(..., help="A run folder written by 'rnnkit generate train'."),
+    prompt: str = typer.Option("", help="Text to continue (default: a new line)."),
+    length: int = typer.Option(200, help="Tokens (characters or words) to write."),
+    temperature: float = typer.Option(1.0, help="Softmax temperature (> 0; lower: safer)."),
+    top_k: int | None = typer.Option(None, help="Sample among the k most probable tokens."),
+    greedy: bool = typer.Option(False, help="Always the most probable token (T -> 0)."),
+    count: int = typer.Option(1, help="Samples to write (seeds seed, seed+1, ...)."),
+    seed: int = typer.Option(0, help="Random seed of the first sample."),
+    as_json: bool = typer.Option(False, "--json", help="Print the samples as JSON."),
+) -> None:
+    """Write text with a trained run, continuing the prompt (printed with it).
+
+    Example: rnnkit generate sample --run runs/charlm --prompt "A dog" --temperature 0.8
+    """
+    from rnnkit.tasks.generate import sample as sample_task
+
+    found = sample_task(run, prompt, length, temperature, top_k, seed, count, greedy)
+    if as_json:
+        typer.echo(json.dumps([{"prompt": s.prompt, "text": s.text} for s in found],
+                              ensure_ascii=False))
+        return
+    for k, s in enumerate(found):
+        if count > 1:
+            typer.echo(f"--- sample {k + 1} ---")
+        typer.echo(f"{s.prompt}{s.text}")
+
+
+@app.command()
+def evaluate(
+    run: Path = typer.Option(..., help="A run folder written by 'rnnkit generate train'."),
+    data: Path = typer.Option(..., help="Text to score, UTF-8 (plain or .gz)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
+) -> None:
+    """Bits per character (and per token, perplexity) of a run on a text.
+
+    Example: rnnkit generate evaluate --run runs/charlm --data $RNNKIT_DATA/multi30k/val.en.gz
+    """
+    from rnnkit.tasks.generate import evaluate_run
+
+    metrics = evaluate_run(run, str(data))
+    if as_json:
+        typer.echo(json.dumps(metrics))
+        return
+    typer.echo(f"{metrics['tokens']} tokens: {metrics['bits_per_char']:.3f} bits per character, "
+               f"{metrics['bits_per_token']:.3f} bits per token, perplexity "
+               f"{metrics['perplexity']:.2f}")
+
+
+@app.command()
+def explain(
+    text: str = typer.Argument(..., help="The text to read."),
+    run: Path = typer.Option(..., help="A run folder written by 'rnnkit generate train'."),
+    out: Path | None = typer.Option(None, help="PNG to write (default RUN/plots/...)."),
+    top: int = typer.Option(5, help="How many of the most surprising tokens to print."),
+) -> None:
+    """The glass box on a language model: how surprised it is by each token of a text
+    (bits, given the tokens before) and its first layer's gates at each token.
+
+    Example: rnnkit generate explain --run runs/charlm "A dog runs through the snow."
+    """
+    from rnnkit.tasks.generate import explain as explain_task
+
+    tokens, bits, path = explain_task(run, text, out)
+    typer.echo(f"{float(bits.mean()):.3f} bits per token on average; the most surprising:")
+    for k in bits.argsort(descending=True)[:top].tolist():
+        context = "".join(tokens[max(0, k - 10):k + 1])
+        typer.echo(f"  {float(bits[k]):6.2f} bits  {tokens[k + 1]!r} after {context!r}")
+    typer.echo(f"plot written to {path}")

@@ -1,0 +1,361 @@
+r"""One-to-many text generation: a character- (or word-) level recurrent language model.
+
+The network predicts each next token from the ones before (Graves 2013; Karpathy's char-rnn):
+
+.. math::
+    h_t = \mathrm{RNN}(E x_t, h_{t-1}), \qquad p(x_{t+1} \mid x_{\le t}) = \mathrm{softmax}(W h_t)
+
+trained on chunks of a long text (teacher forcing), and it writes by feeding its own samples
+back in: from a prompt, each next token is drawn from :math:`\mathrm{softmax}(W h_t / T)`
+(temperature T; T -> 0 is greedy, the most probable token) among the ``top_k`` most probable.
+Its quality is bits per character: the text's negative log2-likelihood divided by its length.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from rnnkit.data.text import Tokenizer, Vocab, build_tokenizer, tokenizer_from_dict
+from rnnkit.errors import InputError
+from rnnkit.layers import CELLS, Recurrent
+from rnnkit.models.decoder import sequence_loss
+from rnnkit.models.forecaster import config_from_dict
+from rnnkit.train.fit import FitResult, fit
+from rnnkit.train.loader import tensor_loader
+
+LEVELS = ("char", "word")
+NEWLINE = "\n"
+
+
+@dataclass
+class LanguageModelConfig:
+    """The network and its tokens (everything needed to rebuild it)."""
+
+    level: str = "char"  # "char" (characters) or "word" (words and punctuation, lines kept)
+    lowercase: bool = False
+    min_freq: int = 1  # rarer training tokens become <unk>
+    cell: str = "lstm"  # lstm, gru, rnn, ...
+    embedding_dim: int = 64
+    hidden_size: int = 256
+    num_layers: int = 2
+    dropout: float = 0.2  # between layers and before the output layer
+    vocab_size: int = 0  # set from the data by fit()
+
+    def validate(self) -> None:
+        """Raise `InputError` naming the first bad setting."""
+        if self.level not in LEVELS:
+            raise InputError(f"--level {self.level!r}; choose char or word")
+        if self.cell not in CELLS:
+            raise InputError(f"--cell {self.cell!r} is not known; choose one of {sorted(CELLS)}")
+        for name in ("embedding_dim", "hidden_size", "num_layers", "min_freq"):
+            if getattr(self, name) < 1:
+                raise InputError(f"--{name.replace('_', '-')} {getattr(self, name)}; "
+                                 "expected at least 1")
+        if not 0 <= self.dropout < 1:
+            raise InputError(f"--dropout {self.dropout}; expected a value in [0, 1)")
+
+
+@dataclass
+class TrainConfig:
+    """How the network is trained."""
+
+    epochs: int = 20
+    batch_size: int = 64
+    seq_length: int = 128  # tokens per training chunk (backpropagation through time)
+    lr: float = 2e-3
+    clip: float | None = 1.0  # max global gradient norm
+    patience: int | None = 3  # epochs without a lower validation loss before stopping
+    seed: int = 0
+    device: str = "auto"
+    max_minutes: float | None = None  # time budget: no epoch starts that would end past it
+
+    def validate(self) -> None:
+        """Raise `InputError` naming the first bad setting."""
+        for name in ("epochs", "batch_size", "seq_length"):
+            if getattr(self, name) < 1:
+                raise InputError(f"--{name.replace('_', '-')} {getattr(self, name)}; "
+                                 "expected at least 1")
+        if self.lr <= 0:
+            raise InputError(f"--lr {self.lr}; expected a positive learning rate")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise InputError(f"--max-minutes {self.max_minutes}; expected a positive time")
+
+
+class RecurrentLM(nn.Module):
+    """Embedding -> stacked `Recurrent` -> dropout -> linear over the vocabulary."""
+
+    def __init__(self, config: LanguageModelConfig) -> None:
+        super().__init__()
+        c = config
+        self.embedding = nn.Embedding(c.vocab_size, c.embedding_dim)
+        self.rnn = Recurrent(c.cell, c.embedding_dim, c.hidden_size, c.num_layers,
+                             dropout=c.dropout if c.num_layers > 1 else 0.0)
+        self.dropout = nn.Dropout(c.dropout)
+        self.out = nn.Linear(c.hidden_size, c.vocab_size)
+
+    def forward(self, tokens: Tensor, state: Any = None) -> Tensor:
+        """Logits (B, T, V) of each next token of ``tokens`` (B, T) (training: no state)."""
+        return self.step(tokens, state)[0]
+
+    def step(self, tokens: Tensor, state: Any = None) -> tuple[Tensor, Any]:
+        """Logits (B, T, V) and the final state, continuing from ``state``."""
+        out, state = self.rnn(self.embedding(tokens), state)
+        return self.out(self.dropout(out)), state
+
+
+@dataclass
+class Sample:
+    """Generated text: the prompt, the continuation and their tokens' count."""
+
+    prompt: str
+    text: str
+    tokens: int
+
+
+class LanguageModel:
+    """Train a `RecurrentLM` on a text, measure bits per character, and write text.
+
+    Example:
+        >>> lm = LanguageModel(LanguageModelConfig(hidden_size=256), TrainConfig(epochs=10))
+        >>> lm.fit(train_text, valid_text)  # doctest: +SKIP
+        >>> lm.sample("A dog", length=60, temperature=0.8, seed=1).text  # doctest: +SKIP
+        ' is running through the grass .'
+    """
+
+    def __init__(self, config: LanguageModelConfig | None = None,
+                 train: TrainConfig | None = None) -> None:
+        self.config = config or LanguageModelConfig()
+        self.train_config = train or TrainConfig()
+        self.tokenizer: Tokenizer | None = None
+        self.vocab: Vocab | None = None
+        self.net: RecurrentLM | None = None
+
+    def validate(self) -> None:
+        """Check every setting (`InputError` on the first bad one)."""
+        self.config.validate()
+        self.train_config.validate()
+
+    # ---- tokens -----------------------------------------------------------------------------
+
+    def tokens(self, text: str) -> list[str]:
+        """The tokens of ``text``; at word level, lines are tokenised apart, separated by
+        a line-break token."""
+        if self.config.level == "char":
+            return self.tokenizer.tokenize(text)
+        out: list[str] = []
+        for k, line in enumerate(text.split(NEWLINE)):
+            if k:
+                out.append(NEWLINE)
+            out.extend(self.tokenizer.tokenize(line))
+        return out
+
+    def detokenize(self, tokens: list[str]) -> str:
+        """Text from tokens (line breaks kept at word level)."""
+        if self.config.level == "char":
+            return self.tokenizer.detokenize(tokens)
+        lines, current = [], []
+        for token in tokens:
+            if token == NEWLINE:
+                lines.append(self.tokenizer.detokenize(current))
+                current = []
+            else:
+                current.append(token)
+        return NEWLINE.join([*lines, self.tokenizer.detokenize(current)])
+
+    def encode(self, text: str) -> Tensor:
+        """Token ids (N,) of ``text``; unknown tokens become ``<unk>``."""
+        return torch.as_tensor(self.vocab.encode(self.tokens(text)), dtype=torch.long)
+
+    def _chunks(self, ids: Tensor, length: int) -> tuple[Tensor, Tensor]:
+        """Non-overlapping (input, next-token) chunks (N, length) covering the stream."""
+        n = (len(ids) - 1) // length
+        if n < 1:
+            raise InputError(f"the text has {len(ids)} tokens, fewer than one chunk of "
+                             f"{length + 1}; give more text or a smaller --seq-length")
+        return (ids[: n * length].view(n, length),
+                ids[1: n * length + 1].view(n, length))
+
+    # ---- training ---------------------------------------------------------------------------
+
+    def fit(self, train: str, valid: str, progress: bool = True) -> FitResult:
+        """Train on chunks of ``train``; keep the epoch with the lowest loss on ``valid``."""
+        c, t = self.config, self.train_config
+        self.validate()
+        if not train.strip():
+            raise InputError("the training text is empty; give a file with some text")
+        if not valid.strip():
+            raise InputError("the validation text is empty; give more text")
+        self.tokenizer = build_tokenizer("char" if c.level == "char" else "word", [],
+                                         c.lowercase)
+        self.vocab = Vocab.build([self.tokens(train)], c.min_freq)
+        c.vocab_size = len(self.vocab)
+        torch.manual_seed(t.seed)
+        self.net = RecurrentLM(c)
+        x, y = self._chunks(self.encode(train), t.seq_length)
+        valid_ids = self.encode(valid)
+        vx, vy = self._chunks(valid_ids, min(t.seq_length, max(1, len(valid_ids) - 1)))
+        return fit(self.net, sequence_loss, tensor_loader(x, y, batch_size=t.batch_size,
+                                                          shuffle=True, seed=t.seed),
+                   tensor_loader(vx, vy, batch_size=256, shuffle=False), epochs=t.epochs,
+                   lr=t.lr, clip=t.clip, patience=t.patience, device=t.device, seed=t.seed,
+                   progress=progress,
+                   max_seconds=None if t.max_minutes is None else 60 * t.max_minutes)
+
+    def _check_ready(self) -> None:
+        if self.net is None or self.vocab is None:
+            raise InputError("this language model is not trained yet; call fit() or load a run")
+
+    # ---- scoring ----------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def surprisal(self, text: str) -> tuple[list[str], Tensor]:
+        """The tokens of ``text`` and the bits -log2 p of each token after the first, read
+        in one pass with the state carried through."""
+        self._check_ready()
+        ids = self.encode(text)
+        if len(ids) < 2:
+            raise InputError("the text needs at least two tokens to be scored")
+        self.net.eval()
+        device = next(self.net.parameters()).device
+        logits, _ = self.net.step(ids[None, :-1].to(device))
+        logp = F.log_softmax(logits[0].float(), dim=-1).gather(1, ids[1:, None].to(device))
+        return self.vocab.decode(ids.tolist(), skip_specials=False), \
+            (-logp[:, 0] / math.log(2)).cpu()
+
+    @torch.no_grad()
+    def evaluate(self, text: str, streams: int = 16) -> dict[str, float]:
+        """Bits per token and per character of ``text``: its negative log2-likelihood, read as
+        ``streams`` contiguous parts with the state carried through each (only each part's
+        first token is unscored), divided by the tokens and by the characters scored."""
+        self._check_ready()
+        ids = self.encode(text)
+        streams = max(1, min(streams, (len(ids) - 1) // 2))
+        if len(ids) < 2:
+            raise InputError("the text to score needs at least two tokens")
+        per = len(ids) // streams
+        parts = ids[: per * streams].view(streams, per)
+        self.net.eval()
+        device = next(self.net.parameters()).device
+        nll, state = torch.zeros((), dtype=torch.float64), None
+        for start in range(0, per - 1, 256):  # segments, the state carried across
+            x = parts[:, start:min(start + 256, per - 1)].to(device)
+            y = parts[:, start + 1:start + 1 + x.shape[1]].to(device)
+            logits, state = self.net.step(x, state)
+            nll += float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(),
+                                         y.reshape(-1), reduction="sum"))
+        bits = float(nll) / math.log(2)
+        scored = parts[:, 1:]
+        chars = sum(len(t) for t in self.vocab.decode(scored.reshape(-1).tolist(),
+                                                       skip_specials=False))
+        unknown = int((scored == self.vocab.unk_index).sum())
+        return {"bits_per_token": bits / scored.numel(), "bits_per_char": bits / max(chars, 1),
+                "perplexity": math.exp(float(nll) / scored.numel()),
+                "tokens": scored.numel(), "unknown_tokens": unknown}
+
+    @torch.no_grad()
+    def gates(self, text: str, layer: int = 0) -> dict[str, np.ndarray]:
+        """Gate activity (1, T, H) of one recurrent layer per gate (LSTM: i, f, g, o; GRU: r,
+        z, n) while it reads ``text`` (the trace path)."""
+        self._check_ready()
+        ids = self.encode(text)[None]
+        self.net.eval()
+        device = next(self.net.parameters()).device
+        _, _, trace = self.net.rnn(self.net.embedding(ids.to(device)), trace=True)
+        direction = trace[layer][0]
+        return {name: direction.stack(name).cpu().numpy() for name in direction.gates}
+
+    # ---- writing ----------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def sample(self, prompt: str, length: int = 200, temperature: float = 1.0,
+               top_k: int | None = None, seed: int = 0, greedy: bool = False) -> Sample:
+        """Continue ``prompt`` by ``length`` tokens, each drawn from the softmax of the
+        logits / ``temperature`` among the ``top_k`` most probable (``greedy``: always the
+        most probable, the limit T -> 0). ``<pad>`` and ``<unk>`` are never written."""
+        self._check_ready()
+        if temperature <= 0 or not math.isfinite(temperature):
+            raise InputError(f"--temperature {temperature}; expected a positive number "
+                             "(small values approach greedy decoding)")
+        if length < 1:
+            raise InputError(f"--length {length}; expected at least 1")
+        if top_k is not None and top_k < 1:
+            raise InputError(f"--top-k {top_k}; expected at least 1")
+        ids = self.encode(prompt) if prompt else torch.zeros(0, dtype=torch.long)
+        if len(ids) and bool((ids == self.vocab.unk_index).all()):
+            raise InputError(f"no token of the prompt {prompt!r} is in the model's vocabulary")
+        if not len(ids):  # start after a line break (or the most frequent token)
+            start = self.vocab.index.get(NEWLINE, self.vocab.n_specials)
+            ids = torch.tensor([start])
+        self.net.eval()
+        device = next(self.net.parameters()).device
+        generator = torch.Generator(device=device).manual_seed(seed)
+        logits, state = self.net.step(ids[None].to(device))
+        last = logits[0, -1].float()
+        out: list[int] = []
+        for _ in range(length):
+            last[: self.vocab.n_specials] = float("-inf")
+            if greedy:
+                token = int(last.argmax())
+            else:
+                scaled = last / temperature
+                if top_k is not None and top_k < len(scaled):
+                    cut = scaled.topk(top_k).values[-1]
+                    scaled = scaled.masked_fill(scaled < cut, float("-inf"))
+                probs = F.softmax(scaled - scaled.max(), dim=-1)
+                token = int(torch.multinomial(probs, 1, generator=generator))
+            out.append(token)
+            logits, state = self.net.step(torch.tensor([[token]], device=device), state)
+            last = logits[0, -1].float()
+        text = self.detokenize(self.vocab.decode(out, skip_specials=False))
+        if self.config.level == "word" and prompt and not text.startswith(NEWLINE):
+            text = " " + text
+        return Sample(prompt, text, len(out))
+
+    # ---- persistence ------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """The run's config.json entries (the vocabulary is a separate file)."""
+        return {"model": asdict(self.config), "train": asdict(self.train_config)}
+
+    def vocab_dict(self) -> dict[str, Any]:
+        """The run's vocab.json: tokenizer and vocabulary."""
+        self._check_ready()
+        return {"tokenizer": self.tokenizer.to_dict(), "vocab": self.vocab.to_dict()}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], vocab: Any, weights: dict[str, Tensor],
+                   where: str) -> LanguageModel:
+        """Rebuild from `state`, `vocab_dict` and a weights dict; anything that does not fit
+        is refused."""
+        try:
+            model = config_from_dict(LanguageModelConfig, state["model"], where)
+            train = config_from_dict(TrainConfig, state["train"], where)
+        except (KeyError, TypeError) as err:
+            raise InputError(f"{where}: missing or malformed entry {err}") from err
+        lm = cls(model, train)
+        lm.validate()
+        if not isinstance(vocab, dict) or set(vocab) != {"tokenizer", "vocab"}:
+            raise InputError(f"{where}: vocab.json has exactly 'tokenizer' and 'vocab'")
+        lm.tokenizer = tokenizer_from_dict(vocab["tokenizer"], f"{where}: tokenizer")
+        lm.vocab = Vocab.from_dict(vocab["vocab"], f"{where}: vocabulary")
+        if len(lm.vocab) != model.vocab_size:
+            raise InputError(f"{where}: a vocabulary of {len(lm.vocab)} tokens, but the model "
+                             f"was built for {model.vocab_size}")
+        lm.net = RecurrentLM(model)
+        expected = lm.net.state_dict()
+        problems = sorted(set(expected) ^ set(weights)) or [
+            f"{k}: {tuple(weights[k].shape)} != {tuple(v.shape)}"
+            for k, v in expected.items() if weights[k].shape != v.shape
+        ]
+        if problems:
+            raise InputError(f"{where}: weights do not fit the config ({problems[:3]})")
+        lm.net.load_state_dict(weights)
+        lm.net.eval()
+        return lm

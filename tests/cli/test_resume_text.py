@@ -1,0 +1,83 @@
+"""``--resume`` for the text groups: a run stopped after an epoch and resumed ends exactly
+like the uninterrupted run (the forecast group's SIGKILL test is tests/cli/test_forecast_resume)."""
+
+import json
+
+import pytest
+
+from rnnkit.cli.main import main
+from rnnkit.train import fit as fit_module
+
+from .test_classify import files as files  # noqa: F401 (fixtures)
+from .test_translate import corpus as corpus  # noqa: F401
+from .test_translate import train_args
+
+
+class Interrupted(Exception):
+    """Stands for a crash: raised right after the checkpoint of epoch ``after`` is written."""
+
+
+def interrupt_after(monkeypatch, after):
+    save = fit_module.save_checkpoint
+
+    def save_then_stop(folder, checkpoint):
+        save(folder, checkpoint)
+        if checkpoint.epoch == after:
+            raise Interrupted
+
+    monkeypatch.setattr(fit_module, "save_checkpoint", save_then_stop)
+
+
+def same_run(resumed, reference):
+    assert (resumed / "COMPLETE").exists() and not (resumed / "checkpoint").exists()
+    assert (resumed / "model.safetensors").read_bytes() == \
+        (reference / "model.safetensors").read_bytes()
+    got, expected = (json.loads((d / "metrics.json").read_text()) for d in (resumed, reference))
+    got["training"].pop("seconds"), expected["training"].pop("seconds")
+    assert got == expected
+    assert got["training"]["epochs_run"] == 3
+
+
+def classify_args(files, out):
+    train, dev = files
+    return ["classify", "train", "--train", str(train), "--dev", str(dev), "--embedding-dim",
+            "8", "--hidden-size", "8", "--epochs", "3", "--patience", "5", "--lr", "0.01",
+            "--dropout", "0.2", "--device", "cpu", "--quiet", "--out", str(out)]
+
+
+def test_classify_resumed_after_an_epoch_matches_the_uninterrupted_run(
+        files, tmp_path, monkeypatch, capsys):  # noqa: F811
+    assert main(classify_args(files, tmp_path / "reference")) == 0
+    with monkeypatch.context() as patch:
+        interrupt_after(patch, 1)
+        with pytest.raises(Interrupted):
+            main(classify_args(files, tmp_path / "run"))
+    assert not (tmp_path / "run" / "COMPLETE").exists()
+    assert main(["classify", "predict", "--run", str(tmp_path / "run"), "fine"]) == 2
+    assert "incomplete" in capsys.readouterr().err
+    assert main(["classify", "train", "--resume", str(tmp_path / "run"), "--quiet"]) == 0
+    same_run(tmp_path / "run", tmp_path / "reference")
+    assert main(["classify", "train", "--resume", str(tmp_path / "run")]) == 2
+    assert "that run is complete" in capsys.readouterr().err
+
+
+def test_translate_resumed_after_an_epoch_matches_the_uninterrupted_run(
+        corpus, tmp_path, monkeypatch, capsys):  # noqa: F811
+    args = ["--epochs", "3", "--patience", "5", "--dropout", "0.2"]
+    assert main(train_args(corpus, tmp_path / "reference", *args)) == 0
+    with monkeypatch.context() as patch:
+        interrupt_after(patch, 2)
+        with pytest.raises(Interrupted):
+            main(train_args(corpus, tmp_path / "run", *args))
+    assert not (tmp_path / "run" / "COMPLETE").exists()
+    assert main(["translate", "train", "--resume", str(tmp_path / "run"), "--quiet"]) == 0
+    same_run(tmp_path / "run", tmp_path / "reference")
+
+
+def test_text_groups_say_what_is_missing(tmp_path, capsys):
+    assert main(["classify", "train", "--dev", "x.tsv"]) == 2
+    assert "--train FILE and --dev FILE are required" in capsys.readouterr().err
+    assert main(["translate", "train", "--src", "a", "--tgt", "b"]) == 2
+    assert "--valid-src and --valid-tgt are required" in capsys.readouterr().err
+    assert main(["translate", "train", "--resume", str(tmp_path / "nothing")]) == 2
+    assert "no such run folder" in capsys.readouterr().err
