@@ -9,6 +9,8 @@ from pathlib import Path
 
 import typer
 
+from rnnkit.cli import options
+
 app = typer.Typer(help="Caption images (one-to-many): a CNN looks, an LSTM writes, with "
                        "attention over the image.", no_args_is_help=True)
 
@@ -79,6 +81,9 @@ def train(
                                                         "would end past it."),
     seed: int | None = typer.Option(None, help="Random seed."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    devices: int = options.DEVICES,
+    strategy: str = options.STRATEGY,
+    num_nodes: int = options.NUM_NODES,
     threads: int = typer.Option(1, help="CPU threads (1 is fastest on a shared CPU)."),
     out: Path | None = typer.Option(None, help="Run folder (default runs/caption-<time>)."),
     force: bool = typer.Option(False, help="Replace an earlier run folder at --out."),
@@ -93,9 +98,12 @@ def train(
     from rnnkit.models.captioner import CaptionerConfig, ImageCaptioner, TrainConfig
     from rnnkit.tasks.caption import train as train_task
     from rnnkit.train.device import resolve_device, set_cpu_threads
+    from rnnkit.train.distributed import Parallel
 
     resolve_device(device)
     set_cpu_threads(threads)
+    parallel = Parallel(devices, strategy, num_nodes)
+    parallel.validate()
     try:
         channel_list = None if channels is None else [int(c) for c in channels.split(",")]
     except ValueError as err:
@@ -126,7 +134,10 @@ def train(
                  train_scenes=train_scenes, valid_scenes=valid_scenes,
                  test_scenes=test_scenes, seed=seed)
     outcome = train_task(spec, captioner, out, progress=not quiet,
-                         command=shlex.join(["rnnkit", *sys.argv[1:]]), force=force)
+                         command=shlex.join(["rnnkit", *sys.argv[1:]]), force=force,
+                         parallel=parallel)
+    if outcome is None:  # another process of a distributed run: the main one reports
+        return
     metrics = outcome.metrics
     if as_json:
         typer.echo(json.dumps({**metrics, "run": str(outcome.run_dir)}))

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import typer
 
+from rnnkit.cli import options
+
 app = typer.Typer(help="Generate text (one-to-many): a character- or word-level LSTM "
                        "language model that writes from a prompt.", no_args_is_help=True)
 
@@ -47,6 +49,9 @@ def train(
     seed: int | None = typer.Option(None, help="Random seed."),
     prompt: str = typer.Option("", help="Prompt of the three samples written to the run."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    devices: int = options.DEVICES,
+    strategy: str = options.STRATEGY,
+    num_nodes: int = options.NUM_NODES,
     threads: int = typer.Option(1, help="CPU threads (1 is fastest on a shared CPU)."),
     out: Path | None = typer.Option(None, help="Run folder (default runs/generate-<time>)."),
     force: bool = typer.Option(False, help="Replace an earlier run folder at --out."),
@@ -60,9 +65,12 @@ def train(
     from rnnkit.tasks.generate import DataSpec
     from rnnkit.tasks.generate import train as train_task
     from rnnkit.train.device import resolve_device, set_cpu_threads
+    from rnnkit.train.distributed import Parallel
 
     resolve_device(device)
     set_cpu_threads(threads)
+    parallel = Parallel(devices, strategy, num_nodes)
+    parallel.validate()
     given = {
         "level": level, "lowercase": lowercase, "min_freq": min_freq, "cell": cell,
         "embedding_dim": embedding_dim, "hidden_size": hidden_size, "num_layers": layers,
@@ -81,7 +89,9 @@ def train(
                     **({} if valid_fraction is None else {"valid_fraction": valid_fraction}))
     outcome = train_task(spec, model, out, progress=not quiet,
                          command=shlex.join(["rnnkit", *sys.argv[1:]]), force=force,
-                         prompt=prompt)
+                         parallel=parallel, prompt=prompt)
+    if outcome is None:  # another process of a distributed run: the main one reports
+        return
     metrics = outcome.metrics
     if as_json:
         typer.echo(json.dumps({**metrics, "run": str(outcome.run_dir)}))

@@ -28,3 +28,18 @@ def load_weights(path: Path) -> dict[str, Tensor]:
         return load_tensors(path.read_bytes())
     except (SafetensorError, ValueError, OSError) as err:
         raise InputError(f"{path} is not a safetensors file ({err}); refusing to load it") from err
+
+
+def load_checked(net: nn.Module, weights: dict[str, Tensor], where: str) -> nn.Module:
+    """Load ``weights`` into ``net`` only if they fit exactly (the same names and shapes;
+    anything else, e.g. a tampered file or another config's weights, is an `InputError`
+    naming the first differences); returns ``net`` in eval mode."""
+    expected = net.state_dict()
+    problems = sorted(set(expected) ^ set(weights)) or [
+        f"{k}: {tuple(weights[k].shape)} != {tuple(v.shape)}"
+        for k, v in expected.items() if weights[k].shape != v.shape
+    ]
+    if problems:
+        raise InputError(f"{where}: weights do not fit the config ({problems[:3]})")
+    net.load_state_dict(weights)
+    return net.eval()

@@ -27,6 +27,7 @@ from rnnkit.data.captions import CaptionSet, caption_loader
 from rnnkit.data.parallel import CorpusConfig, Side
 from rnnkit.errors import InputError
 from rnnkit.evaluate.captioning import caption_scores
+from rnnkit.io.weights import load_checked
 from rnnkit.layers import CELLS
 from rnnkit.models.attention import ATTENTIONS
 from rnnkit.models.decoder import (
@@ -38,6 +39,7 @@ from rnnkit.models.decoder import (
     sequence_loss,
 )
 from rnnkit.models.forecaster import config_from_dict
+from rnnkit.train.distributed import Parallel
 from rnnkit.train.fit import FitResult, fit
 
 ENCODERS = ("cnn", "resnet18", "resnet34", "resnet50")
@@ -305,9 +307,11 @@ class ImageCaptioner:
         self.text_config.validate()
         self.train_config.validate()
 
-    def fit(self, train: CaptionSet, valid: CaptionSet, progress: bool = True) -> FitResult:
+    def fit(self, train: CaptionSet, valid: CaptionSet, progress: bool = True,
+            parallel: Parallel | None = None) -> FitResult:
         """Train on every (image, caption) pair of ``train``; keep the epoch with the best
-        greedy validation score (BLEU-4 or exact match, ``monitor``) on ``valid``."""
+        greedy validation score (BLEU-4 or exact match, ``monitor``) on ``valid``.
+        ``parallel`` trains with several processes (see `rnnkit.train.fit`)."""
         c, t = self.config, self.train_config
         self.validate()
         _, channels, height, width = train.images.shape
@@ -345,7 +349,8 @@ class ImageCaptioner:
                    None, epochs=t.epochs, lr=t.lr, clip=t.clip, patience=t.patience,
                    device=t.device, seed=t.seed, progress=progress, val_score=score,
                    higher_is_better=True,
-                   max_seconds=None if t.max_minutes is None else 60 * t.max_minutes)
+                   max_seconds=None if t.max_minutes is None else 60 * t.max_minutes,
+                   parallel=parallel)
 
     def _check_ready(self) -> None:
         if self.net is None or self.side is None:
@@ -417,14 +422,5 @@ class ImageCaptioner:
             raise InputError(f"{where}: a vocabulary of {len(cap.side.vocab)} words, but the "
                              f"model was built for {model.vocab_size}")
         model.backbone_weights = None  # the run's own weights hold the backbone
-        cap.net = Captioner(model)
-        expected = cap.net.state_dict()
-        problems = sorted(set(expected) ^ set(weights)) or [
-            f"{k}: {tuple(weights[k].shape)} != {tuple(v.shape)}"
-            for k, v in expected.items() if weights[k].shape != v.shape
-        ]
-        if problems:
-            raise InputError(f"{where}: weights do not fit the config ({problems[:3]})")
-        cap.net.load_state_dict(weights)
-        cap.net.eval()
+        cap.net = load_checked(Captioner(model), weights, where)
         return cap

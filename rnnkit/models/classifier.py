@@ -27,6 +27,7 @@ from rnnkit.data.text import (
     tokenizer_from_dict,
 )
 from rnnkit.errors import InputError
+from rnnkit.io.weights import load_checked
 from rnnkit.layers import CELLS, Recurrent, Trace
 from rnnkit.models.forecaster import config_from_dict
 from rnnkit.train.distributed import Parallel
@@ -352,15 +353,6 @@ class TextClassifier:
             raise InputError(f"{where}: {len(clf.vocab)} vocabulary entries and {len(classes)} "
                              f"classes, but the model was built for {model.vocab_size} and "
                              f"{model.num_classes}")
-        clf.net = SequenceClassifier(model)
-        expected = clf.net.state_dict()
-        problems = sorted(set(expected) ^ set(weights)) or [
-            f"{k}: {tuple(weights[k].shape)} != {tuple(v.shape)}"
-            for k, v in expected.items() if weights[k].shape != v.shape
-        ]
-        if problems:
-            raise InputError(f"{where}: weights do not fit the config ({problems[:3]})")
-        clf.net.load_state_dict(weights)
-        clf.net.eval()
+        clf.net = load_checked(SequenceClassifier(model), weights, where)
         clf.classes = classes
         return clf

@@ -18,6 +18,7 @@ from rnnkit.data.series import Series
 from rnnkit.data.windows import check_length, consecutive, input_windows, origins_between, windows
 from rnnkit.errors import InputError
 from rnnkit.evaluate.intervals import conformal_halfwidth
+from rnnkit.io.weights import load_checked
 from rnnkit.layers import CELLS, Recurrent, Trace
 from rnnkit.models.normalization import MODES as NORM_MODES
 from rnnkit.models.normalization import InstanceNorm
@@ -507,16 +508,7 @@ class Forecaster:
             raise InputError(f"{where}: missing or malformed entry {err}") from err
         model.validate()
         forecaster = cls(model, train)
-        forecaster.net = ForecastNet(model)
-        expected = forecaster.net.state_dict()
-        problems = sorted(set(expected) ^ set(weights)) or [
-            f"{k}: {tuple(weights[k].shape)} != {tuple(v.shape)}"
-            for k, v in expected.items() if weights[k].shape != v.shape
-        ]
-        if problems:
-            raise InputError(f"{where}: weights do not fit the config ({problems[:3]})")
-        forecaster.net.load_state_dict(weights)
-        forecaster.net.eval()
+        forecaster.net = load_checked(ForecastNet(model), weights, where)
         if halfwidth is not None and halfwidth.shape != (model.horizon, model.n_targets):
             raise InputError(f"{where}: interval_halfwidth has shape {halfwidth.shape}; expected "
                              f"({model.horizon}, {model.n_targets})")

@@ -24,9 +24,11 @@ from torch.nn import functional as F
 
 from rnnkit.data.text import Tokenizer, Vocab, build_tokenizer, tokenizer_from_dict
 from rnnkit.errors import InputError
+from rnnkit.io.weights import load_checked
 from rnnkit.layers import CELLS, Recurrent
 from rnnkit.models.decoder import sequence_loss
 from rnnkit.models.forecaster import config_from_dict
+from rnnkit.train.distributed import Parallel
 from rnnkit.train.fit import FitResult, fit
 from rnnkit.train.loader import tensor_loader
 
@@ -184,8 +186,10 @@ class LanguageModel:
 
     # ---- training ---------------------------------------------------------------------------
 
-    def fit(self, train: str, valid: str, progress: bool = True) -> FitResult:
-        """Train on chunks of ``train``; keep the epoch with the lowest loss on ``valid``."""
+    def fit(self, train: str, valid: str, progress: bool = True,
+            parallel: Parallel | None = None) -> FitResult:
+        """Train on chunks of ``train``; keep the epoch with the lowest loss on ``valid``.
+        ``parallel`` trains with several processes (see `rnnkit.train.fit`)."""
         c, t = self.config, self.train_config
         self.validate()
         if not train.strip():
@@ -206,7 +210,8 @@ class LanguageModel:
                    tensor_loader(vx, vy, batch_size=256, shuffle=False), epochs=t.epochs,
                    lr=t.lr, clip=t.clip, patience=t.patience, device=t.device, seed=t.seed,
                    progress=progress,
-                   max_seconds=None if t.max_minutes is None else 60 * t.max_minutes)
+                   max_seconds=None if t.max_minutes is None else 60 * t.max_minutes,
+                   parallel=parallel)
 
     def _check_ready(self) -> None:
         if self.net is None or self.vocab is None:
@@ -348,14 +353,5 @@ class LanguageModel:
         if len(lm.vocab) != model.vocab_size:
             raise InputError(f"{where}: a vocabulary of {len(lm.vocab)} tokens, but the model "
                              f"was built for {model.vocab_size}")
-        lm.net = RecurrentLM(model)
-        expected = lm.net.state_dict()
-        problems = sorted(set(expected) ^ set(weights)) or [
-            f"{k}: {tuple(weights[k].shape)} != {tuple(v.shape)}"
-            for k, v in expected.items() if weights[k].shape != v.shape
-        ]
-        if problems:
-            raise InputError(f"{where}: weights do not fit the config ({problems[:3]})")
-        lm.net.load_state_dict(weights)
-        lm.net.eval()
+        lm.net = load_checked(RecurrentLM(model), weights, where)
         return lm

@@ -29,6 +29,7 @@ from rnnkit.data.parallel import (
 from rnnkit.data.text import BucketSampler, pad_batch
 from rnnkit.errors import InputError
 from rnnkit.evaluate.translation import corpus_scores
+from rnnkit.io.weights import load_checked
 from rnnkit.layers import CELLS, Recurrent
 from rnnkit.models.attention import ATTENTIONS
 from rnnkit.models.decoder import (
@@ -356,14 +357,5 @@ class Translator:
             raise InputError(f"{where}: vocabularies of {len(tr.source.vocab)} and "
                              f"{len(tr.target.vocab)} tokens, but the model was built for "
                              f"{model.src_vocab_size} and {model.tgt_vocab_size}")
-        tr.net = Seq2Seq(model)
-        expected = tr.net.state_dict()
-        problems = sorted(set(expected) ^ set(weights)) or [
-            f"{k}: {tuple(weights[k].shape)} != {tuple(v.shape)}"
-            for k, v in expected.items() if weights[k].shape != v.shape
-        ]
-        if problems:
-            raise InputError(f"{where}: weights do not fit the config ({problems[:3]})")
-        tr.net.load_state_dict(weights)
-        tr.net.eval()
+        tr.net = load_checked(Seq2Seq(model), weights, where)
         return tr

@@ -20,7 +20,6 @@ from rnnkit.data.digit_scenes import SceneConfig, digit_scenes
 from rnnkit.errors import InputError
 from rnnkit.io.run import (
     mark_complete,
-    new_run_dir,
     read_json,
     read_run_config,
     save_figure,
@@ -29,6 +28,8 @@ from rnnkit.io.run import (
 )
 from rnnkit.io.weights import load_weights, save_weights
 from rnnkit.models.captioner import Caption, ImageCaptioner
+from rnnkit.tasks.runs import training_run_dir
+from rnnkit.train.distributed import Parallel
 from rnnkit.train.fit import FitResult
 
 
@@ -138,20 +139,25 @@ def _predictions_csv(data: CaptionSet, captions: Sequence[Caption]) -> bytes:
 
 
 def train(spec: DataSpec, captioner: ImageCaptioner, out: Path | None, progress: bool = True,
-          command: str | None = None, force: bool = False) -> TrainOutcome:
+          command: str | None = None, force: bool = False,
+          parallel: Parallel | None = None) -> TrainOutcome | None:
     """Read the data, fit (early stopping on the validation score), score validation (and
     test) with greedy and beam search, and write the run folder: config.json, vocab.json,
     model.safetensors, metrics.json, predictions.csv, training.png and, for the digit scenes,
     ``examples/`` (test images as PNG files to try ``predict`` and ``explain`` on).
 
-    Every input is read and validated before the run folder is created.
+    Every input is read and validated before the run folder is created. With ``parallel``
+    (several DDP processes, each running this), only the main process writes and returns the
+    outcome; the others return None once training is done.
     """
     from rnnkit.plots.text import training_figure
 
     captioner.validate()
     data = read_data(spec)
-    run_dir = new_run_dir(out, "caption", force=force)
-    fit = captioner.fit(data.train, data.valid, progress=progress)
+    run_dir = training_run_dir(out, "caption", force=force)
+    fit = captioner.fit(data.train, data.valid, progress=progress, parallel=parallel)
+    if run_dir is None:  # another process of a distributed run: the main one writes
+        return None
     t = captioner.train_config
     metrics: dict[str, Any] = {}
     held_out = {"valid": data.valid, **({"test": data.test} if data.test is not None else {})}

@@ -15,7 +15,6 @@ from rnnkit.data.parallel import read_sentences
 from rnnkit.errors import InputError
 from rnnkit.io.run import (
     mark_complete,
-    new_run_dir,
     read_json,
     read_run_config,
     save_figure,
@@ -24,6 +23,8 @@ from rnnkit.io.run import (
 )
 from rnnkit.io.weights import load_weights, save_weights
 from rnnkit.models.language_model import LanguageModel, Sample
+from rnnkit.tasks.runs import training_run_dir
+from rnnkit.train.distributed import Parallel
 from rnnkit.train.fit import FitResult
 
 
@@ -77,17 +78,21 @@ class TrainOutcome:
 
 
 def train(spec: DataSpec, model: LanguageModel, out: Path | None, progress: bool = True,
-          command: str | None = None, force: bool = False, prompt: str = "",
-          temperature: float = 0.8) -> TrainOutcome:
+          command: str | None = None, force: bool = False,
+          parallel: Parallel | None = None, prompt: str = "",
+          temperature: float = 0.8) -> TrainOutcome | None:
     """Read, fit, measure bits per character on the validation text, write three samples and
     the run folder: config.json, vocab.json, model.safetensors, metrics.json, samples.txt,
-    loss.png. Bad input is refused before the run folder is created."""
+    loss.png. Bad input is refused before the run folder is created. With ``parallel``, only
+    the main process writes and returns the outcome; the others return None."""
     from rnnkit.plots.forecast import loss_figure
 
     model.validate()
     train_text, valid_text = read_data(spec)
-    run_dir = new_run_dir(out, "generate", force=force)
-    fit = model.fit(train_text, valid_text, progress=progress)
+    run_dir = training_run_dir(out, "generate", force=force)
+    fit = model.fit(train_text, valid_text, progress=progress, parallel=parallel)
+    if run_dir is None:  # another process of a distributed run: the main one writes
+        return None
     samples = [model.sample(prompt, length=200 if model.config.level == "char" else 40,
                             temperature=temperature, seed=k) for k in range(3)]
     metrics = {

@@ -34,3 +34,27 @@ def test_bad_process_settings_are_refused_before_anything_is_written(tmp_path, c
     assert main(["translate", "train", "--num-nodes", "0", "--out", str(out)]) == 2
     assert "--num-nodes 0" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_caption_and_generate_other_processes_write_nothing(tmp_path, monkeypatch, capsys):
+    text = tmp_path / "t.txt"
+    text.write_text("a dog runs.\na cat sits.\n" * 20)
+    runs = {
+        "generate": ["generate", "train", "--text", str(text), "--hidden-size", "8",
+                     "--layers", "1", "--epochs", "1", "--seq-length", "16"],
+        "caption": ["caption", "train", "--dataset", "digits", "--train-scenes", "16",
+                    "--valid-scenes", "4", "--test-scenes", "4", "--channels", "4",
+                    "--hidden-size", "8", "--epochs", "1"],
+    }
+    for group, args in runs.items():
+        out = tmp_path / group
+        common = [*args, "--device", "cpu", "--quiet", "--json", "--out", str(out)]
+        monkeypatch.setenv("RANK", "1")
+        assert main(common) == 0
+        assert capsys.readouterr().out == "" and not out.exists()
+        monkeypatch.setenv("RANK", "0")
+        assert main(common) == 0
+        assert json.loads(capsys.readouterr().out)["run"] == str(out)
+        assert (out / "COMPLETE").exists()
+    assert main(["caption", "train", "--dataset", "digits", "--devices", "0"]) == 2
+    assert "--devices 0" in capsys.readouterr().err
