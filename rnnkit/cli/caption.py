@@ -87,6 +87,8 @@ def train(
     threads: int = typer.Option(1, help="CPU threads (1 is fastest on a shared CPU)."),
     out: Path | None = typer.Option(None, help="Run folder (default runs/caption-<time>)."),
     force: bool = typer.Option(False, help="Replace an earlier run folder at --out."),
+    resume: Path | None = typer.Option(None, help="Continue an interrupted run folder from "
+                                                  "its last epoch (no other option needed)."),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
     quiet: bool = typer.Option(False, help="No progress bar."),
 ) -> None:
@@ -104,6 +106,11 @@ def train(
     set_cpu_threads(threads)
     parallel = Parallel(devices, strategy, num_nodes)
     parallel.validate()
+    if resume is not None:
+        from rnnkit.tasks.caption import resume_run
+
+        _report(resume_run(resume, progress=not quiet, parallel=parallel), as_json)
+        return
     try:
         channel_list = None if channels is None else [int(c) for c in channels.split(",")]
     except ValueError as err:
@@ -136,13 +143,17 @@ def train(
     outcome = train_task(spec, captioner, out, progress=not quiet,
                          command=shlex.join(["rnnkit", *sys.argv[1:]]), force=force,
                          parallel=parallel)
+    _report(outcome, as_json)
+
+
+def _report(outcome: object, as_json: bool) -> None:
     if outcome is None:  # another process of a distributed run: the main one reports
         return
     metrics = outcome.metrics
     if as_json:
         typer.echo(json.dumps({**metrics, "run": str(outcome.run_dir)}))
         return
-    c, t = captioner.config, metrics["training"]
+    c, t = outcome.captioner.config, metrics["training"]
     typer.echo(f"{metrics['train_images']} images, {metrics['train_captions']} captions; "
                f"{c.encoder.upper()} -> {c.cell.upper()}({c.hidden_size}) with {c.attention} "
                f"attention; {t['epochs_run']} epochs (kept {t['best_epoch']}), "

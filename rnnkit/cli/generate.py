@@ -27,7 +27,7 @@ Without --valid, the last --valid-fraction of the lines are held out.
 
 @app.command(epilog=TRAIN_EXAMPLE)
 def train(
-    text: Path = typer.Option(..., help="Training text, UTF-8 (plain or .gz)."),
+    text: Path | None = typer.Option(None, help="Training text, UTF-8 (plain or .gz)."),
     valid: Path | None = typer.Option(None, help="Validation text (default: the last lines)."),
     valid_fraction: float | None = typer.Option(None, help="Share of lines held out (0.05)."),
     level: str | None = typer.Option(None, help="char (default) or word."),
@@ -55,6 +55,8 @@ def train(
     threads: int = typer.Option(1, help="CPU threads (1 is fastest on a shared CPU)."),
     out: Path | None = typer.Option(None, help="Run folder (default runs/generate-<time>)."),
     force: bool = typer.Option(False, help="Replace an earlier run folder at --out."),
+    resume: Path | None = typer.Option(None, help="Continue an interrupted run folder from "
+                                                  "its last epoch (no other option needed)."),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
     quiet: bool = typer.Option(False, help="No progress bar."),
 ) -> None:
@@ -71,6 +73,16 @@ def train(
     set_cpu_threads(threads)
     parallel = Parallel(devices, strategy, num_nodes)
     parallel.validate()
+    if resume is not None:
+        from rnnkit.tasks.generate import resume_run
+
+        _report(resume_run(resume, progress=not quiet, parallel=parallel), as_json)
+        return
+    if text is None:
+        from rnnkit.errors import InputError
+
+        raise InputError("--text FILE is required (or --resume DIR to continue an interrupted "
+                         "run)")
     given = {
         "level": level, "lowercase": lowercase, "min_freq": min_freq, "cell": cell,
         "embedding_dim": embedding_dim, "hidden_size": hidden_size, "num_layers": layers,
@@ -90,19 +102,24 @@ def train(
     outcome = train_task(spec, model, out, progress=not quiet,
                          command=shlex.join(["rnnkit", *sys.argv[1:]]), force=force,
                          parallel=parallel, prompt=prompt)
+    _report(outcome, as_json)
+
+
+def _report(outcome: object, as_json: bool) -> None:
     if outcome is None:  # another process of a distributed run: the main one reports
         return
     metrics = outcome.metrics
     if as_json:
         typer.echo(json.dumps({**metrics, "run": str(outcome.run_dir)}))
         return
-    c, t, v = model.config, metrics["training"], metrics["valid"]
+    c, t, v = outcome.model.config, metrics["training"], metrics["valid"]
     typer.echo(f"{metrics['train_tokens']} training {c.level}s, vocabulary {metrics['vocab']}; "
                f"{c.num_layers}x{c.cell.upper()}({c.hidden_size}); {t['epochs_run']} epochs "
                f"(kept {t['best_epoch']}), {t['seconds']:.1f} s")
     typer.echo(f"validation: {v['bits_per_char']:.3f} bits per character, perplexity "
                f"{v['perplexity']:.2f} per {c.level}")
-    typer.echo(f"sample: {prompt}{metrics['samples']['texts'][0][:120]!s}")
+    samples = metrics["samples"]
+    typer.echo(f"sample: {samples['prompt']}{samples['texts'][0][:120]!s}")
     typer.echo(f"run written to {outcome.run_dir}")
 
 

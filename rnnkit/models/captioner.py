@@ -308,10 +308,12 @@ class ImageCaptioner:
         self.train_config.validate()
 
     def fit(self, train: CaptionSet, valid: CaptionSet, progress: bool = True,
-            parallel: Parallel | None = None) -> FitResult:
+            parallel: Parallel | None = None, checkpoint_dir: Path | None = None,
+            resume: bool = False) -> FitResult:
         """Train on every (image, caption) pair of ``train``; keep the epoch with the best
         greedy validation score (BLEU-4 or exact match, ``monitor``) on ``valid``.
-        ``parallel`` trains with several processes (see `rnnkit.train.fit`)."""
+        ``parallel`` trains with several processes; ``checkpoint_dir`` and ``resume`` keep
+        and continue from epoch checkpoints (see `rnnkit.train.fit`)."""
         c, t = self.config, self.train_config
         self.validate()
         _, channels, height, width = train.images.shape
@@ -350,7 +352,7 @@ class ImageCaptioner:
                    device=t.device, seed=t.seed, progress=progress, val_score=score,
                    higher_is_better=True,
                    max_seconds=None if t.max_minutes is None else 60 * t.max_minutes,
-                   parallel=parallel)
+                   parallel=parallel, checkpoint_dir=checkpoint_dir, resume=resume)
 
     def _check_ready(self) -> None:
         if self.net is None or self.side is None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -187,9 +188,11 @@ class LanguageModel:
     # ---- training ---------------------------------------------------------------------------
 
     def fit(self, train: str, valid: str, progress: bool = True,
-            parallel: Parallel | None = None) -> FitResult:
+            parallel: Parallel | None = None, checkpoint_dir: Path | None = None,
+            resume: bool = False) -> FitResult:
         """Train on chunks of ``train``; keep the epoch with the lowest loss on ``valid``.
-        ``parallel`` trains with several processes (see `rnnkit.train.fit`)."""
+        ``parallel`` trains with several processes; ``checkpoint_dir`` and ``resume`` keep
+        and continue from epoch checkpoints (see `rnnkit.train.fit`)."""
         c, t = self.config, self.train_config
         self.validate()
         if not train.strip():
@@ -211,7 +214,7 @@ class LanguageModel:
                    lr=t.lr, clip=t.clip, patience=t.patience, device=t.device, seed=t.seed,
                    progress=progress,
                    max_seconds=None if t.max_minutes is None else 60 * t.max_minutes,
-                   parallel=parallel)
+                   parallel=parallel, checkpoint_dir=checkpoint_dir, resume=resume)
 
     def _check_ready(self) -> None:
         if self.net is None or self.vocab is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -17,6 +18,7 @@ import torch
 
 from rnnkit.data.captions import CaptionSet, load_images, read_captions
 from rnnkit.data.digit_scenes import SceneConfig, digit_scenes
+from rnnkit.data.parallel import CorpusConfig
 from rnnkit.errors import InputError
 from rnnkit.io.run import (
     mark_complete,
@@ -27,8 +29,9 @@ from rnnkit.io.run import (
     write_json,
 )
 from rnnkit.io.weights import load_weights, save_weights
-from rnnkit.models.captioner import Caption, ImageCaptioner
-from rnnkit.tasks.runs import training_run_dir
+from rnnkit.models.captioner import Caption, CaptionerConfig, ImageCaptioner, TrainConfig
+from rnnkit.models.forecaster import config_from_dict
+from rnnkit.tasks.runs import CHECKPOINT, checkpoint_dir, interrupted_config, training_run_dir
 from rnnkit.train.distributed import Parallel
 from rnnkit.train.fit import FitResult
 
@@ -140,13 +143,15 @@ def _predictions_csv(data: CaptionSet, captions: Sequence[Caption]) -> bytes:
 
 def train(spec: DataSpec, captioner: ImageCaptioner, out: Path | None, progress: bool = True,
           command: str | None = None, force: bool = False,
-          parallel: Parallel | None = None) -> TrainOutcome | None:
+          parallel: Parallel | None = None, resume: bool = False) -> TrainOutcome | None:
     """Read the data, fit (early stopping on the validation score), score validation (and
     test) with greedy and beam search, and write the run folder: config.json, vocab.json,
     model.safetensors, metrics.json, predictions.csv, training.png and, for the digit scenes,
     ``examples/`` (test images as PNG files to try ``predict`` and ``explain`` on).
 
-    Every input is read and validated before the run folder is created. With ``parallel``
+    Every input is read and validated before the run folder is created; from then on
+    config.json is there and a checkpoint is kept after each epoch, so an interrupted run can
+    be continued (``resume``, see `resume_run`). With ``parallel``
     (several DDP processes, each running this), only the main process writes and returns the
     outcome; the others return None once training is done.
     """
@@ -154,8 +159,13 @@ def train(spec: DataSpec, captioner: ImageCaptioner, out: Path | None, progress:
 
     captioner.validate()
     data = read_data(spec)
-    run_dir = training_run_dir(out, "caption", force=force)
-    fit = captioner.fit(data.train, data.valid, progress=progress, parallel=parallel)
+    run_dir = training_run_dir(out, "caption", force, resume)
+    command = command or " ".join(sys.argv)
+    if run_dir is not None and not resume:  # what --resume needs, before training starts
+        write_json(run_dir / "config.json",
+                   {"command": command, "data": asdict(spec), **captioner.state()})
+    fit = captioner.fit(data.train, data.valid, progress=progress, parallel=parallel,
+                        checkpoint_dir=checkpoint_dir(run_dir), resume=resume)
     if run_dir is None:  # another process of a distributed run: the main one writes
         return None
     t = captioner.train_config
@@ -176,8 +186,8 @@ def train(spec: DataSpec, captioner: ImageCaptioner, out: Path | None, progress:
                      "best_epoch": fit.best_epoch, "stopped_early": fit.stopped_early,
                      "monitor": t.monitor, "history": fit.history},
     })
-    write_json(run_dir / "config.json", {"command": command or " ".join(sys.argv),
-                                         "data": asdict(spec), **captioner.state()})
+    write_json(run_dir / "config.json", {"command": command, "data": asdict(spec),
+                                         **captioner.state()})
     write_json(run_dir / "vocab.json", captioner.side.to_dict())
     save_weights(run_dir / "model.safetensors", net)
     write_json(run_dir / "metrics.json", metrics)
@@ -188,8 +198,26 @@ def train(spec: DataSpec, captioner: ImageCaptioner, out: Path | None, progress:
     if data.test is not None:
         for k in range(min(8, len(data.test))):
             write_bytes(run_dir / "examples" / f"test-{k:02d}.png", _png(data.test.images[k]))
+    shutil.rmtree(run_dir / CHECKPOINT, ignore_errors=True)  # the finished run needs none
     mark_complete(run_dir)
     return TrainOutcome(run_dir, fit, metrics, captioner)
+
+
+def resume_run(run_dir: Path, progress: bool = True,
+               parallel: Parallel | None = None) -> TrainOutcome | None:
+    """Continue an interrupted ``caption train`` from its last epoch checkpoint, reaching the
+    same result as an uninterrupted run (the data and vocabulary are read again)."""
+    run_dir = Path(run_dir)
+    config = interrupted_config(run_dir)
+    where = str(run_dir / "config.json")
+    try:
+        captioner = ImageCaptioner(config_from_dict(CaptionerConfig, config["model"], where),
+                                   config_from_dict(CorpusConfig, config["text"], where),
+                                   config_from_dict(TrainConfig, config["train"], where))
+        spec, command = DataSpec(**config["data"]), config["command"]
+    except (KeyError, TypeError) as err:
+        raise InputError(f"{where}: malformed ({err}); cannot resume this run") from err
+    return train(spec, captioner, run_dir, progress, command, resume=True, parallel=parallel)
 
 
 def load(run_dir: Path) -> ImageCaptioner:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,8 +23,9 @@ from rnnkit.io.run import (
     write_json,
 )
 from rnnkit.io.weights import load_weights, save_weights
-from rnnkit.models.language_model import LanguageModel, Sample
-from rnnkit.tasks.runs import training_run_dir
+from rnnkit.models.forecaster import config_from_dict
+from rnnkit.models.language_model import LanguageModel, LanguageModelConfig, Sample, TrainConfig
+from rnnkit.tasks.runs import CHECKPOINT, checkpoint_dir, interrupted_config, training_run_dir
 from rnnkit.train.distributed import Parallel
 from rnnkit.train.fit import FitResult
 
@@ -80,17 +82,24 @@ class TrainOutcome:
 def train(spec: DataSpec, model: LanguageModel, out: Path | None, progress: bool = True,
           command: str | None = None, force: bool = False,
           parallel: Parallel | None = None, prompt: str = "",
-          temperature: float = 0.8) -> TrainOutcome | None:
+          temperature: float = 0.8, resume: bool = False) -> TrainOutcome | None:
     """Read, fit, measure bits per character on the validation text, write three samples and
     the run folder: config.json, vocab.json, model.safetensors, metrics.json, samples.txt,
-    loss.png. Bad input is refused before the run folder is created. With ``parallel``, only
+    loss.png. Bad input is refused before the run folder is created; then config.json and a
+    checkpoint per epoch make an interrupted run resumable (``resume``). With ``parallel``, only
     the main process writes and returns the outcome; the others return None."""
     from rnnkit.plots.forecast import loss_figure
 
     model.validate()
     train_text, valid_text = read_data(spec)
-    run_dir = training_run_dir(out, "generate", force=force)
-    fit = model.fit(train_text, valid_text, progress=progress, parallel=parallel)
+    run_dir = training_run_dir(out, "generate", force, resume)
+    command = command or " ".join(sys.argv)
+    if run_dir is not None and not resume:  # what --resume needs, before training starts
+        write_json(run_dir / "config.json",
+                   {"command": command, "data": asdict(spec), **model.state(),
+                    "samples": {"prompt": prompt, "temperature": temperature}})
+    fit = model.fit(train_text, valid_text, progress=progress, parallel=parallel,
+                    checkpoint_dir=checkpoint_dir(run_dir), resume=resume)
     if run_dir is None:  # another process of a distributed run: the main one writes
         return None
     samples = [model.sample(prompt, length=200 if model.config.level == "char" else 40,
@@ -105,8 +114,9 @@ def train(spec: DataSpec, model: LanguageModel, out: Path | None, progress: bool
         "samples": {"prompt": prompt, "temperature": temperature,
                     "texts": [s.text for s in samples]},
     }
-    write_json(run_dir / "config.json", {"command": command or " ".join(sys.argv),
-                                         "data": asdict(spec), **model.state()})
+    write_json(run_dir / "config.json", {"command": command, "data": asdict(spec),
+                                         **model.state(), "samples": {
+                                             "prompt": prompt, "temperature": temperature}})
     write_json(run_dir / "vocab.json", model.vocab_dict())
     save_weights(run_dir / "model.safetensors", model.net)
     write_json(run_dir / "metrics.json", metrics)
@@ -115,15 +125,34 @@ def train(spec: DataSpec, model: LanguageModel, out: Path | None, progress: bool
         for k, s in enumerate(samples)).encode() + b"\n")
     save_figure(loss_figure(fit.history, fit.best_epoch, "cross-entropy (nats per token)"),
                 run_dir / "loss.png")
+    shutil.rmtree(run_dir / CHECKPOINT, ignore_errors=True)  # the finished run needs none
     mark_complete(run_dir)
     return TrainOutcome(run_dir, fit, metrics, model)
+
+
+def resume_run(run_dir: Path, progress: bool = True,
+               parallel: Parallel | None = None) -> TrainOutcome | None:
+    """Continue an interrupted ``generate train`` from its last epoch checkpoint, reaching the
+    same result as an uninterrupted run (the text and vocabulary are read again)."""
+    run_dir = Path(run_dir)
+    config = interrupted_config(run_dir)
+    where = str(run_dir / "config.json")
+    try:
+        model = LanguageModel(config_from_dict(LanguageModelConfig, config["model"], where),
+                              config_from_dict(TrainConfig, config["train"], where))
+        spec, command = DataSpec(**config["data"]), config["command"]
+        prompt, temperature = config["samples"]["prompt"], config["samples"]["temperature"]
+    except (KeyError, TypeError) as err:
+        raise InputError(f"{where}: malformed ({err}); cannot resume this run") from err
+    return train(spec, model, run_dir, progress, command, parallel=parallel, prompt=prompt,
+                 temperature=temperature, resume=True)
 
 
 def load(run_dir: Path) -> LanguageModel:
     """A trained language model from a run folder (JSON and safetensors only)."""
     run_dir = Path(run_dir)
     config, where = read_run_config(run_dir, "generate", "model",
-                                    {"command", "data", "model", "train"})
+                                    {"command", "data", "model", "train", "samples"})
     return LanguageModel.from_state(config, read_json(run_dir / "vocab.json"),
                                     load_weights(run_dir / "model.safetensors"), where)
 

@@ -81,3 +81,30 @@ def test_text_groups_say_what_is_missing(tmp_path, capsys):
     assert "--valid-src and --valid-tgt are required" in capsys.readouterr().err
     assert main(["translate", "train", "--resume", str(tmp_path / "nothing")]) == 2
     assert "no such run folder" in capsys.readouterr().err
+
+
+def test_caption_and_generate_resumed_after_an_epoch_match_the_uninterrupted_run(
+        tmp_path, monkeypatch, capsys):
+    text = tmp_path / "t.txt"
+    text.write_text("a dog runs.\na cat sits on a mat.\n" * 30)
+    groups = {
+        "caption": ["caption", "train", "--dataset", "digits", "--train-scenes", "48",
+                    "--valid-scenes", "8", "--test-scenes", "8", "--channels", "4,8",
+                    "--hidden-size", "12", "--embedding-dim", "8", "--patience", "5"],
+        "generate": ["generate", "train", "--text", str(text), "--hidden-size", "12",
+                     "--layers", "1", "--seq-length", "16", "--patience", "5", "--prompt",
+                     "a "],
+    }
+    for group, args in groups.items():
+        common = [*args, "--epochs", "3", "--device", "cpu", "--quiet"]
+        reference, run = tmp_path / f"{group}-reference", tmp_path / f"{group}-run"
+        assert main([*common, "--out", str(reference)]) == 0
+        with monkeypatch.context() as patch:
+            interrupt_after(patch, 2)
+            with pytest.raises(Interrupted):
+                main([*common, "--out", str(run)])
+        assert not (run / "COMPLETE").exists()
+        assert main([group, "train", "--resume", str(run), "--quiet"]) == 0
+        same_run(run, reference)
+    assert main(["generate", "train", "--epochs", "1"]) == 2
+    assert "--text FILE is required" in capsys.readouterr().err
