@@ -7,7 +7,13 @@ Forecast runs take raw values (scaling inside); classify runs take token ids and
 from __future__ import annotations
 
 import io
+import os
+import re
+import sys
+import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -60,6 +66,30 @@ class ClassifierProbabilities(nn.Module):
         return F.softmax(self.net(tokens, lengths), -1)
 
 
+_KNOWN_NOISE = re.compile(r"shape inference of prim::(PackPadded|PadPacked) type is missing")
+
+
+@contextmanager
+def _without_packing_notes() -> Iterator[None]:
+    """Run a block with the process's stderr (file descriptor 2, where torch's C++ exporter
+    writes) captured, then pass on every captured line except the exporter's notes that
+    packed sequences have no shape inference (the exported graph is checked against
+    onnxruntime in the tests): real errors and warnings still reach the user."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode(errors="replace").splitlines():
+                if not _KNOWN_NOISE.search(line):
+                    print(line, file=sys.stderr)
+
+
 def _write_model(wrapper: nn.Module, examples: tuple[Tensor, ...], names: dict[str, dict],
                  run_dir: Path, fmt: str) -> Path:
     """Trace ``wrapper`` on ``examples`` and write it as ``fmt``; ``names`` maps each input and
@@ -71,8 +101,9 @@ def _write_model(wrapper: nn.Module, examples: tuple[Tensor, ...], names: dict[s
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # exporter deprecation notes, not the user's business
         if fmt == "onnx":
-            torch.onnx.export(wrapper, examples, buffer, dynamo=False, input_names=inputs,
-                              output_names=[output], opset_version=17, dynamic_axes=names)
+            with _without_packing_notes():
+                torch.onnx.export(wrapper, examples, buffer, dynamo=False, input_names=inputs,
+                                  output_names=[output], opset_version=17, dynamic_axes=names)
         else:
             torch.jit.save(torch.jit.trace(wrapper, examples), buffer)
     return write_bytes(run_dir / FORMATS[fmt], buffer.getvalue())

@@ -81,3 +81,15 @@ def test_runs_that_cannot_be_exported_are_refused(tmp_path, capsys):
         export_run(translated, "onnx")
     assert main(["export", "--run", str(translated)]) == 2
     assert "is not a forecast or classify run" in capsys.readouterr().err
+
+
+def test_only_the_packing_notes_are_dropped_from_the_exporters_stderr(capfd):
+    import os
+
+    from rnnkit.tasks.export import _without_packing_notes
+
+    with _without_packing_notes():
+        os.write(2, b"[W] Warning: The shape inference of prim::PackPadded type is missing, so\n")
+        os.write(2, b"a real problem the user must see\n")
+    err = capfd.readouterr().err
+    assert "a real problem the user must see" in err and "PackPadded" not in err
