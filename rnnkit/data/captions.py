@@ -144,6 +144,11 @@ def read_flickr(images: str | Path, captions: str | Path, size: tuple[int, int],
     return _group(entries, folder, size, channels, str(path))
 
 
+def _is_id(value: object) -> bool:
+    """Whether a COCO id is usable: an integer (not a bool) or a text."""
+    return isinstance(value, int | str) and not isinstance(value, bool)
+
+
 def read_coco(images: str | Path, captions: str | Path, size: tuple[int, int],
               channels: int = 3) -> CaptionSet:
     """A COCO captions JSON file (``images``: ``id``, ``file_name``; ``annotations``:
@@ -163,15 +168,21 @@ def read_coco(images: str | Path, captions: str | Path, size: tuple[int, int],
     for k, image in enumerate(data["images"]):
         if not isinstance(image, dict) or "id" not in image or "file_name" not in image:
             raise InputError(f"{path}: images[{k}] needs 'id' and 'file_name'")
-        files[image["id"]] = str(image["file_name"])
+        if not _is_id(image["id"]) or not isinstance(image["file_name"], str):
+            raise InputError(f"{path}: images[{k}] needs an integer or text 'id' and a text "
+                             f"'file_name'; found {image['id']!r} and {image['file_name']!r}")
+        files[image["id"]] = image["file_name"]
     entries = []
     for k, note in enumerate(data["annotations"]):
         if not isinstance(note, dict) or "image_id" not in note or "caption" not in note:
             raise InputError(f"{path}: annotations[{k}] needs 'image_id' and 'caption'")
-        if note["image_id"] not in files:
+        if not _is_id(note["image_id"]) or note["image_id"] not in files:
             raise InputError(f"{path}: annotations[{k}] is a caption for image_id "
                              f"{note['image_id']!r}, which is not in 'images'")
-        caption = str(note["caption"]).strip()
+        if not isinstance(note["caption"], str):
+            raise InputError(f"{path}: annotations[{k}] has a caption that is not text "
+                             f"({note['caption']!r})")
+        caption = note["caption"].strip()
         if not caption:
             raise InputError(f"{path}: annotations[{k}] has an empty caption")
         entries.append((files[note["image_id"]], caption, f"annotations[{k}]"))

@@ -54,3 +54,62 @@ def test_parallel_corpora(tmp_path, lines, data, compress):
     corpus = parses_or_refuses(read_parallel, source, target)
     if corpus is not None:
         assert len(corpus.source) == len(corpus.target)
+
+
+def _caption_folder(tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "images"
+    if not folder.exists():
+        folder.mkdir()
+        Image.new("RGB", (6, 4), (200, 10, 10)).save(folder / "a.jpg")
+        (folder / "broken.png").write_bytes(b"\x89PNG not really")
+    return folder
+
+
+CAPTION_LINES = st.lists(st.one_of(
+    st.text(max_size=20),
+    st.sampled_from(["a.jpg#0\tA red image .", "a.jpg\tred", "broken.png#1\tx", "b.jpg#0\ty",
+                     "\t", "#0\tz", "a.jpg#0\t "])), max_size=6)
+
+
+@FUZZ
+@given(lines=CAPTION_LINES, data=st.binary(max_size=80))
+def test_flickr_caption_files(tmp_path, lines, data):
+    from rnnkit.data.captions import read_captions
+
+    path = tmp_path / "tokens.txt"
+    path.write_bytes("\n".join(lines).encode() + data)
+    found = parses_or_refuses(read_captions, _caption_folder(tmp_path), path, (4, 4))
+    if found is not None:
+        assert len(found) == len(found.captions) > 0 and all(found.captions)
+
+
+IDS = st.one_of(st.integers(0, 2), st.none(), st.text(max_size=2), st.lists(st.integers(0, 1),
+                                                                         max_size=1))
+COCO = st.fixed_dictionaries({
+    "images": st.lists(st.fixed_dictionaries(
+        {"id": IDS, "file_name": st.sampled_from(["a.jpg", "broken.png", "b.jpg", 3])}),
+        max_size=3),
+    "annotations": st.lists(st.fixed_dictionaries(
+        {"image_id": IDS, "caption": st.one_of(st.text(max_size=8), st.integers(), st.none())}),
+        max_size=3)})
+
+
+@FUZZ
+@given(data=st.one_of(st.binary(max_size=200), COCO, st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                            st.dictionaries(st.sampled_from(
+                                ["images", "annotations", "id", "file_name", "image_id",
+                                 "caption"]), inner, max_size=4)), max_leaves=12)))
+def test_coco_caption_files(tmp_path, data):
+    import json
+
+    from rnnkit.data.captions import read_captions
+
+    path = tmp_path / "captions.json"
+    path.write_bytes(data if isinstance(data, bytes) else json.dumps(data).encode())
+    found = parses_or_refuses(read_captions, _caption_folder(tmp_path), path, (4, 4))
+    if found is not None:
+        assert len(found) == len(found.captions) > 0
