@@ -41,6 +41,7 @@ from rnnkit.models.decoder import (
 from rnnkit.models.forecaster import config_from_dict
 from rnnkit.train.distributed import Parallel
 from rnnkit.train.fit import FitResult, fit
+from rnnkit.train.settings import check_training_settings
 
 ENCODERS = ("cnn", "resnet18", "resnet34", "resnet50")
 
@@ -115,14 +116,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise `InputError` naming the first bad setting."""
-        for name in ("epochs", "batch_size", "beam_size"):
-            if getattr(self, name) < 1:
-                raise InputError(f"--{name.replace('_', '-')} {getattr(self, name)}; "
-                                 "expected at least 1")
-        if self.lr <= 0:
-            raise InputError(f"--lr {self.lr}; expected a positive learning rate")
-        if self.max_minutes is not None and self.max_minutes <= 0:
-            raise InputError(f"--max-minutes {self.max_minutes}; expected a positive time")
+        check_training_settings(self, ("epochs", "batch_size", "beam_size"))
         if self.monitor not in ("bleu", "exact"):
             raise InputError(f"--monitor {self.monitor!r}; choose bleu or exact")
         if not 0 <= self.label_smoothing < 1:

@@ -32,6 +32,7 @@ from rnnkit.models.forecaster import config_from_dict
 from rnnkit.train.distributed import Parallel
 from rnnkit.train.fit import FitResult, fit
 from rnnkit.train.loader import tensor_loader
+from rnnkit.train.settings import check_training_settings
 
 LEVELS = ("char", "word")
 NEWLINE = "\n"
@@ -81,14 +82,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise `InputError` naming the first bad setting."""
-        for name in ("epochs", "batch_size", "seq_length"):
-            if getattr(self, name) < 1:
-                raise InputError(f"--{name.replace('_', '-')} {getattr(self, name)}; "
-                                 "expected at least 1")
-        if self.lr <= 0:
-            raise InputError(f"--lr {self.lr}; expected a positive learning rate")
-        if self.max_minutes is not None and self.max_minutes <= 0:
-            raise InputError(f"--max-minutes {self.max_minutes}; expected a positive time")
+        check_training_settings(self, ("epochs", "batch_size", "seq_length"))
 
 
 class RecurrentLM(nn.Module):

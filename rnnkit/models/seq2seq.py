@@ -43,6 +43,7 @@ from rnnkit.models.decoder import (
 from rnnkit.models.forecaster import config_from_dict
 from rnnkit.train.distributed import Parallel
 from rnnkit.train.fit import FitResult, evaluate_loss, fit
+from rnnkit.train.settings import check_training_settings
 
 
 @dataclass
@@ -95,12 +96,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise `InputError` naming the first bad setting."""
-        for name in ("epochs", "batch_size", "beam_size"):
-            if getattr(self, name) < 1:
-                raise InputError(f"--{name.replace('_', '-')} {getattr(self, name)}; "
-                                 "expected at least 1")
-        if self.lr <= 0:
-            raise InputError(f"--lr {self.lr}; expected a positive learning rate")
+        check_training_settings(self, ("epochs", "batch_size", "beam_size"))
         if not 0 <= self.label_smoothing < 1:
             raise InputError(f"--label-smoothing {self.label_smoothing}; expected [0, 1)")
         if self.alpha < 0:

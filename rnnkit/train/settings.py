@@ -1,0 +1,22 @@
+"""Checks shared by every group's training settings (their ``TrainConfig.validate``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rnnkit.errors import InputError
+
+
+def check_training_settings(settings: object, counts: Sequence[str]) -> None:
+    """Raise `InputError` naming the first bad common setting of ``settings``: any of the
+    ``counts`` (e.g. epochs, batch_size) below 1, a learning rate ``lr`` that is not
+    positive, or a time budget ``max_minutes`` (when the settings have one) that is not."""
+    for name in counts:
+        if getattr(settings, name) < 1:
+            raise InputError(f"--{name.replace('_', '-')} {getattr(settings, name)}; "
+                             "expected at least 1")
+    if settings.lr <= 0:
+        raise InputError(f"--lr {settings.lr}; expected a positive learning rate")
+    budget = getattr(settings, "max_minutes", None)
+    if budget is not None and budget <= 0:
+        raise InputError(f"--max-minutes {budget}; expected a positive time")
