@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from rnnkit.cli import options
+from rnnkit.cli.options import settings_for
 
 app = typer.Typer(help="Caption images (one-to-many): a CNN looks, an LSTM writes, with "
                        "attention over the image.", no_args_is_help=True)
@@ -93,19 +94,13 @@ def train(
     quiet: bool = typer.Option(False, help="No progress bar."),
 ) -> None:
     """Train a captioner, score it with greedy and beam search, write a run."""
-    from dataclasses import fields
 
     from rnnkit.data.parallel import CorpusConfig
     from rnnkit.errors import InputError
     from rnnkit.models.captioner import CaptionerConfig, ImageCaptioner, TrainConfig
     from rnnkit.tasks.caption import train as train_task
-    from rnnkit.train.device import resolve_device, set_cpu_threads
-    from rnnkit.train.distributed import Parallel
 
-    resolve_device(device)
-    set_cpu_threads(threads)
-    parallel = Parallel(devices, strategy, num_nodes)
-    parallel.validate()
+    parallel = options.start_training(device, threads, devices, strategy, num_nodes)
     if resume is not None:
         from rnnkit.tasks.caption import resume_run
 
@@ -128,13 +123,10 @@ def train(
     }
     given = {k: v for k, v in given.items() if v is not None}
 
-    def pick(cls: type) -> dict:
-        return {k: v for k, v in given.items() if k in {f.name for f in fields(cls)}}
-
-    captioner = ImageCaptioner(CaptionerConfig(**pick(CaptionerConfig)),
+    captioner = ImageCaptioner(CaptionerConfig(**settings_for(CaptionerConfig, given)),
                                CorpusConfig(**{"lowercase": True, "min_freq": 1,
-                                               **pick(CorpusConfig)}),
-                               TrainConfig(**pick(TrainConfig)))
+                                               **settings_for(CorpusConfig, given)}),
+                               TrainConfig(**settings_for(TrainConfig, given)))
     spec = _spec(dataset, images, captions, valid_images=valid_images and str(valid_images),
                  valid_captions=valid_captions and str(valid_captions),
                  valid_fraction=valid_fraction, image_size=image_size, grey=grey or None,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from rnnkit.cli import options
 from rnnkit.cli.options import DEVICES, NUM_NODES, STRATEGY
 
 app = typer.Typer(help="Classify texts (many-to-one), e.g. sentiment analysis on SST-2.",
@@ -94,13 +95,8 @@ def train(
     from rnnkit.models.classifier import ClassifierConfig, TextClassifier, TrainConfig
     from rnnkit.tasks.classify import DataSpec, resume_run
     from rnnkit.tasks.classify import train as train_task
-    from rnnkit.train.device import resolve_device, set_cpu_threads
-    from rnnkit.train.distributed import Parallel
 
-    resolve_device(device)
-    set_cpu_threads(threads)
-    parallel = Parallel(devices, strategy, num_nodes)
-    parallel.validate()
+    parallel = options.start_training(device, threads, devices, strategy, num_nodes)
     if resume is not None:
         _report(resume_run(resume, progress=not quiet, parallel=parallel), as_json)
         return

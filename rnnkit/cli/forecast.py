@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from rnnkit.cli import options
 from rnnkit.cli.options import DEVICES, NUM_NODES, STRATEGY
 
 app = typer.Typer(help="Forecast a time series from a CSV file (the main job).",
@@ -118,13 +119,8 @@ def train(
     from rnnkit.models.forecaster import DATA_PRESETS, Forecaster
     from rnnkit.tasks.forecast import DataSpec, resume_run
     from rnnkit.tasks.forecast import train as train_task
-    from rnnkit.train.device import resolve_device, set_cpu_threads
-    from rnnkit.train.distributed import Parallel
 
-    resolve_device(device)
-    set_cpu_threads(threads)
-    parallel = Parallel(devices, strategy, num_nodes)
-    parallel.validate()
+    parallel = options.start_training(device, threads, devices, strategy, num_nodes)
     if resume is not None:
         _report(resume_run(resume, progress=not quiet, parallel=parallel), as_json)
         return

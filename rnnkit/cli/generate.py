@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from rnnkit.cli import options
+from rnnkit.cli.options import settings_for
 
 app = typer.Typer(help="Generate text (one-to-many): a character- or word-level LSTM "
                        "language model that writes from a prompt.", no_args_is_help=True)
@@ -61,18 +62,12 @@ def train(
     quiet: bool = typer.Option(False, help="No progress bar."),
 ) -> None:
     """Train a language model on a text, measure bits per character, write a run."""
-    from dataclasses import fields
 
     from rnnkit.models.language_model import LanguageModel, LanguageModelConfig, TrainConfig
     from rnnkit.tasks.generate import DataSpec
     from rnnkit.tasks.generate import train as train_task
-    from rnnkit.train.device import resolve_device, set_cpu_threads
-    from rnnkit.train.distributed import Parallel
 
-    resolve_device(device)
-    set_cpu_threads(threads)
-    parallel = Parallel(devices, strategy, num_nodes)
-    parallel.validate()
+    parallel = options.start_training(device, threads, devices, strategy, num_nodes)
     if resume is not None:
         from rnnkit.tasks.generate import resume_run
 
@@ -92,11 +87,8 @@ def train(
     }
     given = {k: v for k, v in given.items() if v is not None}
 
-    def pick(cls: type) -> dict:
-        return {k: v for k, v in given.items() if k in {f.name for f in fields(cls)}}
-
-    model = LanguageModel(LanguageModelConfig(**pick(LanguageModelConfig)),
-                          TrainConfig(**pick(TrainConfig)))
+    model = LanguageModel(LanguageModelConfig(**settings_for(LanguageModelConfig, given)),
+                          TrainConfig(**settings_for(TrainConfig, given)))
     spec = DataSpec(str(text), None if valid is None else str(valid),
                     **({} if valid_fraction is None else {"valid_fraction": valid_fraction}))
     outcome = train_task(spec, model, out, progress=not quiet,

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import typer
 
-from rnnkit.cli.options import DEVICES, NUM_NODES, STRATEGY
+from rnnkit.cli import options
+from rnnkit.cli.options import DEVICES, NUM_NODES, STRATEGY, settings_for
 
 app = typer.Typer(help="Translate sentences (many-to-many): an attentional LSTM/GRU "
                        "encoder-decoder, e.g. German -> English on Multi30k.",
@@ -85,20 +86,14 @@ def train(
     continues it with the settings stored in DIR and reaches the same result.
     --devices N trains with N processes (DDP); only the first one prints and writes.
     """
-    from dataclasses import fields
 
     from rnnkit.data.parallel import CorpusConfig
     from rnnkit.errors import InputError
     from rnnkit.models.seq2seq import Seq2SeqConfig, TrainConfig, Translator
     from rnnkit.tasks.translate import DataSpec, resume_run
     from rnnkit.tasks.translate import train as train_task
-    from rnnkit.train.device import resolve_device, set_cpu_threads
-    from rnnkit.train.distributed import Parallel
 
-    resolve_device(device)
-    set_cpu_threads(threads)
-    parallel = Parallel(devices, strategy, num_nodes)
-    parallel.validate()
+    parallel = options.start_training(device, threads, devices, strategy, num_nodes)
     if resume is not None:
         _report(resume_run(resume, progress=not quiet, parallel=parallel), as_json)
         return
@@ -116,12 +111,9 @@ def train(
         "device": device,
     }
     given = {k: v for k, v in given.items() if v is not None}
-
-    def pick(cls: type) -> dict:
-        return {k: v for k, v in given.items() if k in {f.name for f in fields(cls)}}
-
-    translator = Translator(Seq2SeqConfig(**pick(Seq2SeqConfig)),
-                            CorpusConfig(**pick(CorpusConfig)), TrainConfig(**pick(TrainConfig)))
+    translator = Translator(Seq2SeqConfig(**settings_for(Seq2SeqConfig, given)),
+                            CorpusConfig(**settings_for(CorpusConfig, given)),
+                            TrainConfig(**settings_for(TrainConfig, given)))
     spec = DataSpec(str(src), str(tgt), str(valid_src), str(valid_tgt))
     outcome = train_task(spec, translator, out, progress=not quiet,
                          command=shlex.join(["rnnkit", *sys.argv[1:]]), force=force,
