@@ -62,6 +62,8 @@ def train(
     embedding_dropout: float | None = typer.Option(None, help="Dropout on the word vectors."),
     dropout: float | None = typer.Option(None, help="Dropout between recurrent layers."),
     output_dropout: float | None = typer.Option(None, help="Dropout on the sentence vector."),
+    ensemble: int | None = typer.Option(None, help="Networks trained side by side, their "
+                                                   "probabilities averaged (default 1)."),
     epochs: int | None = typer.Option(None, help="Training epochs (upper bound with patience)."),
     batch_size: int | None = typer.Option(None, help="Texts per batch."),
     lr: float | None = typer.Option(None, help="Adam learning rate."),
@@ -69,8 +71,10 @@ def train(
     ema: float | None = typer.Option(None, help="Decay of the moving average of the weights "
                                                 "that is scored and kept (e.g. 0.998)."),
     no_ema: bool = typer.Option(False, "--no-ema", help="Keep the raw weights, no average."),
-    lr_schedule: str | None = typer.Option(None, help="constant or cosine (to 0 over the "
-                                                      "epochs)."),
+    lr_schedule: str | None = typer.Option(None, help="constant, cosine (to 0 over the "
+                                                      "epochs) or halving (each epoch)."),
+    max_minutes: float | None = typer.Option(None, help="Time budget: no epoch starts that "
+                                                        "would end past it."),
     seed: int | None = typer.Option(None, help="Random seed."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     threads: int = typer.Option(1, help="CPU threads (1 is fastest for small models)."),
@@ -109,9 +113,10 @@ def train(
         "embedding_dim": embedding_dim, "hidden_size": hidden_size, "num_layers": layers,
         "bidirectional": bidirectional, "pooling": pooling, "word_dropout": word_dropout,
         "embedding_dropout": embedding_dropout, "dropout": dropout,
-        "output_dropout": output_dropout, "epochs": epochs, "batch_size": batch_size,
+        "output_dropout": output_dropout, "ensemble": ensemble, "epochs": epochs,
+        "batch_size": batch_size,
         "lr": lr, "patience": patience, "seed": seed, "device": device, "ema": ema,
-        "lr_schedule": lr_schedule,
+        "lr_schedule": lr_schedule, "max_minutes": max_minutes,
     }
     given = {k: v for k, v in given.items() if v is not None}
     if no_ema:
@@ -203,7 +208,8 @@ def explain(
 
     Prints the words that moved the predicted class's probability most (each word's change,
     from 1/classes before the first word); the plot shows the probability after each word
-    and the forget/input gates (GRU: update/reset) of the first layer at every word.
+    and the forget/input gates (GRU: update/reset) of the first layer at every word (of an
+    ensemble: the averaged probability and the first member's gates).
 
     Example: rnnkit classify explain --run runs/sst2 "not bad at all , a fine film"
     """

@@ -95,6 +95,8 @@ def train(
     lr: float | None = typer.Option(None, help="Adam learning rate."),
     patience: int | None = typer.Option(None, help="Early-stopping patience in epochs."),
     loss: str | None = typer.Option(None, help="Training loss: mse or mae."),
+    lr_schedule: str | None = typer.Option(None, help="constant (default), cosine (to 0 over "
+                                                      "the epochs) or halving (each epoch)."),
     interval: float | None = typer.Option(None, help="Prediction interval level (0.9)."),
     val_fraction: float | None = typer.Option(None, help="Share of training rows for validation."),
     seed: int | None = typer.Option(None, help="Random seed."),
@@ -138,7 +140,7 @@ def train(
         "spectral_radius": spectral_radius, "leak_rate": leak_rate, "ridge": ridge,
         "washout": washout,
         "scaler": scaler, "epochs": epochs, "batch_size": batch_size, "lr": lr,
-        "patience": patience, "loss": loss, "interval": interval,
+        "patience": patience, "loss": loss, "interval": interval, "lr_schedule": lr_schedule,
         "val_fraction": val_fraction, "seed": seed, "device": device,
     }
     overrides = {k: v for k, v in overrides.items() if v is not None}

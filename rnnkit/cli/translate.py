@@ -57,7 +57,7 @@ def train(
     layers: int | None = typer.Option(None, help="Stacked layers (encoder and decoder)."),
     bidirectional: bool | None = typer.Option(None, "--bidirectional/--unidirectional",
                                               help="Encoder reads both ways (default)."),
-    attention: str | None = typer.Option(None, help="general (default), dot or additive."),
+    attention: str | None = typer.Option(None, help="additive (default), general or dot."),
     dropout: float | None = typer.Option(None, help="Dropout on embeddings and outputs."),
     teacher_forcing: float | None = typer.Option(None, help="Share of steps fed the true "
                                                             "previous word (default 1)."),
@@ -66,6 +66,10 @@ def train(
     batch_size: int | None = typer.Option(None, help="Sentence pairs per batch."),
     lr: float | None = typer.Option(None, help="Adam learning rate."),
     patience: int | None = typer.Option(None, help="Epochs without a better validation BLEU."),
+    lr_schedule: str | None = typer.Option(None, help="cosine (default: to 0 over the "
+                                                      "epochs), constant or halving."),
+    write_unk: bool | None = typer.Option(None, "--write-unk/--no-unk",
+                                          help="Let the search write <unk> (default: never)."),
     beam: int | None = typer.Option(None, help="Beam size stored for predict/evaluate (5)."),
     alpha: float | None = typer.Option(None, help="Length penalty exponent (0.6)."),
     seed: int | None = typer.Option(None, help="Random seed."),
@@ -108,7 +112,7 @@ def train(
         "attention": attention, "dropout": dropout, "teacher_forcing": teacher_forcing,
         "label_smoothing": label_smoothing, "epochs": epochs, "batch_size": batch_size,
         "lr": lr, "patience": patience, "beam_size": beam, "alpha": alpha, "seed": seed,
-        "device": device,
+        "device": device, "lr_schedule": lr_schedule, "write_unk": write_unk,
     }
     given = {k: v for k, v in given.items() if v is not None}
     translator = Translator(Seq2SeqConfig(**settings_for(Seq2SeqConfig, given)),

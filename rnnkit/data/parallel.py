@@ -45,7 +45,7 @@ class CorpusConfig:
 
     tokenizer: str = "word"  # "word" (Penn Treebank-like words) or "bpe" (subwords)
     lowercase: bool = False  # lower-case both sides first (BLEU is then scored on lower case)
-    min_freq: int = 2  # rarer training tokens become <unk>
+    min_freq: int = 3  # rarer training tokens become <unk>
     max_vocab: int | None = None  # per side, specials included
     bpe_vocab_size: int = 8000  # subwords learned per side (or shared) by "bpe"
     shared_vocab: bool = False  # one tokenizer and vocabulary for both sides

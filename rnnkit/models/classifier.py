@@ -29,9 +29,11 @@ from rnnkit.data.text import (
 from rnnkit.errors import InputError
 from rnnkit.io.weights import load_checked
 from rnnkit.layers import CELLS, Recurrent, Trace
+from rnnkit.models.ensemble import Ensemble, member_cross_entropy
 from rnnkit.models.forecaster import config_from_dict
 from rnnkit.train.distributed import Parallel
 from rnnkit.train.fit import LR_SCHEDULES, FitResult, fit
+from rnnkit.train.settings import check_training_settings
 
 POOLINGS = ("last", "mean", "max", "attention")
 
@@ -59,6 +61,7 @@ class ClassifierConfig:
     embedding_dropout: float = 0.5  # dropout on the word vectors
     dropout: float = 0.3  # between recurrent layers
     output_dropout: float = 0.5  # on the sentence vector, before the linear layer
+    ensemble: int = 1  # networks trained side by side, probabilities averaged (1: one)
     vocab_size: int = 0  # set from the data by fit()
     num_classes: int = 0  # set from the data by fit()
 
@@ -72,7 +75,7 @@ class ClassifierConfig:
         if self.pooling not in POOLINGS:
             raise InputError(f"--pooling {self.pooling!r} is not known; choose one of "
                              f"{', '.join(POOLINGS)}")
-        for name in ("embedding_dim", "hidden_size", "num_layers", "min_freq"):
+        for name in ("embedding_dim", "hidden_size", "num_layers", "min_freq", "ensemble"):
             if getattr(self, name) < 1:
                 raise InputError(f"--{name.replace('_', '-')} {getattr(self, name)}; "
                                  "expected at least 1")
@@ -99,16 +102,13 @@ class TrainConfig:
     patience: int | None = 3  # epochs without a better dev accuracy before stopping
     ema: float | None = None  # decay of the moving average of the weights (None: raw weights)
     lr_schedule: str = "constant"  # "constant" or "cosine" (to 0 over the epochs)
+    max_minutes: float | None = None  # time budget: no epoch starts that would end past it
     seed: int = 0
     device: str = "auto"
 
     def validate(self) -> None:
         """Raise `InputError` naming the first bad setting."""
-        for name in ("epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise InputError(f"--{name.replace('_', '-')} {getattr(self, name)}; expected >= 1")
-        if self.lr <= 0:
-            raise InputError(f"--lr {self.lr}; expected a positive learning rate")
+        check_training_settings(self, ("epochs", "batch_size"))
         if self.patience is not None and self.patience < 1:
             raise InputError(f"--patience {self.patience}; expected at least 1")
         if self.ema is not None and not 0 < self.ema < 1:
@@ -188,6 +188,14 @@ class SequenceClassifier(nn.Module):
         return (F.softmax(scores, dim=1)[..., None] * out).sum(1)
 
 
+def build_network(config: ClassifierConfig) -> SequenceClassifier | Ensemble:
+    """One `SequenceClassifier`, or an `Ensemble` of ``config.ensemble`` of them (each
+    initialised from the random generator in turn)."""
+    if config.ensemble == 1:
+        return SequenceClassifier(config)
+    return Ensemble([SequenceClassifier(config) for _ in range(config.ensemble)])
+
+
 class TextClassifier:
     """A text classifier estimator: ``fit`` on labelled texts, then classify any text.
 
@@ -208,7 +216,7 @@ class TextClassifier:
         self.tokenizer: Tokenizer | None = None
         self.vocab: Vocab | None = None
         self.classes: list[str] = []
-        self.net: SequenceClassifier | None = None
+        self.net: SequenceClassifier | Ensemble | None = None
         self.device = torch.device("cpu")
 
     # ---- training ---------------------------------------------------------------------------
@@ -243,7 +251,7 @@ class TextClassifier:
         c.vocab_size, c.num_classes = len(vocab), len(classes)
         self.tokenizer, self.vocab, self.classes = tokenizer, vocab, classes
         torch.manual_seed(t.seed)
-        self.net = SequenceClassifier(c)
+        self.net = build_network(c)
         x_train = [vocab.encode(seq) for seq in tokens]
         x_dev = encode_texts(dev.texts, tokenizer, vocab)
         train_loader = text_loader(x_train, y_train, t.batch_size, shuffle=True, seed=t.seed)
@@ -257,11 +265,11 @@ class TextClassifier:
             return correct / len(y_dev)
 
         result = fit(
-            self.net, F.cross_entropy, train_loader, dev_loader, epochs=t.epochs, lr=t.lr,
+            self.net, member_cross_entropy, train_loader, dev_loader, epochs=t.epochs, lr=t.lr,
             weight_decay=t.weight_decay, clip=t.clip, patience=t.patience, device=t.device,
             seed=t.seed, progress=progress, val_score=dev_accuracy, higher_is_better=True,
             ema=t.ema, lr_schedule=t.lr_schedule, checkpoint_dir=checkpoint_dir, resume=resume,
-            parallel=parallel,
+            parallel=parallel, max_seconds=None if t.max_minutes is None else 60 * t.max_minutes,
         )
         self.device = next(self.net.parameters()).device
         return result
@@ -353,6 +361,6 @@ class TextClassifier:
             raise InputError(f"{where}: {len(clf.vocab)} vocabulary entries and {len(classes)} "
                              f"classes, but the model was built for {model.vocab_size} and "
                              f"{model.num_classes}")
-        clf.net = load_checked(SequenceClassifier(model), weights, where)
+        clf.net = load_checked(build_network(model), weights, where)
         clf.classes = classes
         return clf

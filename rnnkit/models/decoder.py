@@ -13,6 +13,7 @@ encoder (`Seq2Seq`) and an image encoder (a CNN's feature grid as S positions) s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -217,17 +218,16 @@ def _collect(tokens: Tensor, lengths: Tensor, ended: Tensor, weights: Tensor,
     return Hypotheses(rows, scores, attention)
 
 
-def _never_written(logp: Tensor, bos: int) -> Tensor:
-    """Log-probabilities (N, V) with padding (id 0) and ``<bos>`` ruled out: a search never
-    writes them, however an untrained model scores them."""
-    logp[:, 0] = float("-inf")
-    logp[:, bos] = float("-inf")
+def _never_written(logp: Tensor, bos: int, banned: Sequence[int] = ()) -> Tensor:
+    """Log-probabilities (N, V) with padding (id 0), ``<bos>`` and the ``banned`` ids ruled
+    out: a search never writes them, however the model scores them."""
+    logp[:, [0, bos, *banned]] = float("-inf")
     return logp
 
 
 @torch.no_grad()
 def greedy_search(decoder: Searchable, memory: Tensor, mask: Tensor, state: Any, bos: int,
-                  eos: int, max_length: int) -> Hypotheses:
+                  eos: int, max_length: int, banned: Sequence[int] = ()) -> Hypotheses:
     """Decode each row by taking the most probable token at every step, until ``<eos>`` or
     ``max_length`` tokens (Sutskever et al. 2014 decode with such a left-to-right search).
 
@@ -237,6 +237,7 @@ def greedy_search(decoder: Searchable, memory: Tensor, mask: Tensor, state: Any,
         state: the decoder's initial state for B rows.
         bos, eos: ids of the start and end tokens.
         max_length: most tokens generated per row (``<eos>`` included).
+        banned: token ids never written (e.g. ``<unk>``: an output word that is never right).
     """
     prepared = decoder.prepare(memory, mask)
     B = memory.shape[0]
@@ -247,7 +248,7 @@ def greedy_search(decoder: Searchable, memory: Tensor, mask: Tensor, state: Any,
     tokens, weights = [], []
     for _ in range(max_length):
         logits, state, w = decoder.step(previous, state, prepared)
-        logp = _never_written(F.log_softmax(logits.float(), dim=-1), bos)  # (B, V)
+        logp = _never_written(F.log_softmax(logits.float(), dim=-1), bos, banned)  # (B, V)
         word = torch.where(finished, eos, logp.argmax(-1))
         scores += torch.where(finished, 0.0, logp.gather(1, word[:, None])[:, 0])
         lengths += ~finished
@@ -264,7 +265,7 @@ def greedy_search(decoder: Searchable, memory: Tensor, mask: Tensor, state: Any,
 @torch.no_grad()
 def beam_search(decoder: Searchable, memory: Tensor, mask: Tensor, state: Any, bos: int,
                 eos: int, beam_size: int = 5, max_length: int = 100,
-                alpha: float = 0.6) -> Hypotheses:
+                alpha: float = 0.6, banned: Sequence[int] = ()) -> Hypotheses:
     r"""Batched beam search: keep the ``beam_size`` most probable prefixes of every row.
 
     All B x K beams run as one batch of B*K rows. At each step every beam is extended by every
@@ -297,7 +298,7 @@ def beam_search(decoder: Searchable, memory: Tensor, mask: Tensor, state: Any, b
     offsets = (torch.arange(B, device=device) * K)[:, None]  # (B, 1)
     for _ in range(max_length):
         logits, state, w = decoder.step(previous, state, prepared)
-        logp = _never_written(F.log_softmax(logits.float(), dim=-1), bos).view(B, K, -1)
+        logp = _never_written(F.log_softmax(logits.float(), dim=-1), bos, banned).view(B, K, -1)
         V = logp.shape[-1]
         closed = torch.full_like(logp[0, 0], float("-inf"))
         closed[eos] = 0.0  # a finished beam continues with <eos> only, at no cost

@@ -51,7 +51,7 @@ class FitResult:
     out_of_time: bool = False  # stopped because another epoch would pass ``max_seconds``
 
 
-LR_SCHEDULES = ("constant", "cosine")
+LR_SCHEDULES = ("constant", "cosine", "halving")
 
 
 class _Tracker(pl.Callback):
@@ -122,6 +122,9 @@ class _Tracker(pl.Callback):
             progress = self._step(trainer, batch_idx) / (self.epochs * trainer.num_training_batches)
             for group in trainer.optimizers[0].param_groups:
                 group["lr"] = module.lr * 0.5 * (1 + math.cos(math.pi * progress))
+        elif self.schedule == "halving" and batch_idx == 0:  # lr / 2**epoch, per epoch
+            for group in trainer.optimizers[0].param_groups:
+                group["lr"] = module.lr * 0.5 ** (self.done + trainer.current_epoch)
 
     def on_train_batch_end(self, trainer: pl.Trainer, module: TrainModule, outputs: object,
                            batch: object, batch_idx: int) -> None:
@@ -204,20 +207,22 @@ class _Tracker(pl.Callback):
 
 
 class _Budget(pl.Callback):
-    """Stops training after the epoch when another epoch (at the mean pace so far) would end
-    past ``seconds`` since training started: a time budget that is never overrun by more
-    than the epochs' spread."""
+    """Stops training after the epoch when another epoch as long as the longest so far would
+    end past ``seconds`` since training started: a time budget that is overrun only when an
+    epoch takes longer than every one before it (e.g. on a CPU that got busier)."""
 
     def __init__(self, seconds: float, result: FitResult) -> None:
         self.seconds, self.result = seconds, result
-        self.start = time.perf_counter()
+        self.start = self.last = time.perf_counter()
+        self.longest = 0.0
 
     def on_train_start(self, trainer: pl.Trainer, module: TrainModule) -> None:
-        self.start = time.perf_counter()
+        self.start = self.last = time.perf_counter()
 
     def on_train_epoch_end(self, trainer: pl.Trainer, module: TrainModule) -> None:
-        elapsed = time.perf_counter() - self.start
-        over = elapsed + elapsed / (trainer.current_epoch + 1) > self.seconds
+        now = time.perf_counter()
+        self.longest, self.last = max(self.longest, now - self.last), now
+        over = now - self.start + self.longest > self.seconds
         if trainer.world_size > 1:  # one decision for all processes: rank 0's
             over = trainer.strategy.broadcast(over)
         if over and not trainer.should_stop:
@@ -288,8 +293,9 @@ def fit(
     weights, updated after every step (decay ``min(ema, (1 + t) / (10 + t))`` at step t): the
     averaged weights are the ones validated, kept as the best and returned (without ``val``,
     the final average is returned). ``lr_schedule`` ``"cosine"`` lowers the learning rate
-    from ``lr`` to 0 along a half cosine over the ``epochs`` (step by step); ``"constant"``
-    keeps it.
+    from ``lr`` to 0 along a half cosine over the ``epochs`` (step by step); ``"halving"``
+    halves it after every epoch (``lr / 2**epoch``, the "type1" schedule of the LTSF
+    codebases: an early, built-in annealing); ``"constant"`` keeps it.
 
     With ``checkpoint_dir``, a checkpoint is written there at each epoch end (see
     `rnnkit.train.checkpoint`); ``resume`` continues from it and reaches the same weights as an
@@ -301,8 +307,9 @@ def fit(
     averaged, so the steps are those of one process with the same batch size. Every process
     calls `fit` and returns the same weights and result; only rank 0 writes checkpoints.
 
-    ``max_seconds`` is a time budget: training stops after the epoch when one more epoch
-    would end past it (``FitResult.out_of_time``); the best epoch so far is kept as usual.
+    ``max_seconds`` is a time budget: training stops after the epoch when one more epoch, as
+    long as the longest so far, would end past it (``FitResult.out_of_time``); the best epoch
+    so far is kept as usual.
     """
     if epochs < 1:
         raise ValueError(f"epochs={epochs}; expected at least 1")

@@ -222,3 +222,22 @@ def test_weight_average_and_schedule_options_reach_the_run(files, tmp_path, caps
         assert train_small(files, never, *extra) == 2
         assert message in capsys.readouterr().err
     assert not never.exists()
+
+
+def test_ensemble_and_budget_options_reach_the_run(files, tmp_path, capsys):
+    out = tmp_path / "ensemble"
+    assert train_small(files, out, "--ensemble", "2", "--max-minutes", "5") == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"]["ensemble"] == 2 and config["train"]["max_minutes"] == 5
+    capsys.readouterr()
+    assert main(["classify", "predict", "--run", str(out), "a great film"]) == 0
+    assert capsys.readouterr().out.endswith("\ta great film\n")
+    assert main(["classify", "explain", "--run", str(out), "a great film",
+                 "--out", str(tmp_path / "why.png")]) == 0
+    assert (tmp_path / "why.png").is_file()
+    never = tmp_path / "never"
+    for extra, message in [(["--ensemble", "0"], "--ensemble 0; expected at least 1"),
+                           (["--max-minutes", "0"], "--max-minutes 0.0; expected a positive")]:
+        assert train_small(files, never, *extra) == 2
+        assert message in capsys.readouterr().err
+    assert not never.exists()

@@ -132,9 +132,11 @@ def test_split_protocol_counts_every_window(multi_csv, tmp_path, capsys):
     code = main(["forecast", "train", "--csv", str(multi_csv), "--target", "all",
                  "--model", "segrnn", "--lookback", "16", "--horizon", "8",
                  "--segment-length", "8", "--hidden-size", "8", "--split", "200,40,40",
-                 "--epochs", "1", "--quiet", "--json", "--out", str(out)])
+                 "--epochs", "1", "--lr-schedule", "halving", "--quiet", "--json",
+                 "--out", str(out)])
     assert code == 0
     result = json.loads(capsys.readouterr().out)
+    assert json.loads((out / "config.json").read_text())["train"]["lr_schedule"] == "halving"
     assert result["test_rows"] == 40 and result["test_forecasts"] == 33
     assert result["scaled"]["model"]["mse"] >= 0 and result["interval"]["level"] == 0.9
     assert len(result["per_step"]["model"]["mse"]) == 8
@@ -147,6 +149,10 @@ def test_split_protocol_counts_every_window(multi_csv, tmp_path, capsys):
     assert main(["forecast", "train", "--csv", str(multi_csv), "--target", "all",
                  "--split", "200,40,90", "--out", str(tmp_path / "x")]) == 2
     assert "needs 330 rows" in capsys.readouterr().err
+    assert main(["forecast", "train", "--csv", str(multi_csv), "--target", "all",
+                 "--lr-schedule", "step", "--out", str(tmp_path / "x")]) == 2
+    assert "--lr-schedule 'step' is not known" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
 
 
 def test_explain_opens_the_glass_box(small_csv, tmp_path, capsys):

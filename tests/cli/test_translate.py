@@ -42,8 +42,11 @@ def train_args(corpus, out, *extra):
 
 def test_train_predict_evaluate_explain_end_to_end(corpus, tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(train_args(corpus, out, "--json", "--attention", "additive")) == 0
+    assert main(train_args(corpus, out, "--json", "--lr-schedule", "cosine", "--write-unk")) == 0
     result = json.loads(capsys.readouterr().out)
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"]["attention"] == "additive"  # the default
+    assert config["train"]["lr_schedule"] == "cosine" and config["train"]["write_unk"]
     assert result["run"] == str(out) and result["training"]["epochs_run"] == 2
     assert set(result["valid"]) >= {"bleu", "chrf", "perplexity", "bleu_signature"}
     assert {"config.json", "vocab.json", "model.safetensors", "metrics.json",
@@ -87,6 +90,8 @@ def test_bad_input_exits_2_and_writes_nothing(corpus, tmp_path, capsys):
     assert not out.exists()
     assert main(train_args(corpus, out, "--attention", "cosine")) == 2
     assert "--attention 'cosine' is not known" in capsys.readouterr().err
+    assert main(train_args(corpus, out, "--lr-schedule", "step")) == 2
+    assert "--lr-schedule 'step' is not known" in capsys.readouterr().err
     bad = tmp_path / "bad.de"
     bad.write_bytes(b"ein hund\n\xfe\n")
     assert main(["translate", "predict", "--run", str(out), "--file", str(bad)]) == 2

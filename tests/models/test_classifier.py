@@ -14,6 +14,7 @@ from rnnkit.models.classifier import (
     TextClassifier,
     TrainConfig,
 )
+from rnnkit.models.ensemble import Ensemble
 from rnnkit.models.forecaster import config_from_dict
 
 FILLER = "the a film movie plot was is and of it this very quite story".split()
@@ -172,4 +173,38 @@ def test_bad_data():
     clf = small()
     clf.train_config.patience = 0
     with pytest.raises(InputError, match="--patience 0"):
+        clf.fit(keyword_table(20, 0), keyword_table(5, 1), progress=False)
+
+
+def test_an_ensemble_classifier_learns_saves_and_reloads():
+    clf = TextClassifier(ClassifierConfig(embedding_dim=16, hidden_size=16, num_layers=1,
+                                          word_dropout=0.0, ensemble=2),
+                         TrainConfig(epochs=6, batch_size=16, lr=0.01, patience=None))
+    result = clf.fit(keyword_table(240, 0), keyword_table(60, 1), progress=False)
+    assert isinstance(clf.net, Ensemble) and len(clf.net.members) == 2
+    assert max(result.history["val_score"]) == 1.0
+    test = keyword_table(60, 2)
+    assert clf.predict(test.texts) == test.labels
+    probs = clf.predict_proba(test.texts)
+    np.testing.assert_allclose(probs.sum(1), 1, atol=1e-5)
+    again = TextClassifier.from_state(clf.state(), clf.tokenizer.to_dict(), clf.vocab.to_dict(),
+                                      clf.net.state_dict(), "memory")
+    np.testing.assert_array_equal(again.predict_proba(test.texts), probs)
+    one = {k.removeprefix("members.0."): v for k, v in clf.net.state_dict().items()
+           if k.startswith("members.0.")}
+    state = clf.state()
+    state["model"]["ensemble"] = 1
+    with pytest.raises(InputError, match="weights do not fit the config"):
+        TextClassifier.from_state(state, clf.tokenizer.to_dict(), clf.vocab.to_dict(),
+                                  clf.net.state_dict(), "m")
+    alone = TextClassifier.from_state(state, clf.tokenizer.to_dict(), clf.vocab.to_dict(), one,
+                                      "m")  # one member alone is a plain classifier
+    assert isinstance(alone.net, SequenceClassifier)
+    first, shown = alone.gates("the wonderful plot"), clf.gates("the wonderful plot")
+    np.testing.assert_allclose(first["f"], shown["f"], atol=1e-6)  # the glass box: member 0
+
+
+def test_ensemble_setting_is_checked():
+    clf = TextClassifier(ClassifierConfig(ensemble=0))
+    with pytest.raises(InputError, match="--ensemble 0; expected at least 1"):
         clf.fit(keyword_table(20, 0), keyword_table(5, 1), progress=False)

@@ -150,3 +150,14 @@ def test_searches_never_write_padding_or_bos():
                   beam_search(_Favours(), memory, mask, state, 2, 3, beam_size=3, max_length=10,
                               alpha=0.0)):
         assert found.tokens == [[5, 5], [5, 5]]
+
+
+def test_banned_tokens_are_never_written():
+    memory, mask = torch.zeros(2, 3, 4), torch.ones(2, 3, dtype=torch.bool)
+    state = torch.zeros(2)
+    for found in (greedy_search(_Favours(), memory, mask, state, 2, 3, 10, banned=[5]),
+                  beam_search(_Favours(), memory, mask, state, 2, 3, beam_size=3, max_length=10,
+                              alpha=0.0, banned=[5])):
+        # 5 was the favourite; now one of the tokens tied at -5 (1, 4 or 6) takes its place
+        assert [len(row) for row in found.tokens] == [2, 2]
+        assert {t for row in found.tokens for t in row} <= {1, 4, 6}

@@ -61,6 +61,19 @@ def test_the_seed_architecture():
         Forecaster.from_preset("keras")
 
 
+@pytest.mark.parametrize("name,lr", [("etth1-m", 1e-3), ("etth1-s", 3e-4)])
+def test_the_etth1_presets_are_valid_and_halve_the_learning_rate(name, lr):
+    fc = Forecaster.from_preset(name, horizon=720)
+    fc.config.validate()
+    fc.train_config.validate()
+    t = fc.train_config
+    assert (t.lr, t.lr_schedule, t.loss, t.epochs) == (lr, "halving", "mae", 8)
+    assert fc.config.model == "segrnn" and 720 % fc.config.segment_length == 0
+    fc = Forecaster.from_preset(name, lr_schedule="wavy")
+    with pytest.raises(InputError, match="--lr-schedule 'wavy' is not known; choose one of"):
+        fc.train_config.validate()
+
+
 def test_scaler_sees_training_rows_only_and_validation_does_not_leak():
     """Changing the validation rows changes nothing learned from the training rows."""
     base = sine(200)

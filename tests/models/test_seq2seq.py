@@ -86,3 +86,22 @@ def test_long_inputs_are_truncated_and_flagged():
 def test_config_validation(change, message):
     with pytest.raises(InputError, match=message):
         Seq2SeqConfig(**change).validate()
+
+
+def test_unk_is_never_written_unless_asked():
+    translator = Translator(Seq2SeqConfig(embedding_dim=4, hidden_size=4, num_layers=1),
+                            CorpusConfig(min_freq=1), TrainConfig(epochs=1, device="cpu"))
+    translator.fit(reversal_corpus(20, 0), reversal_corpus(4, 1), progress=False)
+    unk = translator.target.vocab.unk_index
+    with torch.no_grad():  # make <unk> the favourite word everywhere
+        translator.net.decoder.out.bias[unk] = 100.0
+    texts = ["a b c", "f e d"]
+    for beam in (1, 3):
+        assert all("<unk>" not in t.tokens for t in translator.translate(texts, beam_size=beam))
+    translator.train_config.write_unk = True
+    assert all(t.tokens[0] == "<unk>" for t in translator.translate(texts, beam_size=1))
+
+
+def test_learning_rate_schedule_is_checked():
+    with pytest.raises(InputError, match="--lr-schedule 'step' is not known"):
+        TrainConfig(lr_schedule="step").validate()

@@ -34,9 +34,9 @@ def model_inputs(clf, texts):
     return tokens.numpy(), lengths.numpy()
 
 
-@pytest.mark.parametrize("pooling", ["max", "last"])
-def test_onnx_probabilities_match_rnnkit(tmp_path, pooling):
-    out = train(tmp_path, "--pooling", pooling)
+@pytest.mark.parametrize("pooling,ensemble", [("max", "1"), ("last", "1"), ("max", "2")])
+def test_onnx_probabilities_match_rnnkit(tmp_path, pooling, ensemble):
+    out = train(tmp_path, "--pooling", pooling, "--ensemble", ensemble)
     assert main(["export", "--run", str(out), "--format", "onnx"]) == 0
     spec = json.loads((out / "export.json").read_text())
     assert [i["name"] for i in spec["inputs"]] == ["tokens", "lengths"]

@@ -184,6 +184,16 @@ def test_cosine_schedule_sets_the_learning_rate_of_every_step(tmp_path):
     with pytest.raises(ValueError, match="lr_schedule"):
         fit(Recording(), nn.functional.cross_entropy, batches_of(x, s, y), epochs=1,
             progress=False, lr_schedule="linear")
+
+
+def test_halving_schedule_halves_the_learning_rate_each_epoch(tmp_path):
+    x, s, y = data()
+    for done in range(1, 4):
+        fit(Recording(), nn.functional.cross_entropy, batches_of(x, s, y), epochs=done, lr=0.1,
+            progress=False, lr_schedule="halving", checkpoint_dir=tmp_path / str(done))
+        lr = json.loads((tmp_path / str(done) / "checkpoint.json").read_text())[
+            "optimizer"]["param_groups"][0]["lr"]
+        assert lr == pytest.approx(0.1 / 2 ** (done - 1))  # the lr of the last epoch run
     with pytest.raises(ValueError, match="ema"):
         fit(Recording(), nn.functional.cross_entropy, batches_of(x, s, y), epochs=1,
             progress=False, ema=1.0)
@@ -214,3 +224,29 @@ def test_time_budget_stops_before_an_epoch_would_overrun_it():
     free = fit(Slow(0.0), nn.functional.cross_entropy, loader(batches), epochs=3,
                progress=False, device="cpu", max_seconds=60)
     assert not free.out_of_time and len(free.history["train_loss"]) == 3
+
+
+class Slowing(nn.Module):
+    """Four quick training epochs, then slow ones (a CPU that got busier)."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear, self.calls = nn.Linear(3, 2), 0
+
+    def forward(self, x):
+        import time
+
+        self.calls += 1
+        time.sleep(0.0125 if self.calls <= 16 else 0.125)
+        return self.linear(x)
+
+
+def test_time_budget_plans_with_the_longest_epoch():
+    x, _, y = data(32)
+    batches = [(x[k:k + 8], y[k:k + 8]) for k in range(0, 32, 8)]  # 4 steps per epoch
+    result = fit(Slowing(), nn.functional.cross_entropy, loader(batches), epochs=50,
+                 progress=False, device="cpu", max_seconds=1.0)
+    assert result.out_of_time
+    # epochs of 0.05, 0.05, 0.05, 0.05, 0.5 s end at 0.7 s: one more as long as the longest
+    # would end at 1.2 s, past the budget; at the mean pace (0.14 s) a sixth would have run
+    assert len(result.history["train_loss"]) == 5
