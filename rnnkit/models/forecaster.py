@@ -26,8 +26,9 @@ from rnnkit.models.segrnn import SegRNN
 from rnnkit.reservoir import ESN, ESNConfig
 from rnnkit.train.device import resolve_device
 from rnnkit.train.distributed import Parallel
-from rnnkit.train.fit import LR_SCHEDULES, FitResult, fit
+from rnnkit.train.fit import FitResult, fit
 from rnnkit.train.loader import tensor_loader
+from rnnkit.train.settings import check_lr_schedule
 
 
 @dataclass
@@ -121,9 +122,7 @@ class TrainConfig:
             raise InputError(f"--loss {self.loss!r}; expected one of {sorted(LOSSES)}")
         if self.interval is not None and not 0 < self.interval < 1:
             raise InputError(f"--interval {self.interval}; expected a level in (0, 1)")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise InputError(f"--lr-schedule {self.lr_schedule!r} is not known; choose one of "
-                             f"{', '.join(LR_SCHEDULES)}")
+        check_lr_schedule(self.lr_schedule)
 
 
 LOSSES = {"mse": nn.functional.mse_loss, "mae": nn.functional.l1_loss}

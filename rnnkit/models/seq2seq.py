@@ -42,7 +42,7 @@ from rnnkit.models.decoder import (
 )
 from rnnkit.models.forecaster import config_from_dict
 from rnnkit.train.distributed import Parallel
-from rnnkit.train.fit import LR_SCHEDULES, FitResult, evaluate_loss, fit
+from rnnkit.train.fit import FitResult, evaluate_loss, fit
 from rnnkit.train.settings import check_training_settings
 
 
@@ -103,9 +103,6 @@ class TrainConfig:
         check_training_settings(self, ("epochs", "batch_size", "beam_size"))
         if not 0 <= self.label_smoothing < 1:
             raise InputError(f"--label-smoothing {self.label_smoothing}; expected [0, 1)")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise InputError(f"--lr-schedule {self.lr_schedule!r} is not known; choose one of "
-                             f"{', '.join(LR_SCHEDULES)}")
         if self.alpha < 0:
             raise InputError(f"--alpha {self.alpha}; expected a length penalty >= 0")
 

@@ -30,6 +30,7 @@ from rnnkit.train.checkpoint import (
 from rnnkit.train.device import resolve_device
 from rnnkit.train.distributed import Parallel, epoch_seed, local_rank, shard_loader
 from rnnkit.train.module import TrainModule, call
+from rnnkit.train.settings import LR_SCHEDULES
 
 for _name in ("lightning.pytorch", "lightning.fabric", "lightning"):
     logging.getLogger(_name).setLevel(logging.ERROR)  # no banners ("GPU available: ...")
@@ -49,9 +50,6 @@ class FitResult:
     seconds: float = 0.0
     stopped_early: bool = False
     out_of_time: bool = False  # stopped because another epoch would pass ``max_seconds``
-
-
-LR_SCHEDULES = ("constant", "cosine", "halving")
 
 
 class _Tracker(pl.Callback):

@@ -6,11 +6,21 @@ from collections.abc import Sequence
 
 from rnnkit.errors import InputError
 
+LR_SCHEDULES = ("constant", "cosine", "halving")  # what `rnnkit.train.fit.fit` can follow
+
+
+def check_lr_schedule(name: str) -> None:
+    """Raise `InputError` unless ``name`` is one of `LR_SCHEDULES`."""
+    if name not in LR_SCHEDULES:
+        raise InputError(f"--lr-schedule {name!r} is not known; choose one of "
+                         f"{', '.join(LR_SCHEDULES)}")
+
 
 def check_training_settings(settings: object, counts: Sequence[str]) -> None:
     """Raise `InputError` naming the first bad common setting of ``settings``: any of the
     ``counts`` (e.g. epochs, batch_size) below 1, a learning rate ``lr`` that is not
-    positive, or a time budget ``max_minutes`` (when the settings have one) that is not."""
+    positive, or a time budget ``max_minutes`` or learning-rate schedule ``lr_schedule``
+    (when the settings have one) that is not valid."""
     for name in counts:
         if getattr(settings, name) < 1:
             raise InputError(f"--{name.replace('_', '-')} {getattr(settings, name)}; "
@@ -20,3 +30,5 @@ def check_training_settings(settings: object, counts: Sequence[str]) -> None:
     budget = getattr(settings, "max_minutes", None)
     if budget is not None and budget <= 0:
         raise InputError(f"--max-minutes {budget}; expected a positive time")
+    if hasattr(settings, "lr_schedule"):
+        check_lr_schedule(settings.lr_schedule)
