@@ -29,6 +29,7 @@ from rnnkit.data.text import label_indices, read_text_table
 from rnnkit.models.classifier import TextClassifier
 from rnnkit.tasks.classify import classification_metrics
 from rnnkit.train.device import set_cpu_threads
+from rnnkit.train.settings import LR_SCHEDULES
 
 
 def main() -> None:
@@ -40,6 +41,8 @@ def main() -> None:
                         help="networks trained side by side, probabilities averaged")
     parser.add_argument("--max-minutes", type=float, default=15.0,
                         help="training budget per seed (the issue's 15 minutes)")
+    parser.add_argument("--lr-schedule", default=None, choices=LR_SCHEDULES,
+                        help="default: the TrainConfig's")
     args = parser.parse_args()
     set_cpu_threads(args.threads)
     folder = Path(os.environ["RNNKIT_DATA"]) / "sst2"
@@ -54,6 +57,8 @@ def main() -> None:
         clf.config.ensemble = args.ensemble
         if args.epochs is not None:
             clf.train_config.epochs = args.epochs
+        if args.lr_schedule is not None:
+            clf.train_config.lr_schedule = args.lr_schedule
         start = time.perf_counter()
         result = clf.fit(train, dev, progress=False)
         seconds = time.perf_counter() - start

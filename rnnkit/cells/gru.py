@@ -48,11 +48,14 @@ class GRUCell(Cell):
     fused_mode = "GRU"
 
     def step(self, xw: Tensor, state: GRUState) -> tuple[Tensor, GRUState, GRUGates]:
-        """One step from xw = W_ih x_t + b_ih (B, 3H): returns (h_t, GRUState, GRUGates)."""
+        """One step from xw = W_ih x_t + b_ih (B, 3H): returns (h_t, GRUState, GRUGates).
+
+        Any leading dimensions broadcast (xw (..., 3H) against h (..., H)): many inputs can
+        share one state without copying it, as in SegRNN's parallel decoding."""
         h_prev = state.h
-        hw = F.linear(h_prev, self.weight_hh, self.bias_hh)  # (B, 3H)
-        x_r, x_z, x_n = xw.chunk(3, 1)
-        h_r, h_z, h_n = hw.chunk(3, 1)
+        hw = F.linear(h_prev, self.weight_hh, self.bias_hh)  # (..., 3H)
+        x_r, x_z, x_n = xw.chunk(3, -1)
+        h_r, h_z, h_n = hw.chunk(3, -1)
         r = torch.sigmoid(x_r + h_r)
         z = torch.sigmoid(x_z + h_z)
         n = torch.tanh(x_n + r * h_n)

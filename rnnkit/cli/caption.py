@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from rnnkit.cli import options
-from rnnkit.cli.options import settings_for
+from rnnkit.cli.options import MAX_MINUTES, settings_for
 
 app = typer.Typer(help="Caption images (one-to-many): a CNN looks, an LSTM writes, with "
                        "attention over the image.", no_args_is_help=True)
@@ -78,8 +78,7 @@ def train(
     lr: float | None = typer.Option(None, help="Adam learning rate."),
     patience: int | None = typer.Option(None, help="Epochs without a better validation score."),
     beam: int | None = typer.Option(None, help="Beam size stored for predict/evaluate (3)."),
-    max_minutes: float | None = typer.Option(None, help="Time budget: no epoch starts that "
-                                                        "would end past it."),
+    max_minutes: float | None = MAX_MINUTES,
     seed: int | None = typer.Option(None, help="Random seed."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     devices: int = options.DEVICES,

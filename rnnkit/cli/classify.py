@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from rnnkit.cli import options
-from rnnkit.cli.options import DEVICES, NUM_NODES, STRATEGY
+from rnnkit.cli.options import DEVICES, LR_SCHEDULE, MAX_MINUTES, NUM_NODES, STRATEGY
 
 app = typer.Typer(help="Classify texts (many-to-one), e.g. sentiment analysis on SST-2.",
                   no_args_is_help=True)
@@ -71,10 +71,8 @@ def train(
     ema: float | None = typer.Option(None, help="Decay of the moving average of the weights "
                                                 "that is scored and kept (e.g. 0.998)."),
     no_ema: bool = typer.Option(False, "--no-ema", help="Keep the raw weights, no average."),
-    lr_schedule: str | None = typer.Option(None, help="constant, cosine (to 0 over the "
-                                                      "epochs) or halving (each epoch)."),
-    max_minutes: float | None = typer.Option(None, help="Time budget: no epoch starts that "
-                                                        "would end past it."),
+    lr_schedule: str | None = LR_SCHEDULE,
+    max_minutes: float | None = MAX_MINUTES,
     seed: int | None = typer.Option(None, help="Random seed."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     threads: int = typer.Option(1, help="CPU threads (1 is fastest for small models)."),

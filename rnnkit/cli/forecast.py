@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from rnnkit.cli import options
-from rnnkit.cli.options import DEVICES, NUM_NODES, STRATEGY
+from rnnkit.cli.options import DEVICES, LR_SCHEDULE, NUM_NODES, STRATEGY
 
 app = typer.Typer(help="Forecast a time series from a CSV file (the main job).",
                   no_args_is_help=True)
@@ -95,8 +95,7 @@ def train(
     lr: float | None = typer.Option(None, help="Adam learning rate."),
     patience: int | None = typer.Option(None, help="Early-stopping patience in epochs."),
     loss: str | None = typer.Option(None, help="Training loss: mse or mae."),
-    lr_schedule: str | None = typer.Option(None, help="constant (default), cosine (to 0 over "
-                                                      "the epochs) or halving (each epoch)."),
+    lr_schedule: str | None = LR_SCHEDULE,
     interval: float | None = typer.Option(None, help="Prediction interval level (0.9)."),
     val_fraction: float | None = typer.Option(None, help="Share of training rows for validation."),
     seed: int | None = typer.Option(None, help="Random seed."),

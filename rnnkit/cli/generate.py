@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from rnnkit.cli import options
-from rnnkit.cli.options import settings_for
+from rnnkit.cli.options import MAX_MINUTES, settings_for
 
 app = typer.Typer(help="Generate text (one-to-many): a character- or word-level LSTM "
                        "language model that writes from a prompt.", no_args_is_help=True)
@@ -45,8 +45,7 @@ def train(
     batch_size: int | None = typer.Option(None, help="Chunks per batch."),
     lr: float | None = typer.Option(None, help="Adam learning rate."),
     patience: int | None = typer.Option(None, help="Epochs without a lower validation loss."),
-    max_minutes: float | None = typer.Option(None, help="Time budget: no epoch starts that "
-                                                        "would end past it."),
+    max_minutes: float | None = MAX_MINUTES,
     seed: int | None = typer.Option(None, help="Random seed."),
     prompt: str = typer.Option("", help="Prompt of the three samples written to the run."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),

@@ -15,6 +15,11 @@ DEVICES = typer.Option(1, help="Training processes per machine: GPUs, or CPU pro
                                "(more than 1: distributed data-parallel, see README).")
 STRATEGY = typer.Option("auto", help="auto or ddp (one process per device, gradients averaged).")
 NUM_NODES = typer.Option(1, help="Machines taking part (each started by torchrun or SLURM).")
+MAX_MINUTES = typer.Option(None, help="Time budget: no epoch starts that would end past it.")
+LR_SCHEDULE = typer.Option(None, help="Learning-rate schedule (default: the group's): "
+                                      "constant; cosine (to 0 over the epochs, or by the end "
+                                      "of the time budget where there is one); halving (each "
+                                      "epoch); decay (x0.8 per epoch after four).")
 
 
 def start_training(device: str, threads: int, devices: int, strategy: str,

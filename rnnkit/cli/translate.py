@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from rnnkit.cli import options
-from rnnkit.cli.options import DEVICES, NUM_NODES, STRATEGY, settings_for
+from rnnkit.cli.options import DEVICES, LR_SCHEDULE, NUM_NODES, STRATEGY, settings_for
 
 app = typer.Typer(help="Translate sentences (many-to-many): an attentional LSTM/GRU "
                        "encoder-decoder, e.g. German -> English on Multi30k.",
@@ -66,8 +66,7 @@ def train(
     batch_size: int | None = typer.Option(None, help="Sentence pairs per batch."),
     lr: float | None = typer.Option(None, help="Adam learning rate."),
     patience: int | None = typer.Option(None, help="Epochs without a better validation BLEU."),
-    lr_schedule: str | None = typer.Option(None, help="cosine (default: to 0 over the "
-                                                      "epochs), constant or halving."),
+    lr_schedule: str | None = LR_SCHEDULE,
     write_unk: bool | None = typer.Option(None, "--write-unk/--no-unk",
                                           help="Let the search write <unk> (default: never)."),
     beam: int | None = typer.Option(None, help="Beam size stored for predict/evaluate (5)."),

@@ -101,7 +101,7 @@ class TrainConfig:
     clip: float | None = 5.0  # max global gradient norm (None: no clipping)
     patience: int | None = 3  # epochs without a better dev accuracy before stopping
     ema: float | None = None  # decay of the moving average of the weights (None: raw weights)
-    lr_schedule: str = "constant"  # "constant", "cosine" (to 0 over the epochs) or "halving"
+    lr_schedule: str = "constant"  # one of LR_SCHEDULES (rnnkit.train.settings)
     max_minutes: float | None = None  # time budget: no epoch starts that would end past it
     seed: int = 0
     device: str = "auto"

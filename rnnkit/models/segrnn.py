@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from rnnkit.cells import GRUState
 from rnnkit.layers import Recurrent, Trace
 
 
@@ -50,15 +51,17 @@ class SegRNN(nn.Module):
         d = self.position.shape[1] * 2
         segments = x.permute(0, 2, 1).reshape(B * C, self.n_in, self.w)  # (B*C, N, w)
         encoded = self.rnn(self.embed(segments), trace=trace)
-        h = encoded[1]  # (1, B*C, d)
         queries = torch.cat([
             self.position[None, :, :].expand(C, -1, -1),  # (C, M, d/2)
             self.channel[:, None, :].expand(-1, self.n_out, -1),  # (C, M, d/2)
         ], dim=-1)  # (C, M, d)
-        queries = queries.repeat(B, 1, 1).reshape(B * C * self.n_out, 1, d)
-        h = h.repeat_interleave(self.n_out, dim=1)  # (1, B*C*M, d)
-        out, _ = self.rnn(queries, h)  # one step from h_N per output segment
-        y = self.out(self.drop(out))  # (B*C*M, 1, w)
+        # one GRU step from h_N per output segment, with the C*M distinct inputs projected
+        # once and h_N once per series, broadcast against each other: (B, C, M, d), the
+        # same numbers as stepping B*C*M copies of (query, h_N), for far fewer products
+        cell = self.rnn.cells["l0"]
+        h = encoded[1].reshape(B, C, 1, d)
+        out, _, _ = cell.step(cell.project(queries)[None], GRUState(h))
+        y = self.out(self.drop(out))  # (B, C, M, w)
         y = y.reshape(B, C, self.n_out * self.w).permute(0, 2, 1)
         return (y, encoded[2]) if trace else y
 

@@ -91,7 +91,7 @@ class TrainConfig:
     clip: float | None = 1.0  # max global gradient norm
     patience: int | None = 4  # epochs without a better validation BLEU before stopping
     label_smoothing: float = 0.1  # Szegedy et al. 2016; 0 = plain cross-entropy
-    lr_schedule: str = "cosine"  # "cosine" (to 0 over the epochs), "constant" or "halving"
+    lr_schedule: str = "cosine"  # one of LR_SCHEDULES (rnnkit.train.settings)
     seed: int = 0
     device: str = "auto"
     beam_size: int = 5  # default search of predict/evaluate (validation BLEU is greedy)

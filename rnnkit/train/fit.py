@@ -52,6 +52,13 @@ class FitResult:
     out_of_time: bool = False  # stopped because another epoch would pass ``max_seconds``
 
 
+#: Schedules that set the rate once per epoch: epoch (0-based) -> factor on ``lr``.
+EPOCH_FACTORS: dict[str, Callable[[int], float]] = {
+    "halving": lambda epoch: 0.5 ** epoch,  # the LTSF codebases' "type1"
+    "decay": lambda epoch: 0.8 ** max(0, epoch - 3),  # SegRNN's "type3"
+}
+
+
 class _Tracker(pl.Callback):
     """Records epoch losses, keeps the best weights, stops early, checks for divergence,
     and draws one progress bar over epochs; optionally keeps an exponential moving average
@@ -81,6 +88,7 @@ class _Tracker(pl.Callback):
         self.done = 0  # epochs completed before this fit call (resume)
         self.pending_optimizer: dict | None = None
         self.epochs, self.progress, self.bar = epochs, progress, None
+        self.horizon = epochs  # epochs the cosine schedule spans (a time budget may cut it)
 
     def resume(self, checkpoint: Checkpoint, model: nn.Module) -> None:
         """Continue from ``checkpoint``: weights, best weights, history, random states."""
@@ -116,13 +124,15 @@ class _Tracker(pl.Callback):
 
     def on_train_batch_start(self, trainer: pl.Trainer, module: TrainModule, batch: object,
                              batch_idx: int) -> None:
-        if self.schedule == "cosine":  # from lr down to 0 over all epochs, step by step
-            progress = self._step(trainer, batch_idx) / (self.epochs * trainer.num_training_batches)
+        if self.schedule == "cosine":  # from lr down to 0 over the planned epochs, step by step
+            total = self.horizon * trainer.num_training_batches
+            progress = min(1.0, self._step(trainer, batch_idx) / total)
             for group in trainer.optimizers[0].param_groups:
                 group["lr"] = module.lr * 0.5 * (1 + math.cos(math.pi * progress))
-        elif self.schedule == "halving" and batch_idx == 0:  # lr / 2**epoch, per epoch
+        elif self.schedule in EPOCH_FACTORS and batch_idx == 0:  # per epoch
+            factor = EPOCH_FACTORS[self.schedule](self.done + trainer.current_epoch)
             for group in trainer.optimizers[0].param_groups:
-                group["lr"] = module.lr * 0.5 ** (self.done + trainer.current_epoch)
+                group["lr"] = module.lr * factor
 
     def on_train_batch_end(self, trainer: pl.Trainer, module: TrainModule, outputs: object,
                            batch: object, batch_idx: int) -> None:
@@ -207,10 +217,13 @@ class _Tracker(pl.Callback):
 class _Budget(pl.Callback):
     """Stops training after the epoch when another epoch as long as the longest so far would
     end past ``seconds`` since training started: a time budget that is overrun only when an
-    epoch takes longer than every one before it (e.g. on a CPU that got busier)."""
+    epoch takes longer than every one before it (e.g. on a CPU that got busier).
 
-    def __init__(self, seconds: float, result: FitResult) -> None:
-        self.seconds, self.result = seconds, result
+    After every epoch it also tells the tracker how many epochs will fit in all (at most its
+    ``epochs``), so that a cosine schedule reaches 0 when the budget ends."""
+
+    def __init__(self, seconds: float, tracker: _Tracker) -> None:
+        self.seconds, self.tracker, self.result = seconds, tracker, tracker.result
         self.start = self.last = time.perf_counter()
         self.longest = 0.0
 
@@ -220,9 +233,14 @@ class _Budget(pl.Callback):
     def on_train_epoch_end(self, trainer: pl.Trainer, module: TrainModule) -> None:
         now = time.perf_counter()
         self.longest, self.last = max(self.longest, now - self.last), now
-        over = now - self.start + self.longest > self.seconds
+        elapsed = now - self.start
+        over = elapsed + self.longest > self.seconds
+        fit_more = max(0, math.floor((self.seconds - elapsed) / max(self.longest, 1e-9)))
+        horizon = min(self.tracker.epochs,
+                      self.tracker.done + trainer.current_epoch + 1 + fit_more)
         if trainer.world_size > 1:  # one decision for all processes: rank 0's
-            over = trainer.strategy.broadcast(over)
+            over, horizon = trainer.strategy.broadcast((over, horizon))
+        self.tracker.horizon = horizon
         if over and not trainer.should_stop:
             trainer.should_stop = True
             self.result.out_of_time = True
@@ -291,9 +309,13 @@ def fit(
     weights, updated after every step (decay ``min(ema, (1 + t) / (10 + t))`` at step t): the
     averaged weights are the ones validated, kept as the best and returned (without ``val``,
     the final average is returned). ``lr_schedule`` ``"cosine"`` lowers the learning rate
-    from ``lr`` to 0 along a half cosine over the ``epochs`` (step by step); ``"halving"``
+    from ``lr`` to 0 along a half cosine over the ``epochs`` (step by step; with
+    ``max_seconds``, over the epochs that fit in the budget, re-planned after each epoch from
+    the longest epoch so far, so the rate reaches 0 when the budget ends); ``"halving"``
     halves it after every epoch (``lr / 2**epoch``, the "type1" schedule of the LTSF
-    codebases: an early, built-in annealing); ``"constant"`` keeps it.
+    codebases: an early, built-in annealing); ``"decay"`` keeps it for four epochs, then
+    multiplies it by 0.8 after each (``lr * 0.8**max(0, epoch - 3)``, SegRNN's "type3");
+    ``"constant"`` keeps it.
 
     With ``checkpoint_dir``, a checkpoint is written there at each epoch end (see
     `rnnkit.train.checkpoint`); ``resume`` continues from it and reaches the same weights as an
@@ -363,7 +385,7 @@ def fit(
             num_sanity_val_steps=0,
             gradient_clip_val=clip,
             callbacks=[tracker] if max_seconds is None else [
-                tracker, _Budget(max_seconds, tracker.result)],
+                tracker, _Budget(max_seconds, tracker)],
             default_root_dir=scratch,
         )
         start = time.perf_counter()

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from rnnkit.errors import InputError
 
-LR_SCHEDULES = ("constant", "cosine", "halving")  # what `rnnkit.train.fit.fit` can follow
+LR_SCHEDULES = ("constant", "cosine", "halving", "decay")  # what `rnnkit.train.fit.fit` can follow
 
 
 def check_lr_schedule(name: str) -> None:

@@ -26,3 +26,16 @@ def test_gru_gates_lie_in_their_ranges():
     assert 0 <= gates.r.min() and gates.r.max() <= 1
     assert 0 <= gates.z.min() and gates.z.max() <= 1
     assert -1 <= gates.n.min() and gates.n.max() <= 1
+
+
+def test_gru_step_broadcasts_many_inputs_against_one_state():
+    torch.manual_seed(0)
+    cell = GRUCell(3, 4)
+    xw = cell.project(torch.randn(5, 3))  # 5 inputs
+    h = torch.randn(2, 1, 4)  # 2 states, each shared by the 5 inputs
+    out, state, gates = cell.step(xw[None], GRUState(h))
+    assert out.shape == (2, 5, 4) and gates.z.shape == (2, 5, 4)
+    for b in range(2):
+        for i in range(5):
+            one, _, _ = cell.step(xw[i:i + 1], GRUState(h[b]))
+            torch.testing.assert_close(out[b, i], one[0])

@@ -28,21 +28,24 @@ def test_instance_norm_round_trips(mode):
 
 def test_segrnn_equals_a_direct_computation():
     torch.manual_seed(0)
-    model = SegRNN(lookback=8, horizon=4, channels=2, segment_length=4, hidden_size=6,
+    model = SegRNN(lookback=8, horizon=12, channels=2, segment_length=4, hidden_size=6,
                    dropout=0.0).eval()
     x = torch.randn(3, 8, 2)
     gru = torch.nn.GRU(6, 6, batch_first=True)
     gru.load_state_dict(model.rnn.state_dict())
     out = model(x)
+    assert out.shape == (3, 12, 2)
     for b in range(3):
         for k in range(2):
             segments = x[b, :, k].reshape(2, 4)  # N = 2 segments of w = 4
             embedded = torch.relu(segments @ model.embed[0].weight.T + model.embed[0].bias)
             _, h = gru(embedded[None])
-            query = torch.cat([model.position[0], model.channel[k]])[None, None]
-            y, _ = gru(query, h)
-            expected = y[0, 0] @ model.out.weight.T + model.out.bias
-            torch.testing.assert_close(out[b, :, k], expected, atol=1e-5, rtol=0)
+            for m in range(3):  # M = 3 output segments, each one step from h_N
+                query = torch.cat([model.position[m], model.channel[k]])[None, None]
+                y, _ = gru(query, h)
+                expected = y[0, 0] @ model.out.weight.T + model.out.bias
+                torch.testing.assert_close(out[b, 4 * m:4 * m + 4, k], expected, atol=1e-5,
+                                           rtol=0)
 
 
 def test_segrnn_needs_whole_segments():

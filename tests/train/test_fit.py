@@ -186,14 +186,18 @@ def test_cosine_schedule_sets_the_learning_rate_of_every_step(tmp_path):
             progress=False, lr_schedule="linear")
 
 
-def test_halving_schedule_halves_the_learning_rate_each_epoch(tmp_path):
+@pytest.mark.parametrize("schedule, factors", [
+    ("halving", [1, 0.5, 0.25, 0.125, 0.0625, 0.03125]),
+    ("decay", [1, 1, 1, 1, 0.8, 0.64]),  # four epochs at the full rate, then 0.8 per epoch
+])
+def test_epoch_schedules_set_the_learning_rate_of_each_epoch(tmp_path, schedule, factors):
     x, s, y = data()
-    for done in range(1, 4):
+    for done in (1, 2, 4, 5, 6):
         fit(Recording(), nn.functional.cross_entropy, batches_of(x, s, y), epochs=done, lr=0.1,
-            progress=False, lr_schedule="halving", checkpoint_dir=tmp_path / str(done))
+            progress=False, lr_schedule=schedule, checkpoint_dir=tmp_path / str(done))
         lr = json.loads((tmp_path / str(done) / "checkpoint.json").read_text())[
             "optimizer"]["param_groups"][0]["lr"]
-        assert lr == pytest.approx(0.1 / 2 ** (done - 1))  # the lr of the last epoch run
+        assert lr == pytest.approx(0.1 * factors[done - 1])  # the lr of the last epoch run
     with pytest.raises(ValueError, match="ema"):
         fit(Recording(), nn.functional.cross_entropy, batches_of(x, s, y), epochs=1,
             progress=False, ema=1.0)
@@ -250,3 +254,18 @@ def test_time_budget_plans_with_the_longest_epoch():
     # epochs of 0.05, 0.05, 0.05, 0.05, 0.5 s end at 0.7 s: one more as long as the longest
     # would end at 1.2 s, past the budget; at the mean pace (0.14 s) a sixth would have run
     assert len(result.history["train_loss"]) == 5
+
+
+def test_cosine_schedule_with_a_time_budget_anneals_to_zero_when_the_budget_ends(tmp_path):
+    x, _, y = data(32)
+    batches = [(x[k:k + 8], y[k:k + 8]) for k in range(0, 32, 8)]  # 4 steps of >= 0.05 s
+    result = fit(Slow(0.05), nn.functional.cross_entropy, loader(batches), epochs=50, lr=0.1,
+                 progress=False, device="cpu", max_seconds=1.2, lr_schedule="cosine",
+                 checkpoint_dir=tmp_path)
+    epochs = len(result.history["train_loss"])
+    assert result.out_of_time and 2 <= epochs < 6
+    saved = json.loads((tmp_path / "checkpoint.json").read_text())
+    lr = saved["optimizer"]["param_groups"][0]["lr"]
+    # over the 50 epochs asked for, the last step would still be near 0.1 (0.099 after 5
+    # epochs); re-planned for the budget, the last epoch runs close to 0
+    assert lr < 0.02
