@@ -30,7 +30,7 @@ from rnnkit.train.checkpoint import (
 from rnnkit.train.device import resolve_device
 from rnnkit.train.distributed import Parallel, epoch_seed, local_rank, shard_loader
 from rnnkit.train.module import TrainModule, call
-from rnnkit.train.settings import LR_SCHEDULES
+from rnnkit.train.settings import EPOCH_FACTORS, LR_SCHEDULES
 
 for _name in ("lightning.pytorch", "lightning.fabric", "lightning"):
     logging.getLogger(_name).setLevel(logging.ERROR)  # no banners ("GPU available: ...")
@@ -50,13 +50,6 @@ class FitResult:
     seconds: float = 0.0
     stopped_early: bool = False
     out_of_time: bool = False  # stopped because another epoch would pass ``max_seconds``
-
-
-#: Schedules that set the rate once per epoch: epoch (0-based) -> factor on ``lr``.
-EPOCH_FACTORS: dict[str, Callable[[int], float]] = {
-    "halving": lambda epoch: 0.5 ** epoch,  # the LTSF codebases' "type1"
-    "decay": lambda epoch: 0.8 ** max(0, epoch - 3),  # SegRNN's "type3"
-}
 
 
 class _Tracker(pl.Callback):
@@ -223,7 +216,7 @@ class _Budget(pl.Callback):
     ``epochs``), so that a cosine schedule reaches 0 when the budget ends."""
 
     def __init__(self, seconds: float, tracker: _Tracker) -> None:
-        self.seconds, self.tracker, self.result = seconds, tracker, tracker.result
+        self.seconds, self.tracker = seconds, tracker
         self.start = self.last = time.perf_counter()
         self.longest = 0.0
 
@@ -243,7 +236,7 @@ class _Budget(pl.Callback):
         self.tracker.horizon = horizon
         if over and not trainer.should_stop:
             trainer.should_stop = True
-            self.result.out_of_time = True
+            self.tracker.result.out_of_time = True
 
 
 def _score(score: Callable[[nn.Module], float], model: nn.Module) -> float:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rnnkit.errors import InputError
 
-LR_SCHEDULES = ("constant", "cosine", "halving", "decay")  # what `rnnkit.train.fit.fit` can follow
+#: Schedules that set the rate once per epoch: epoch (0-based) -> factor on ``lr``.
+EPOCH_FACTORS: dict[str, Callable[[int], float]] = {
+    "halving": lambda epoch: 0.5 ** epoch,  # the LTSF codebases' "type1"
+    "decay": lambda epoch: 0.8 ** max(0, epoch - 3),  # SegRNN's "type3"
+}
+#: What `rnnkit.train.fit.fit` can follow: constant, cosine (step by step) and the above.
+LR_SCHEDULES = ("constant", "cosine", *EPOCH_FACTORS)
 
 
 def check_lr_schedule(name: str) -> None:
