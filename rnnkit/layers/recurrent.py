@@ -33,6 +33,11 @@ CELLS: dict[str, tuple[CellFactory, Callable[[nn.Module], None] | None]] = {
 }
 
 _FUSED = {"LSTM": _VF.lstm, "GRU": _VF.gru, "RNN_TANH": _VF.rnn_tanh, "RNN_RELU": _VF.rnn_relu}
+#: With lengths, the fast path groups the rows by length and runs each group dense when the
+#: groups average at least this many rows; with smaller groups it packs the batch instead.
+#: Grouping measured 1.0-1.9x faster than packing for groups of 3 rows or more (B = 32-128,
+#: T = 12-60, 1 CPU thread), and up to 1.16x slower for groups of 1-3 rows.
+MIN_GROUP_ROWS = 3
 _TORCH_NAME = re.compile(r"^(?P<param>.+)_(?P<key>l\d+(?:_reverse)?)$")
 
 
@@ -69,7 +74,9 @@ class Recurrent(nn.Module):
     Two ways to run, always on the same parameters:
 
     - fast path (default) for the standard cells (rnn, irnn, lstm, gru): torch's fused kernels
-      (``torch._VF``), called with this layer's own parameters, packed when lengths are given;
+      (``torch._VF``), called with this layer's own parameters; with lengths, the rows are
+      grouped by length and each group runs dense over its own steps (exact: no padding enters
+      a step), or, when most lengths are distinct, the batch runs packed;
     - trace path (``trace=True``, and always for cells without a fused kernel): the explicit
       loop over ``cell.step``, which also returns a `Trace` of every state and gate.
 
@@ -223,17 +230,52 @@ class Recurrent(nn.Module):
     def _fused(
         self, x: Tensor, hx: tuple[Tensor, ...], lengths: Tensor | None
     ) -> tuple[Tensor, tuple[Tensor, ...]]:
-        kernel = _FUSED[self.fused_mode]
-        args = (self._flat_weights(), self.bias, self.num_layers, self.dropout, self.training)
-        h0 = hx if self.fused_mode == "LSTM" else hx[0]
         if lengths is None:
-            result = kernel(x, h0, *args, self.bidirectional, self.batch_first)
-            return result[0], tuple(result[1:])
+            return self._kernel(x, hx, self.batch_first)
+        values, group_of = torch.unique(lengths.cpu(), return_inverse=True)
+        if 1 < len(values) and len(values) * MIN_GROUP_ROWS > len(lengths):
+            return self._packed(x, hx, lengths)
+        # rows grouped by length: each group runs dense over its own steps, no padding in it
+        seq = x if self.batch_first else x.transpose(0, 1)
+        steps = seq.shape[1]
+        order = torch.argsort(group_of, stable=True)
+        outs, finals = [], []
+        for rows, length in zip(order.split(torch.bincount(group_of).tolist()), values.tolist(),
+                                strict=True):
+            rows = rows.to(x.device)
+            out, final = self._kernel(seq.index_select(0, rows)[:, :length],
+                                      tuple(h.index_select(1, rows) for h in hx), True)
+            outs.append(F.pad(out, (0, 0, 0, steps - length)))
+            finals.append(final)
+        back = torch.argsort(order).to(x.device)
+        out = torch.cat(outs).index_select(0, back)
+        out = out if self.batch_first else out.transpose(0, 1)
+        return out, tuple(torch.cat(parts, 1).index_select(1, back)
+                          for parts in zip(*finals, strict=True))
+
+    def _kernel(
+        self, x: Tensor, hx: tuple[Tensor, ...], batch_first: bool
+    ) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """The fused kernel over dense (unpadded) sequences."""
+        h0 = hx if self.fused_mode == "LSTM" else hx[0]
+        result = _FUSED[self.fused_mode](
+            x, h0, self._flat_weights(), self.bias, self.num_layers, self.dropout,
+            self.training, self.bidirectional, batch_first,
+        )
+        return result[0], tuple(result[1:])
+
+    def _packed(
+        self, x: Tensor, hx: tuple[Tensor, ...], lengths: Tensor
+    ) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """The fused kernel over a packed sequence (for many distinct lengths)."""
         packed = pack_padded_sequence(x, lengths, self.batch_first, enforce_sorted=False)
         order = packed.sorted_indices.to(x.device)
         h0 = tuple(h.index_select(1, order) for h in hx)
         h0 = h0 if self.fused_mode == "LSTM" else h0[0]
-        result = kernel(packed.data, packed.batch_sizes, h0, *args, self.bidirectional)
+        result = _FUSED[self.fused_mode](
+            packed.data, packed.batch_sizes, h0, self._flat_weights(), self.bias,
+            self.num_layers, self.dropout, self.training, self.bidirectional,
+        )
         packed_out = PackedSequence(
             result[0], packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices
         )

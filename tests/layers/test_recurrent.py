@@ -8,6 +8,10 @@ from rnnkit.cells import ElmanCell
 
 TORCH = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}
 LENGTHS = torch.tensor([7, 3, 5, 1])
+#: Lengths by kind of batch: all distinct (the fast path packs the batch), repeated (it groups
+#: the rows by length and runs each group dense), none (full length).
+LENGTH_CASES = {"distinct": LENGTHS, "repeated": torch.tensor([7, 3, 3, 7, 1, 3, 7, 1, 1]),
+                "none": None}
 
 
 def make_pair(kind, layers, bidirectional, batch_first=True, seed=0):
@@ -32,23 +36,23 @@ def as_tuple(state):
     return tuple(state) if isinstance(state, tuple) else (state,)
 
 
-CASES = list(itertools.product(["lstm", "gru", "rnn"], [1, 2], [False, True], [False, True]))
+CASES = list(itertools.product(["lstm", "gru", "rnn"], [1, 2], [False, True], LENGTH_CASES))
 
 
-@pytest.mark.parametrize("kind,layers,bidirectional,with_lengths", CASES)
+@pytest.mark.parametrize("kind,layers,bidirectional,length_case", CASES)
 @pytest.mark.parametrize("trace", [False, True])
-def test_recurrent_equals_torch(kind, layers, bidirectional, with_lengths, trace):
+def test_recurrent_equals_torch(kind, layers, bidirectional, length_case, trace):
     ref, ours = make_pair(kind, layers, bidirectional)
-    x = torch.randn(4, 7, 3)
-    lengths = LENGTHS if with_lengths else None
+    lengths = LENGTH_CASES[length_case]
+    x = torch.randn(4 if lengths is None else len(lengths), 7, 3)
     out_ref, state_ref = run_torch(ref, x, lengths)
     result = ours(x, lengths=lengths, trace=trace)
     out, state = result[0], result[1]
     torch.testing.assert_close(out, out_ref, atol=1e-5, rtol=0)
     for a, b in zip(as_tuple(state), as_tuple(state_ref), strict=True):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
-    if with_lengths:
-        padded = torch.arange(7)[None, :] >= LENGTHS[:, None]
+    if lengths is not None:
+        padded = torch.arange(7)[None, :] >= lengths[:, None]
         assert out[padded].abs().max() == 0
     loss = out.pow(2).sum() + sum(s.sum() for s in as_tuple(state))
     loss_ref = out_ref.pow(2).sum() + sum(s.sum() for s in as_tuple(state_ref))
@@ -71,6 +75,37 @@ def test_time_first_layout_and_initial_state(trace):
     torch.testing.assert_close(out, out_ref, atol=1e-5, rtol=0)
     torch.testing.assert_close(state.h, h_ref, atol=1e-5, rtol=0)
     torch.testing.assert_close(state.c, c_ref, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("length_case", ["distinct", "repeated"])
+def test_time_first_layout_with_lengths_and_initial_state(length_case):
+    ref, ours = make_pair("gru", 2, True, batch_first=False)
+    lengths = LENGTH_CASES[length_case]
+    x = torch.randn(7, len(lengths), 3)  # (T, B, H_in)
+    h0 = torch.randn(4, len(lengths), 5)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, False, enforce_sorted=False)
+    out_ref, h_ref = ref(packed, h0)
+    out_ref, _ = torch.nn.utils.rnn.pad_packed_sequence(out_ref, False, total_length=7)
+    out, h = ours(x, h0, lengths=lengths)
+    torch.testing.assert_close(out, out_ref, atol=1e-5, rtol=0)
+    torch.testing.assert_close(h, h_ref, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("lengths,packs", [
+    ([5, 5, 5, 5], False),  # one length: one dense run
+    ([5], False),
+    ([5, 2, 5, 2, 2, 5], False),  # 3 rows per length: grouped
+    ([5, 2, 5, 4, 2], True),  # fewer than MIN_GROUP_ROWS rows per length: packed
+])
+def test_fast_path_groups_rows_by_length_unless_groups_are_tiny(monkeypatch, lengths, packs):
+    layer = Recurrent("lstm", 3, 5)
+    calls = []
+    original = Recurrent._packed
+    monkeypatch.setattr(Recurrent, "_packed",
+                        lambda self, *args: calls.append(1) or original(self, *args))
+    out, _ = layer(torch.randn(len(lengths), 5, 3), lengths=lengths)
+    assert bool(calls) is packs
+    assert out.shape == (len(lengths), 5, 5)
 
 
 def test_state_dict_round_trips_both_ways():
