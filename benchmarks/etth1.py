@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
-from rnnkit.models.forecaster import DATA_PRESETS, Forecaster
+from rnnkit.models.forecaster import DATA_PRESETS, PRESETS, Forecaster
 from rnnkit.tasks.forecast import DataSpec, _test_evaluation, split
 from rnnkit.train.device import set_cpu_threads
 
@@ -59,11 +59,19 @@ def run(setting: str, horizon: int, args: argparse.Namespace) -> dict:
     }
 
 
+def preset_default(name: str) -> str:
+    """Help text: a training setting's value in the two presets."""
+    return f"default: the preset's (M {PRESETS['etth1-m'][1][name]}, " \
+        f"S {PRESETS['etth1-s'][1][name]})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="H = 96 only, both settings")
-    parser.add_argument("--epochs", type=int, default=None, help="default: the preset's (8)")
-    parser.add_argument("--patience", type=int, default=None, help="default: the preset's (3)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help=preset_default("epochs"))
+    parser.add_argument("--patience", type=int, default=None,
+                        help=preset_default("patience"))
     parser.add_argument("--hidden", type=int, default=512)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch threads per model")

@@ -76,7 +76,7 @@ class Recurrent(nn.Module):
     - fast path (default) for the standard cells (rnn, irnn, lstm, gru): torch's fused kernels
       (``torch._VF``), called with this layer's own parameters; with lengths, the rows are
       grouped by length and each group runs dense over its own steps (exact: no padding enters
-      a step), or, when most lengths are distinct, the batch runs packed;
+      a step), or, when most lengths are distinct (and when traced for export), packed;
     - trace path (``trace=True``, and always for cells without a fused kernel): the explicit
       loop over ``cell.step``, which also returns a `Trace` of every state and gate.
 
@@ -232,6 +232,8 @@ class Recurrent(nn.Module):
     ) -> tuple[Tensor, tuple[Tensor, ...]]:
         if lengths is None:
             return self._kernel(x, hx, self.batch_first)
+        if torch.jit.is_tracing():  # exported graphs take any lengths: no data-dependent loop
+            return self._packed(x, hx, lengths)
         values, group_of = torch.unique(lengths.cpu(), return_inverse=True)
         if 1 < len(values) and len(values) * MIN_GROUP_ROWS > len(lengths):
             return self._packed(x, hx, lengths)

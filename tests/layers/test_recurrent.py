@@ -108,6 +108,23 @@ def test_fast_path_groups_rows_by_length_unless_groups_are_tiny(monkeypatch, len
     assert out.shape == (len(lengths), 5, 5)
 
 
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore::DeprecationWarning")
+def test_a_traced_layer_takes_any_lengths():
+    class WithLengths(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = Recurrent("lstm", 3, 5, 2, True)
+
+        def forward(self, x, lengths):
+            return self.rnn(x, lengths=lengths)[0]
+
+    model = WithLengths().eval()
+    with torch.no_grad():
+        traced = torch.jit.trace(model, (torch.randn(6, 4, 3), torch.tensor([4, 2, 2, 4, 2, 4])))
+        x, lengths = torch.randn(5, 7, 3), torch.tensor([7, 1, 3, 6, 1])
+        torch.testing.assert_close(traced(x, lengths), model(x, lengths), atol=1e-6, rtol=0)
+
+
 def test_state_dict_round_trips_both_ways():
     for kind in TORCH:
         ref = TORCH[kind](3, 5, num_layers=2, bidirectional=True)
