@@ -38,6 +38,15 @@ _FUSED = {"LSTM": _VF.lstm, "GRU": _VF.gru, "RNN_TANH": _VF.rnn_tanh, "RNN_RELU"
 #: Grouping measured 1.0-1.9x faster than packing for groups of 3 rows or more (B = 32-128,
 #: T = 12-60, 1 CPU thread), and up to 1.16x slower for groups of 1-3 rows.
 MIN_GROUP_ROWS = 3
+
+
+def runs_grouped(lengths: Tensor) -> bool:
+    """Whether `Recurrent`'s fast path runs a batch with these (B,) lengths grouped by length
+    (one length, or groups of ``MIN_GROUP_ROWS`` rows on average), rather than packed."""
+    distinct = len(torch.unique(lengths))
+    return distinct == 1 or distinct * MIN_GROUP_ROWS <= len(lengths)
+
+
 _TORCH_NAME = re.compile(r"^(?P<param>.+)_(?P<key>l\d+(?:_reverse)?)$")
 
 
@@ -232,11 +241,10 @@ class Recurrent(nn.Module):
     ) -> tuple[Tensor, tuple[Tensor, ...]]:
         if lengths is None:
             return self._kernel(x, hx, self.batch_first)
-        if torch.jit.is_tracing():  # exported graphs take any lengths: no data-dependent loop
+        # traced for export: packed, as the graph must take any lengths (grouping is a loop)
+        if torch.jit.is_tracing() or not runs_grouped(lengths):
             return self._packed(x, hx, lengths)
         values, group_of = torch.unique(lengths.cpu(), return_inverse=True)
-        if 1 < len(values) and len(values) * MIN_GROUP_ROWS > len(lengths):
-            return self._packed(x, hx, lengths)
         # rows grouped by length: each group runs dense over its own steps, no padding in it
         seq = x if self.batch_first else x.transpose(0, 1)
         steps = seq.shape[1]
