@@ -39,6 +39,8 @@ class Series:
 
     def __post_init__(self) -> None:
         self.values = np.asarray(self.values, dtype=np.float64)
+        if not self.values.flags.writeable:  # e.g. pandas' copy-on-write views: torch warns
+            self.values = self.values.copy()  # on read-only arrays, so take our own copy
         if self.values.ndim == 1:
             self.values = self.values[:, None]
         if self.values.shape[1] != len(self.targets) + len(self.features):

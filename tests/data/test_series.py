@@ -1,5 +1,8 @@
+import warnings
+
 import numpy as np
 import pytest
+import torch
 
 from rnnkit.data.series import Series, read_series
 from rnnkit.errors import InputError
@@ -99,3 +102,15 @@ def test_series_slice_and_concat_order():
     a = Series(np.arange(3.0), ["y"])
     assert a.slice(1).values[:, 0].tolist() == [1, 2]
     assert a.concat(a).values.shape == (6, 1)
+
+
+def test_a_read_only_array_is_copied_so_torch_can_view_it_without_warning():
+    data = np.arange(6.0).reshape(3, 2)
+    data.setflags(write=False)
+    series = Series(data, ["y"], ["x"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        view = torch.from_numpy(series.values)
+    assert view.shape == (3, 2) and not data.flags.writeable  # the caller's array untouched
+    writable = np.arange(4.0)
+    assert np.shares_memory(Series(writable, ["y"]).values, writable)  # no copy otherwise
