@@ -41,11 +41,15 @@ _FUSED = {"LSTM": _VF.lstm, "GRU": _VF.gru, "RNN_TANH": _VF.rnn_tanh, "RNN_RELU"
 MIN_GROUP_ROWS = 3
 
 
+def _grouping_pays(distinct: int, batch: int) -> bool:
+    """The rule: one length, or groups of ``MIN_GROUP_ROWS`` rows on average."""
+    return distinct == 1 or distinct * MIN_GROUP_ROWS <= batch
+
+
 def runs_grouped(lengths: Tensor) -> bool:
     """Whether `Recurrent`'s fast path runs a batch with these (B,) lengths grouped by length
     (one length, or groups of ``MIN_GROUP_ROWS`` rows on average), rather than packed."""
-    distinct = len(torch.unique(lengths))
-    return distinct == 1 or distinct * MIN_GROUP_ROWS <= len(lengths)
+    return _grouping_pays(len(torch.unique(lengths)), len(lengths))
 
 
 _TORCH_NAME = re.compile(r"^(?P<param>.+)_(?P<key>l\d+(?:_reverse)?)$")
@@ -243,9 +247,11 @@ class Recurrent(nn.Module):
         if lengths is None:
             return self._kernel(x, hx, self.batch_first)
         # traced for export: packed, as the graph must take any lengths (grouping is a loop)
-        if torch.jit.is_tracing() or not runs_grouped(lengths):
+        if torch.jit.is_tracing():
             return self._packed(x, hx, lengths)
         values, group_of = torch.unique(lengths.cpu(), return_inverse=True)
+        if not _grouping_pays(len(values), len(lengths)):
+            return self._packed(x, hx, lengths)
         # rows grouped by length: each group runs dense over its own steps, no padding in it
         seq = x if self.batch_first else x.transpose(0, 1)
         steps = seq.shape[1]
