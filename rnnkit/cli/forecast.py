@@ -84,6 +84,8 @@ def train(
     channel_independent: bool | None = typer.Option(
         None, "--channel-independent/--joint", help="One shared model per channel."),
     segment_length: int | None = typer.Option(None, help="SegRNN segment length."),
+    ensemble: int | None = typer.Option(None, help="Networks trained side by side, their "
+                                                   "forecasts averaged (default 1)."),
     spectral_radius: float | None = typer.Option(None, help="ESN: largest |eigenvalue| of W."),
     leak_rate: float | None = typer.Option(None, help="ESN: leak rate in (0, 1]."),
     ridge: float | None = typer.Option(None, help="ESN: ridge of the readout."),
@@ -137,7 +139,7 @@ def train(
         "dropout": dropout, "lookback": lookback, "horizon": horizon, "normalize": normalize,
         "channel_independent": channel_independent, "segment_length": segment_length,
         "spectral_radius": spectral_radius, "leak_rate": leak_rate, "ridge": ridge,
-        "washout": washout,
+        "washout": washout, "ensemble": ensemble,
         "scaler": scaler, "epochs": epochs, "batch_size": batch_size, "lr": lr,
         "patience": patience, "loss": loss, "interval": interval, "lr_schedule": lr_schedule,
         "val_fraction": val_fraction, "seed": seed, "device": device,

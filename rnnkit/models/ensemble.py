@@ -1,42 +1,57 @@
 """Deep ensembles (Lakshminarayanan et al. 2017): several copies of one network, each
 initialised and regularised (dropout masks) at random on its own, trained side by side on the
-same batches, each with its own loss; their averaged probabilities are the prediction.
+same batches, each with its own loss; their averaged predictions are the prediction.
 
     net = Ensemble([SequenceClassifier(config) for _ in range(3)])
     net.train(); net(tokens, lengths).shape      # (B, K, C): one row of logits per member
     loss = member_cross_entropy(net(...), labels)  # the mean of the members' own losses
     net.eval();  net(tokens, lengths).shape      # (B, C): log of the mean probability
 
+    net = Ensemble([ForecastNet(config) for _ in range(2)], combine="mean")
+    net.train(); net(x).shape                    # (B, K, H, n): one forecast per member
+    loss = MemberLoss(F.mse_loss)(net(x), y)     # the mean of the members' own losses
+    net.eval();  net(x).shape                    # (B, H, n): the mean forecast
+
 Training each member on its own loss (not the loss of the average) keeps them independent,
-which is what makes averaging them pay off; in eval mode the output is a log-probability
-vector, so softmax, argmax and cross-entropy read it like any classifier's logits.
+which is what makes averaging them pay off. Classifiers combine probabilities: in eval mode
+the output is a log-probability vector, so softmax, argmax and cross-entropy read it like any
+classifier's logits. Regressors (forecasters) combine by the plain mean.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+#: How the members' outputs become one: "probability" (classifier logits, last dimension the
+#: classes) or "mean" (regression outputs of any shape).
+COMBINE = ("probability", "mean")
+
 
 class Ensemble(nn.Module):
-    """K member networks with the same inputs and a (B, C) logits output each.
+    """K member networks with the same inputs and outputs of one shape (B, ...) each.
 
-    ``forward(*args)``: in training mode the members' logits stacked as (B, K, C); in eval
-    mode :math:`\\log \\frac{1}{K}\\sum_k \\mathrm{softmax}(z_k)` (B, C). With ``trace=True``
-    (eval) also the first member's `Trace`: the glass box shows one member's gates.
-    ``config`` and ``rnn`` are the first member's (all members share the config).
+    ``forward(*args)``: in training mode the members' outputs stacked as (B, K, ...); in eval
+    mode one (B, ...) output: with ``combine="probability"`` (logits (B, C))
+    :math:`\\log \\frac{1}{K}\\sum_k \\mathrm{softmax}(z_k)`, with ``"mean"``
+    :math:`\\frac{1}{K}\\sum_k y_k`. With ``trace=True`` (eval) also the first member's
+    `Trace`: the glass box shows one member's gates. ``config`` and ``rnn`` are the first
+    member's (all members share the config).
     """
 
-    def __init__(self, members: Sequence[nn.Module]) -> None:
+    def __init__(self, members: Sequence[nn.Module], combine: str = "probability") -> None:
         super().__init__()
         if len(members) < 2:
             raise ValueError(f"an ensemble needs at least 2 members; got {len(members)}")
+        if combine not in COMBINE:
+            raise ValueError(f"combine={combine!r}; expected one of {COMBINE}")
         self.members = nn.ModuleList(members)
+        self.combine = combine
 
     @property
     def config(self) -> Any:
@@ -49,7 +64,7 @@ class Ensemble(nn.Module):
         return self.members[0].rnn
 
     def forward(self, *args: Any, trace: bool = False) -> Tensor | tuple[Tensor, Any]:
-        """Members' logits (B, K, C) when training, else log mean probabilities (B, C)."""
+        """Members' outputs (B, K, ...) when training, else their combination (B, ...)."""
         traced = None
         outputs = []
         for k, member in enumerate(self.members):
@@ -58,10 +73,13 @@ class Ensemble(nn.Module):
             else:
                 out = member(*args)
             outputs.append(out)
-        stacked = torch.stack(outputs, dim=1)  # (B, K, C)
+        stacked = torch.stack(outputs, dim=1)  # (B, K, ...)
         if self.training and not trace:
             return stacked
-        averaged = torch.logsumexp(F.log_softmax(stacked, -1), dim=1) - math.log(len(outputs))
+        if self.combine == "mean":
+            averaged = stacked.mean(1)
+        else:
+            averaged = torch.logsumexp(F.log_softmax(stacked, -1), dim=1) - math.log(len(outputs))
         return (averaged, traced) if trace else averaged
 
 
@@ -72,3 +90,20 @@ def member_cross_entropy(logits: Tensor, target: Tensor) -> Tensor:
         k = logits.shape[1]
         return F.cross_entropy(logits.flatten(0, 1), target.repeat_interleave(k))
     return F.cross_entropy(logits, target)
+
+
+class MemberLoss:
+    """A loss of (prediction, target) of one shape, extended to an `Ensemble`'s training
+    output: for predictions (B, K, ...) against targets (B, ...) the mean of the K members'
+    own losses (for a mean-reduced loss, the loss against the target repeated per member).
+    Predictions of the target's shape are scored as they are. Picklable (a class, not a
+    closure), so process-parallel training can ship it."""
+
+    def __init__(self, loss: Callable[[Tensor, Tensor], Tensor]) -> None:
+        self.loss = loss
+
+    def __call__(self, prediction: Tensor, target: Tensor) -> Tensor:
+        """The loss, or the members' mean loss."""
+        if prediction.dim() == target.dim() + 1:
+            target = target.unsqueeze(1).expand_as(prediction)
+        return self.loss(prediction, target)

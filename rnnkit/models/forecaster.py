@@ -20,6 +20,7 @@ from rnnkit.errors import InputError
 from rnnkit.evaluate.intervals import conformal_halfwidth
 from rnnkit.io.weights import load_checked
 from rnnkit.layers import CELLS, Recurrent, Trace
+from rnnkit.models.ensemble import Ensemble, MemberLoss
 from rnnkit.models.normalization import MODES as NORM_MODES
 from rnnkit.models.normalization import InstanceNorm
 from rnnkit.models.segrnn import SegRNN
@@ -53,6 +54,7 @@ class ForecasterConfig:
     reservoir_seed: int = 0  # ESN: set from the training seed by fit()
     scaler: str = "standard"  # "standard", "minmax" or "identity", fit on training rows only
     init: str = "torch"  # weight initialiser: a name in rnnkit.init.INITIALISERS
+    ensemble: int = 1  # networks trained side by side, forecasts averaged (1: one)
     n_targets: int = 1  # set from the data by fit()
     n_features: int = 0  # set from the data by fit()
 
@@ -69,7 +71,11 @@ class ForecasterConfig:
                     f"--horizon 1 (got horizon={self.horizon})"
                 )
             ESN(esn_config(self))  # raises InputError naming a bad reservoir setting
-        for name in ("hidden_size", "num_layers", "lookback", "horizon", "n_targets"):
+            if self.ensemble > 1:
+                raise InputError(f"--ensemble {self.ensemble}: an echo state network is fitted "
+                                 "in closed form, so its members would all be alike; use "
+                                 "--ensemble 1 with --cell esn")
+        for name in ("hidden_size", "num_layers", "lookback", "horizon", "n_targets", "ensemble"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name}={getattr(self, name)}; expected at least 1")
         for name in ("dropout", "output_dropout"):
@@ -263,6 +269,14 @@ class ForecastNet(nn.Module):
         return (y, record) if trace else y
 
 
+def build_network(config: ForecasterConfig) -> ForecastNet | Ensemble:
+    """One `ForecastNet`, or an `Ensemble` of ``config.ensemble`` of them whose forecasts
+    are averaged (each initialised from the random generator in turn)."""
+    if config.ensemble == 1:
+        return ForecastNet(config)
+    return Ensemble([ForecastNet(config) for _ in range(config.ensemble)], combine="mean")
+
+
 class Forecaster:
     """A forecasting estimator: ``fit`` on a `Series`, then forecast from any origin.
 
@@ -279,7 +293,7 @@ class Forecaster:
                  train: TrainConfig | None = None) -> None:
         self.config = config or ForecasterConfig()
         self.train_config = train or TrainConfig()
-        self.net: ForecastNet | None = None
+        self.net: ForecastNet | Ensemble | None = None
         self.scaler: Scaler | None = None
         self.columns: tuple[list[str], list[str]] | None = None
         self.halfwidth: np.ndarray | None = None  # (H, n_targets) conformal interval half-width
@@ -334,7 +348,7 @@ class Forecaster:
         self.scaler = Scaler.fit(series.values[:n_train], c.scaler)
         c.reservoir_seed = t.seed
         torch.manual_seed(t.seed)
-        self.net = ForecastNet(c)
+        self.net = build_network(c)
         if c.cell == "esn":
             return self._fit_esn(series, n_train, n_val)
         train_origins = origins_between(c.lookback, n_train, c.horizon, c.lookback)
@@ -344,7 +358,7 @@ class Forecaster:
             val_origins = origins_between(n_train, len(series), c.horizon, c.lookback)
             val_loader = self.loader(series, val_origins, 256)
         result = fit(
-            self.net, LOSSES[t.loss], train_loader, val_loader, epochs=t.epochs,
+            self.net, MemberLoss(LOSSES[t.loss]), train_loader, val_loader, epochs=t.epochs,
             lr=t.lr, weight_decay=t.weight_decay, clip=t.clip, patience=t.patience,
             device=t.device, seed=t.seed, progress=progress, checkpoint_dir=checkpoint_dir,
             resume=resume, parallel=parallel, lr_schedule=t.lr_schedule,
@@ -518,7 +532,7 @@ class Forecaster:
             raise InputError(f"{where}: missing or malformed entry {err}") from err
         model.validate()
         forecaster = cls(model, train)
-        forecaster.net = load_checked(ForecastNet(model), weights, where)
+        forecaster.net = load_checked(build_network(model), weights, where)
         if halfwidth is not None and halfwidth.shape != (model.horizon, model.n_targets):
             raise InputError(f"{where}: interval_halfwidth has shape {halfwidth.shape}; expected "
                              f"({model.horizon}, {model.n_targets})")

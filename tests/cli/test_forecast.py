@@ -155,6 +155,29 @@ def test_split_protocol_counts_every_window(multi_csv, tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
+def test_an_ensemble_run_saves_reloads_and_explains(multi_csv, tmp_path, capsys):
+    out = tmp_path / "pair"
+    args = ["forecast", "train", "--csv", str(multi_csv), "--target", "all", "--model",
+            "segrnn", "--lookback", "16", "--horizon", "8", "--segment-length", "8",
+            "--hidden-size", "8", "--split", "200,40,40", "--epochs", "1", "--quiet"]
+    assert main([*args, "--ensemble", "2", "--json", "--out", str(out)]) == 0
+    trained = json.loads(capsys.readouterr().out)
+    assert json.loads((out / "config.json").read_text())["model"]["ensemble"] == 2
+    weights = load_weights(out / "model.safetensors")
+    assert {k.split(".")[1] for k in weights if k.startswith("members.")} == {"0", "1"}
+    used = tmp_path / "used.csv"  # the 280 rows the split covers: its test part is the last 40
+    pd.read_csv(multi_csv).head(280).to_csv(used, index=False)
+    assert main(["forecast", "evaluate", "--run", str(out), "--csv", str(used),
+                 "--test-size", "40", "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)  # the reloaded pair forecasts as trained
+    assert again["scaled"]["model"]["mse"] == pytest.approx(trained["scaled"]["model"]["mse"])
+    assert main(["forecast", "explain", "--run", str(out), "--origin", "250", "--json"]) == 0
+    assert set(json.loads(capsys.readouterr().out)["gates"]) == {"l0 r", "l0 z"}  # sigmoid gates
+    assert main([*args, "--ensemble", "0", "--out", str(tmp_path / "bad")]) == 2
+    assert "ensemble=0; expected at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
+
+
 def test_explain_opens_the_glass_box(small_csv, tmp_path, capsys):
     out = tmp_path / "run"
     assert train_small(small_csv, out) == 0

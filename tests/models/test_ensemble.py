@@ -50,3 +50,28 @@ def test_training_output_keeps_each_member_and_the_loss_is_their_mean():
     with pytest.raises(ValueError, match="at least 2 members"):
         Ensemble([nn.Linear(2, 2)])
     assert math.isfinite(loss.item())
+
+
+def test_a_mean_ensemble_averages_forecasts_and_trains_each_member_on_its_own_loss():
+    from rnnkit.models.ensemble import MemberLoss
+    from rnnkit.models.forecaster import ForecasterConfig, ForecastNet
+
+    torch.manual_seed(0)
+    config = ForecasterConfig(model="segrnn", lookback=8, horizon=4, segment_length=4,
+                              hidden_size=6, n_targets=2)
+    nets = [ForecastNet(config) for _ in range(3)]
+    ensemble = Ensemble(nets, combine="mean").eval()
+    x, y = torch.randn(5, 8, 2), torch.randn(5, 4, 2)
+    expected = torch.stack([n.eval()(x) for n in nets]).mean(0)
+    torch.testing.assert_close(ensemble(x), expected)
+    assert not torch.allclose(nets[0](x), expected, atol=1e-4)
+    forecast, trace = ensemble(x, trace=True)
+    torch.testing.assert_close(forecast, expected)
+    assert trace[0][0].stack("z").shape == (10, 2, 6)  # first member: B*C rows, N=2 segments
+    out = ensemble.train()(x)
+    assert out.shape == (5, 3, 4, 2)
+    loss = MemberLoss(F.mse_loss)(out, y)
+    torch.testing.assert_close(loss, sum(F.mse_loss(out[:, k], y) for k in range(3)) / 3)
+    torch.testing.assert_close(MemberLoss(F.l1_loss)(out[:, 0], y), F.l1_loss(out[:, 0], y))
+    with pytest.raises(ValueError, match="combine='median'"):
+        Ensemble(nets, combine="median")

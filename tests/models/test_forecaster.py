@@ -197,3 +197,31 @@ def test_forecast_from_no_origin_is_empty():
     fc = quick()
     fc.fit(sine(), progress=False)
     assert fc.forecast(sine(), np.array([], dtype=int)).shape == (0, 1, 1)
+
+
+def test_an_ensemble_forecaster_averages_its_members_and_reloads():
+    from rnnkit.models.ensemble import Ensemble
+
+    fc = quick(horizon=2, ensemble=2)
+    fc.fit(sine(), progress=False)
+    assert isinstance(fc.net, Ensemble) and len(fc.net.members) == 2
+    origins = np.arange(30, 60)
+    both = fc.forecast(sine(), origins)
+    ensemble = fc.net
+    alone = []
+    for member in ensemble.members:
+        fc.net = member
+        alone.append(fc.forecast(sine(), origins))
+    fc.net = ensemble
+    np.testing.assert_allclose(both, (alone[0] + alone[1]) / 2, rtol=1e-5)
+    assert not np.allclose(alone[0], alone[1])  # two independently drawn networks
+    again = Forecaster.from_state(fc.state(), fc.net.state_dict(), "memory")
+    np.testing.assert_array_equal(again.forecast(sine(), origins), both)
+    state = fc.state()
+    state["model"]["ensemble"] = 1
+    with pytest.raises(InputError, match="weights do not fit the config"):
+        Forecaster.from_state(state, fc.net.state_dict(), "memory")
+    with pytest.raises(InputError, match="ensemble=0; expected at least 1"):
+        quick(ensemble=0).fit(sine(), progress=False)
+    with pytest.raises(InputError, match="--ensemble 2: an echo state network"):
+        quick(cell="esn", ensemble=2).fit(sine(), progress=False)

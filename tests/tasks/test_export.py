@@ -10,8 +10,8 @@ from rnnkit.cli.main import main
 from rnnkit.tasks.forecast import load
 
 
-@pytest.fixture
-def run(tmp_path):
+@pytest.fixture(params=["1", "2"], ids=["one", "ensemble"])
+def run(tmp_path, request):
     t = np.arange(400)
     frame = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=400, freq="D")
                           .strftime("%Y-%m-%d"),
@@ -22,7 +22,7 @@ def run(tmp_path):
     out = tmp_path / "run"
     assert main(["forecast", "train", "--csv", str(csv), "--target", "y", "--features", "x",
                  "--lookback", "24", "--horizon", "3", "--hidden-size", "8", "--layers", "1",
-                 "--epochs", "2", "--quiet", "--out", str(out)]) == 0
+                 "--epochs", "2", "--ensemble", request.param, "--quiet", "--out", str(out)]) == 0
     return out, csv
 
 
