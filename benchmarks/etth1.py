@@ -6,8 +6,10 @@ Splits by row: train 0..8640, validation 8640-L..11520, test 11520-L..14400; sta
 scaling fit on the training rows; MSE and MAE on the scaled values over every test window
 (stride 1, none dropped). Settings: multivariate "M" (7 in, 7 out, L = 96) and univariate
 "S" (OT, L = 336); horizons 96, 192, 336, 720 (``--quick``: 96 only). Persistence is scored
-on the same windows. ``--jobs N`` trains N models at a time, each in its own process with
-``--threads`` threads (the longest first); the output is the same one JSON object.
+on the same windows. ``--seeds 0 1 2`` trains one model per seed and adds their mean
+(``summary``; the protocol where a GPU is lent). ``--jobs N`` trains N models at a time,
+each in its own process with ``--threads`` threads (the longest first); the output is the
+same one JSON object.
 ``--ensemble K`` trains K networks side by side per model and scores their mean forecast
 (the preset's SegRNN otherwise); each member's own test MSE is reported beside it.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -34,14 +37,14 @@ ANCHORS = {  # published MSE: SegRNN (M, L=96, fixed framework) and NLinear (S, 
 HORIZONS = [96, 192, 336, 720]
 
 
-def run(setting: str, horizon: int, args: argparse.Namespace) -> dict:
+def run(setting: str, horizon: int, seed: int, args: argparse.Namespace) -> dict:
     preset = "etth1-m" if setting == "M" else "etth1-s"
     data = DATA_PRESETS[preset]
     spec = DataSpec(csv=str(Path(os.environ["RNNKIT_DATA"]) / "etth1" / "ETTh1.csv"),
                     target=data["target"], split=data["split"])
     set_cpu_threads(args.threads)
-    chosen = {"epochs": args.epochs, "patience": args.patience}
-    fc = Forecaster.from_preset(preset, horizon=horizon, hidden_size=args.hidden, seed=args.seed,
+    chosen = {"epochs": args.epochs, "patience": args.patience, "lr": args.lr}
+    fc = Forecaster.from_preset(preset, horizon=horizon, hidden_size=args.hidden, seed=seed,
                                 device=args.device, ensemble=args.ensemble,
                                 **{k: v for k, v in chosen.items() if v is not None})
     series, first_test, val_start = split(spec, fc.config.lookback, horizon)
@@ -58,7 +61,7 @@ def run(setting: str, horizon: int, args: argparse.Namespace) -> dict:
                                  .scaled["model"]["mse"], 4))
         fc.net = ensemble
     return {
-        "setting": setting, "horizon": horizon, "lookback": fc.config.lookback,
+        "setting": setting, "horizon": horizon, "seed": seed, "lookback": fc.config.lookback,
         "test_windows": len(ev.origins),
         "mse": round(ev.scaled["model"]["mse"], 4), "mae": round(ev.scaled["model"]["mae"], 4),
         "member_mse": members,
@@ -66,9 +69,21 @@ def run(setting: str, horizon: int, args: argparse.Namespace) -> dict:
         "persistence_mae": round(ev.scaled["persistence"]["mae"], 4),
         "interval_coverage_90": round(ev.interval["coverage"], 3) if ev.interval else None,
         "train_seconds": round(seconds, 1), "epochs_run": len(result.history["train_loss"]),
-        "best_epoch": result.best_epoch, "lr": fc.train_config.lr,
+        "best_epoch": result.best_epoch,
+        "best_val_loss": round(result.history["val_loss"][result.best_epoch - 1], 4)
+        if result.best_epoch else None, "lr": fc.train_config.lr,
         "lr_schedule": fc.train_config.lr_schedule, "max_epochs": fc.train_config.epochs,
     }
+
+
+def judge(row: dict, setting: str, horizon: int) -> dict:
+    """Add the published anchor and the verdicts (beats persistence, at or below the anchor)."""
+    anchor_name, anchor = next(iter(ANCHORS[setting].items()))
+    published = anchor[HORIZONS.index(horizon)]
+    row[f"{anchor_name}_published_mse"] = published
+    row["beats_persistence"] = row["mse"] < row["persistence_mse"]
+    row["at_or_below_anchor"] = row["mse"] <= published
+    return row
 
 
 def preset_default(name: str) -> str:
@@ -84,8 +99,10 @@ def main() -> None:
                         help=preset_default("epochs"))
     parser.add_argument("--patience", type=int, default=None,
                         help=preset_default("patience"))
+    parser.add_argument("--lr", type=float, default=None, help=preset_default("lr"))
     parser.add_argument("--hidden", type=int, default=512)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0],
+                        help="one model per seed; with several, 'summary' gives their mean")
     parser.add_argument("--ensemble", type=int, default=1,
                         help="networks per model, trained side by side, forecasts averaged")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per model")
@@ -99,7 +116,8 @@ def main() -> None:
     set_cpu_threads(args.threads)
     start = time.perf_counter()
     chosen = args.horizons or (HORIZONS[:1] if args.quick else HORIZONS)
-    tasks = [(setting, horizon) for setting in args.settings for horizon in chosen]
+    tasks = [(setting, horizon, seed) for setting in args.settings for horizon in chosen
+             for seed in args.seeds]
     if args.jobs > 1:  # the longest first (M before S, long horizons before short)
         order = sorted(tasks, key=lambda t: (t[0] != "M", -t[1]))
         with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
@@ -107,17 +125,22 @@ def main() -> None:
             rows = [futures[task].result() for task in tasks]
     else:
         rows = [run(*task, args) for task in tasks]
-    results = []
     for row in rows:
-        k = HORIZONS.index(row["horizon"])
-        anchor_name, anchor = next(iter(ANCHORS[row["setting"]].items()))
-        row[f"{anchor_name}_published_mse"] = anchor[k]
-        row["beats_persistence"] = row["mse"] < row["persistence_mse"]
-        row["at_or_below_anchor"] = row["mse"] <= anchor[k]
-        results.append(row)
+        judge(row, row["setting"], row["horizon"])
+    summary = []  # over the seeds: the mean of each score, and each seed's MSE
+    for setting in args.settings:
+        for horizon in chosen:
+            runs = [r for r in rows if (r["setting"], r["horizon"]) == (setting, horizon)]
+            mean = {key: round(statistics.fmean(r[key] for r in runs), 4)
+                    for key in ("mse", "mae", "persistence_mse", "persistence_mae")}
+            summary.append(judge({"setting": setting, "horizon": horizon, **mean,
+                                  "mse_each": [r["mse"] for r in runs],
+                                  "mse_std": round(statistics.pstdev(r["mse"] for r in runs), 4)},
+                                 setting, horizon))
     print(json.dumps({"quick": args.quick, "settings": args.settings, "horizons": chosen,
                       "hidden": args.hidden, "ensemble": args.ensemble, "jobs": args.jobs,
-                      "threads": args.threads, "seed": args.seed, "results": results,
+                      "threads": args.threads, "seeds": args.seeds, "results": rows,
+                      "summary": summary,
                       "total_seconds": round(time.perf_counter() - start, 1)}))
 
 
