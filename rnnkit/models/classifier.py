@@ -29,7 +29,7 @@ from rnnkit.data.text import (
 from rnnkit.errors import InputError
 from rnnkit.io.weights import load_checked
 from rnnkit.layers import CELLS, Recurrent, Trace
-from rnnkit.models.ensemble import Ensemble, member_cross_entropy
+from rnnkit.models.ensemble import Ensemble, member_cross_entropy, one_or_ensemble
 from rnnkit.models.forecaster import config_from_dict
 from rnnkit.train.distributed import Parallel
 from rnnkit.train.fit import FitResult, fit
@@ -186,11 +186,8 @@ class SequenceClassifier(nn.Module):
 
 
 def build_network(config: ClassifierConfig) -> SequenceClassifier | Ensemble:
-    """One `SequenceClassifier`, or an `Ensemble` of ``config.ensemble`` of them (each
-    initialised from the random generator in turn)."""
-    if config.ensemble == 1:
-        return SequenceClassifier(config)
-    return Ensemble([SequenceClassifier(config) for _ in range(config.ensemble)])
+    """One `SequenceClassifier`, or an `Ensemble` of ``config.ensemble`` of them."""
+    return one_or_ensemble(lambda: SequenceClassifier(config), config.ensemble)
 
 
 class TextClassifier:

@@ -83,6 +83,15 @@ class Ensemble(nn.Module):
         return (averaged, traced) if trace else averaged
 
 
+def one_or_ensemble(make: Callable[[], nn.Module], k: int,
+                    combine: str = "probability") -> nn.Module:
+    """``make()`` once when ``k`` is 1, else an `Ensemble` of ``k`` of them (each initialised
+    from the random generator in turn)."""
+    if k == 1:
+        return make()
+    return Ensemble([make() for _ in range(k)], combine)
+
+
 def member_cross_entropy(logits: Tensor, target: Tensor) -> Tensor:
     """Cross-entropy of (B, C) logits, or the mean of each member's cross-entropy for an
     `Ensemble`'s training output (B, K, C) against the same (B,) targets."""

@@ -20,7 +20,7 @@ from rnnkit.errors import InputError
 from rnnkit.evaluate.intervals import conformal_halfwidth
 from rnnkit.io.weights import load_checked
 from rnnkit.layers import CELLS, Recurrent, Trace
-from rnnkit.models.ensemble import Ensemble, MemberLoss
+from rnnkit.models.ensemble import Ensemble, MemberLoss, one_or_ensemble
 from rnnkit.models.normalization import MODES as NORM_MODES
 from rnnkit.models.normalization import InstanceNorm
 from rnnkit.models.segrnn import SegRNN
@@ -271,10 +271,8 @@ class ForecastNet(nn.Module):
 
 def build_network(config: ForecasterConfig) -> ForecastNet | Ensemble:
     """One `ForecastNet`, or an `Ensemble` of ``config.ensemble`` of them whose forecasts
-    are averaged (each initialised from the random generator in turn)."""
-    if config.ensemble == 1:
-        return ForecastNet(config)
-    return Ensemble([ForecastNet(config) for _ in range(config.ensemble)], combine="mean")
+    are averaged."""
+    return one_or_ensemble(lambda: ForecastNet(config), config.ensemble, combine="mean")
 
 
 class Forecaster:
