@@ -10,8 +10,10 @@ on the same windows. ``--seeds 0 1 2`` trains one model per seed and adds their 
 (``summary``; the protocol where a GPU is lent). ``--jobs N`` trains N models at a time,
 each in its own process with ``--threads`` threads (the longest first); the output is the
 same one JSON object.
-``--ensemble K`` trains K networks side by side per model and scores their mean forecast
-(the preset's SegRNN otherwise); each member's own test MSE is reported beside it.
+``--ensemble K`` scores, for each seed s, the ensemble of the K networks of seeds s .. s+K-1
+(what ``rnnkit forecast train --ensemble K --seed s`` trains: each network on its own, its
+forecasts averaged); the networks are trained as separate jobs and joined
+(`Forecaster.join`), and each one's own test MSE is reported beside the ensemble's.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
-from rnnkit.models.ensemble import Ensemble
+import torch
+
+from rnnkit.data.series import Series
 from rnnkit.models.forecaster import DATA_PRESETS, PRESETS, Forecaster
 from rnnkit.tasks.forecast import DataSpec, _test_evaluation, split
 from rnnkit.train.device import set_cpu_threads
@@ -37,43 +41,71 @@ ANCHORS = {  # published MSE: SegRNN (M, L=96, fixed framework) and NLinear (S, 
 HORIZONS = [96, 192, 336, 720]
 
 
-def run(setting: str, horizon: int, seed: int, args: argparse.Namespace) -> dict:
+def setup(setting: str, horizon: int, seed: int, args: argparse.Namespace,
+          ensemble: int = 1) -> tuple[Forecaster, Series, int, int]:
+    """The preset's forecaster (``ensemble`` networks) and the split data: the series, the
+    first test row, the first validation row."""
     preset = "etth1-m" if setting == "M" else "etth1-s"
     data = DATA_PRESETS[preset]
     spec = DataSpec(csv=str(Path(os.environ["RNNKIT_DATA"]) / "etth1" / "ETTh1.csv"),
                     target=data["target"], split=data["split"])
-    set_cpu_threads(args.threads)
     chosen = {"epochs": args.epochs, "patience": args.patience, "lr": args.lr}
     fc = Forecaster.from_preset(preset, horizon=horizon, hidden_size=args.hidden, seed=seed,
-                                device=args.device, ensemble=args.ensemble,
+                                device=args.device, ensemble=ensemble,
                                 **{k: v for k, v in chosen.items() if v is not None})
     series, first_test, val_start = split(spec, fc.config.lookback, horizon)
-    start = time.perf_counter()
-    result = fc.fit(series.slice(0, first_test), val_start, progress=False)
-    seconds = time.perf_counter() - start
+    return fc, series, first_test, val_start
+
+
+def score(fc: Forecaster, series: Series, first_test: int, setting: str, horizon: int,
+          seed: int) -> dict:
+    """Test MSE/MAE of ``fc`` and of persistence over every test window, and the coverage."""
     ev = _test_evaluation(fc, series, first_test, period=24)
-    members = []
-    if isinstance(fc.net, Ensemble):  # each member alone, on the same windows
-        ensemble = fc.net
-        for member in ensemble.members:
-            fc.net = member
-            members.append(round(_test_evaluation(fc, series, first_test, 24)
-                                 .scaled["model"]["mse"], 4))
-        fc.net = ensemble
     return {
         "setting": setting, "horizon": horizon, "seed": seed, "lookback": fc.config.lookback,
         "test_windows": len(ev.origins),
         "mse": round(ev.scaled["model"]["mse"], 4), "mae": round(ev.scaled["model"]["mae"], 4),
-        "member_mse": members,
         "persistence_mse": round(ev.scaled["persistence"]["mse"], 4),
         "persistence_mae": round(ev.scaled["persistence"]["mae"], 4),
         "interval_coverage_90": round(ev.interval["coverage"], 3) if ev.interval else None,
-        "train_seconds": round(seconds, 1), "epochs_run": len(result.history["train_loss"]),
-        "best_epoch": result.best_epoch,
-        "best_val_loss": round(result.history["val_loss"][result.best_epoch - 1], 4)
-        if result.best_epoch else None, "lr": fc.train_config.lr,
-        "lr_schedule": fc.train_config.lr_schedule, "max_epochs": fc.train_config.epochs,
+        "lr": fc.train_config.lr, "lr_schedule": fc.train_config.lr_schedule,
+        "max_epochs": fc.train_config.epochs,
     }
+
+
+def train_one(setting: str, horizon: int, seed: int, args: argparse.Namespace) -> dict:
+    """Train one network with ``seed``: its scores, and its state and weights (numpy) so that
+    the main process can join networks into ensembles."""
+    set_cpu_threads(args.threads)
+    fc, series, first_test, val_start = setup(setting, horizon, seed, args)
+    start = time.perf_counter()
+    result = fc.fit(series.slice(0, first_test), val_start, progress=False)
+    seconds = time.perf_counter() - start
+    row = {**score(fc, series, first_test, setting, horizon, seed),
+           "train_seconds": round(seconds, 1), "epochs_run": result.epochs_run,
+           "best_epoch": result.best_epoch,
+           "best_val_loss": round(result.history["val_loss"][result.best_epoch - 1], 4)
+           if result.best_epoch else None}
+    weights = {k: v.cpu().numpy() for k, v in fc.net.state_dict().items()}
+    return {"row": row, "state": fc.state(), "weights": weights}
+
+
+def join(setting: str, horizon: int, seed: int, trained: list[dict],
+         args: argparse.Namespace) -> dict:
+    """The ensemble of the networks in ``trained`` (seeds seed, seed + 1, ...): exactly what
+    ``--ensemble K --seed seed`` trains (`Forecaster.join`), scored like one network."""
+    fc, series, first_test, val_start = setup(setting, horizon, seed, args, len(trained))
+    members = [Forecaster.from_state(t["state"], {k: torch.from_numpy(v)
+                                                  for k, v in t["weights"].items()}, "member")
+               for t in trained]
+    fc.join(members, series.slice(0, first_test), val_start)
+    rows = [t["row"] for t in trained]
+    return {**score(fc, series, first_test, setting, horizon, seed),
+            "member_seeds": [r["seed"] for r in rows], "member_mse": [r["mse"] for r in rows],
+            "train_seconds": round(sum(r["train_seconds"] for r in rows), 1),
+            "epochs_run": [r["epochs_run"] for r in rows],
+            "best_epoch": [r["best_epoch"] for r in rows],
+            "best_val_loss": [r["best_val_loss"] for r in rows]}
 
 
 def judge(row: dict, setting: str, horizon: int) -> dict:
@@ -104,7 +136,8 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0],
                         help="one model per seed; with several, 'summary' gives their mean")
     parser.add_argument("--ensemble", type=int, default=1,
-                        help="networks per model, trained side by side, forecasts averaged")
+                        help="networks per reported model (seeds s .. s+K-1), forecasts "
+                             "averaged")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per model")
     parser.add_argument("--jobs", type=int, default=1, help="models trained at a time")
     parser.add_argument("--device", default="auto")
@@ -116,15 +149,25 @@ def main() -> None:
     set_cpu_threads(args.threads)
     start = time.perf_counter()
     chosen = args.horizons or (HORIZONS[:1] if args.quick else HORIZONS)
-    tasks = [(setting, horizon, seed) for setting in args.settings for horizon in chosen
-             for seed in args.seeds]
+    k = args.ensemble  # each reported seed s: the networks of seeds s .. s + k - 1
+    tasks = sorted({(setting, horizon, seed + j) for setting in args.settings
+                    for horizon in chosen for seed in args.seeds for j in range(k)})
     if args.jobs > 1:  # the longest first (M before S, long horizons before short)
         order = sorted(tasks, key=lambda t: (t[0] != "M", -t[1]))
         with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
-            futures = {task: pool.submit(run, *task, args) for task in order}
-            rows = [futures[task].result() for task in tasks]
+            futures = {task: pool.submit(train_one, *task, args) for task in order}
+            trained = {task: futures[task].result() for task in tasks}
     else:
-        rows = [run(*task, args) for task in tasks]
+        trained = {task: train_one(*task, args) for task in tasks}
+    rows = []
+    for setting in args.settings:
+        for horizon in chosen:
+            for seed in args.seeds:
+                if k == 1:
+                    rows.append(trained[(setting, horizon, seed)]["row"])
+                else:
+                    rows.append(join(setting, horizon, seed, [
+                        trained[(setting, horizon, seed + j)] for j in range(k)], args))
     for row in rows:
         judge(row, row["setting"], row["horizon"])
     summary = []  # over the seeds: the mean of each score, and each seed's MSE

@@ -84,8 +84,9 @@ def train(
     channel_independent: bool | None = typer.Option(
         None, "--channel-independent/--joint", help="One shared model per channel."),
     segment_length: int | None = typer.Option(None, help="SegRNN segment length."),
-    ensemble: int | None = typer.Option(None, help="Networks trained side by side, their "
-                                                   "forecasts averaged (default 1)."),
+    ensemble: int | None = typer.Option(
+        None, help="Networks trained in turn (seeds seed, seed+1, ...; each its own early "
+                   "stopping), their forecasts averaged (default 1)."),
     spectral_radius: float | None = typer.Option(None, help="ESN: largest |eigenvalue| of W."),
     leak_rate: float | None = typer.Option(None, help="ESN: leak rate in (0, 1]."),
     ridge: float | None = typer.Option(None, help="ESN: ridge of the readout."),
@@ -170,7 +171,8 @@ def _report(outcome: object, as_json: bool) -> None:
            else f"{c.num_layers}x{c.cell.upper()}({c.hidden_size})")
     _print_table(metrics, f"{', '.join(outcome.series.targets)}: {metrics['test_forecasts']} "
                  f"test forecasts of {c.horizon} step(s) from a {c.lookback}-row lookback "
-                 f"({net}, {len(outcome.fit.history['train_loss'])} epochs, "
+                 f"({net}{f' x {c.ensemble}' if c.ensemble > 1 else ''}, "
+                 f"{outcome.fit.epochs_run} epochs, "
                  f"{outcome.fit.seconds:.1f} s)")
     typer.echo(f"run written to {outcome.run_dir}")
 

@@ -1,21 +1,25 @@
 """Deep ensembles (Lakshminarayanan et al. 2017): several copies of one network, each
-initialised and regularised (dropout masks) at random on its own, trained side by side on the
-same batches, each with its own loss; their averaged predictions are the prediction.
+initialised and regularised (dropout masks) at random on its own, whose averaged predictions
+are the prediction.
 
     net = Ensemble([SequenceClassifier(config) for _ in range(3)])
     net.train(); net(tokens, lengths).shape      # (B, K, C): one row of logits per member
     loss = member_cross_entropy(net(...), labels)  # the mean of the members' own losses
     net.eval();  net(tokens, lengths).shape      # (B, C): log of the mean probability
 
-    net = Ensemble([ForecastNet(config) for _ in range(2)], combine="mean")
-    net.train(); net(x).shape                    # (B, K, H, n): one forecast per member
-    loss = MemberLoss(F.mse_loss)(net(x), y)     # the mean of the members' own losses
+    net = Ensemble([forecaster_0.net, forecaster_1.net], combine="mean")
     net.eval();  net(x).shape                    # (B, H, n): the mean forecast
 
-Training each member on its own loss (not the loss of the average) keeps them independent,
-which is what makes averaging them pay off. Classifiers combine probabilities: in eval mode
-the output is a log-probability vector, so softmax, argmax and cross-entropy read it like any
-classifier's logits. Regressors (forecasters) combine by the plain mean.
+Two ways to train them. Classifiers train their members side by side on the same batches,
+each on its own loss (not the loss of the average, which would couple them). Forecasters
+train each member as a forecaster of its own, one after another, each with its own seed
+(initial weights, batch order, dropout masks) and its own early stopping, and join the
+trained networks (`rnnkit.models.forecaster.Forecaster.join`): on ETTh1, members trained
+side by side ended nearly alike (the same batches, the same stopping epoch) while separate
+seeds did not, and diversity is what averaging pays for.
+Classifiers combine probabilities: in eval mode the output is a log-probability vector, so
+softmax, argmax and cross-entropy read it like any classifier's logits. Regressors
+(forecasters) combine by the plain mean.
 """
 
 from __future__ import annotations
@@ -99,20 +103,3 @@ def member_cross_entropy(logits: Tensor, target: Tensor) -> Tensor:
         k = logits.shape[1]
         return F.cross_entropy(logits.flatten(0, 1), target.repeat_interleave(k))
     return F.cross_entropy(logits, target)
-
-
-class MemberLoss:
-    """A loss of (prediction, target) of one shape, extended to an `Ensemble`'s training
-    output: for predictions (B, K, ...) against targets (B, ...) the mean of the K members'
-    own losses (for a mean-reduced loss, the loss against the target repeated per member).
-    Predictions of the target's shape are scored as they are. Picklable (a class, not a
-    closure), so process-parallel training can ship it."""
-
-    def __init__(self, loss: Callable[[Tensor, Tensor], Tensor]) -> None:
-        self.loss = loss
-
-    def __call__(self, prediction: Tensor, target: Tensor) -> Tensor:
-        """The loss, or the members' mean loss."""
-        if prediction.dim() == target.dim() + 1:
-            target = target.unsqueeze(1).expand_as(prediction)
-        return self.loss(prediction, target)

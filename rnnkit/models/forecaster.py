@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +20,12 @@ from rnnkit.errors import InputError
 from rnnkit.evaluate.intervals import conformal_halfwidth
 from rnnkit.io.weights import load_checked
 from rnnkit.layers import CELLS, Recurrent, Trace
-from rnnkit.models.ensemble import Ensemble, MemberLoss, one_or_ensemble
+from rnnkit.models.ensemble import Ensemble, one_or_ensemble
 from rnnkit.models.normalization import MODES as NORM_MODES
 from rnnkit.models.normalization import InstanceNorm
 from rnnkit.models.segrnn import SegRNN
 from rnnkit.reservoir import ESN, ESNConfig
+from rnnkit.train.checkpoint import has_checkpoint, member_folder
 from rnnkit.train.device import resolve_device
 from rnnkit.train.distributed import Parallel
 from rnnkit.train.fit import FitResult, fit
@@ -54,7 +55,7 @@ class ForecasterConfig:
     reservoir_seed: int = 0  # ESN: set from the training seed by fit()
     scaler: str = "standard"  # "standard", "minmax" or "identity", fit on training rows only
     init: str = "torch"  # weight initialiser: a name in rnnkit.init.INITIALISERS
-    ensemble: int = 1  # networks trained side by side, forecasts averaged (1: one)
+    ensemble: int = 1  # networks trained in turn (seeds seed, seed+1, ...), forecasts averaged
     n_targets: int = 1  # set from the data by fit()
     n_features: int = 0  # set from the data by fit()
 
@@ -341,6 +342,9 @@ class Forecaster:
         ``parallel`` trains with several processes (see `rnnkit.train.fit`)."""
         c, t = self.config, self.train_config
         val_start = self.check(series, val_start)
+        if c.ensemble > 1:
+            return self._fit_members(series, val_start, progress, checkpoint_dir, resume,
+                                     parallel)
         n_train, n_val = val_start, len(series) - val_start
         self.columns = (list(series.targets), list(series.features))
         self.scaler = Scaler.fit(series.values[:n_train], c.scaler)
@@ -356,7 +360,7 @@ class Forecaster:
             val_origins = origins_between(n_train, len(series), c.horizon, c.lookback)
             val_loader = self.loader(series, val_origins, 256)
         result = fit(
-            self.net, MemberLoss(LOSSES[t.loss]), train_loader, val_loader, epochs=t.epochs,
+            self.net, LOSSES[t.loss], train_loader, val_loader, epochs=t.epochs,
             lr=t.lr, weight_decay=t.weight_decay, clip=t.clip, patience=t.patience,
             device=t.device, seed=t.seed, progress=progress, checkpoint_dir=checkpoint_dir,
             resume=resume, parallel=parallel, lr_schedule=t.lr_schedule,
@@ -364,6 +368,56 @@ class Forecaster:
         self.device = next(self.net.parameters()).device
         self._calibrate(series, n_train, n_val)
         return result
+
+    def member(self, k: int) -> Forecaster:
+        """An untrained forecaster for ensemble member ``k`` (0-based): these settings for one
+        network, trained with seed ``seed + k``. Fitting it gives exactly the member that
+        `fit` trains with ``ensemble > 1``."""
+        return Forecaster(replace(self.config, ensemble=1),
+                          replace(self.train_config, seed=self.train_config.seed + k))
+
+    def _fit_members(self, series: Series, val_start: int, progress: bool,
+                     checkpoint_dir: Path | None, resume: bool,
+                     parallel: Parallel | None) -> FitResult:
+        """Train the ensemble's networks one after another, each as a forecaster of its own
+        (`member`): its own initial weights, batch order, dropout masks and early stopping.
+        With ``checkpoint_dir`` member k keeps its checkpoints in ``member{k}`` under it;
+        ``resume`` continues the member that was interrupted and trains the rest."""
+        members, results = [], []
+        for k in range(self.config.ensemble):
+            member = self.member(k)
+            place = None if checkpoint_dir is None else member_folder(checkpoint_dir, k)
+            again = resume and (k == 0 or has_checkpoint(place))  # member 0: "nothing to resume"
+            results.append(member.fit(series, val_start, progress, place, again, parallel))
+            members.append(member)
+        self.join(members, series, val_start)
+        return FitResult.of_members(results)
+
+    def join(self, members: list[Forecaster], series: Series,
+             val_start: int | None = None) -> None:
+        """Make this forecaster the ensemble of trained ``members`` (its settings for one
+        network each; typically ``self.member(k)`` for k < ``ensemble``, fitted on ``series``
+        up to ``val_start``): its forecast is their mean, its intervals are calibrated anew
+        on the validation rows of ``series``. Raises `InputError` on a mismatch."""
+        c = self.config
+        val_start = self.check(series, val_start)
+        if len(members) != c.ensemble:
+            raise InputError(f"ensemble={c.ensemble} needs {c.ensemble} trained members; "
+                             f"got {len(members)}")
+        one = replace(c, ensemble=1)
+        for k, member in enumerate(members):
+            if member.net is None or member.scaler is None:
+                raise InputError(f"ensemble member {k} is not trained yet")
+            if replace(member.config, reservoir_seed=one.reservoir_seed) != one:
+                raise InputError(f"ensemble member {k} has other settings than the ensemble: "
+                                 f"{member.config} vs {one}")
+            if member.columns != members[0].columns or \
+                    member.scaler.to_dict() != members[0].scaler.to_dict():
+                raise InputError(f"ensemble member {k} was trained on other data than member 0")
+        self.columns, self.scaler = members[0].columns, members[0].scaler
+        self.net = Ensemble([m.net for m in members], combine="mean").eval()
+        self.device = members[0].device
+        self._calibrate(series, val_start, len(series) - val_start)
 
     def loader(self, series: Series, origins: Tensor, batch_size: int, shuffle: bool = False,
                seed: int = 0) -> DataLoader:

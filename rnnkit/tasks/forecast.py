@@ -139,7 +139,11 @@ def _write_plots(run_dir: Path, outcome_fit: FitResult | None, ev: Evaluation, s
              if name in ("model", "persistence")}
     fig = forecast_figure(x, series.target_values[:, 0], x[test_rows], first, title)
     save_figure(fig, run_dir / "forecast.png")
-    if outcome_fit is not None and outcome_fit.history["train_loss"]:  # ESNs have no epochs
+    if outcome_fit is not None and outcome_fit.members:  # an ensemble: each member's curves
+        curves = {f"member {k} {name}": values for k, member in enumerate(outcome_fit.members)
+                  for name, values in member.history.items()}
+        save_figure(loss_figure(curves, None), run_dir / "loss.png")
+    elif outcome_fit is not None and outcome_fit.history["train_loss"]:  # ESNs have no epochs
         save_figure(loss_figure(outcome_fit.history, outcome_fit.best_epoch), run_dir / "loss.png")
     if ev.actual.shape[1] > 1:
         bounds = None if ev.bounds is None else (ev.bounds[0][..., 0], ev.bounds[1][..., 0])
@@ -174,11 +178,7 @@ def metrics_json(ev: Evaluation, fit: FitResult | None, first_test: int, series:
         "per_step": ev.per_step(),
     }
     if fit is not None:
-        result["training"] = {
-            "seconds": fit.seconds, "epochs_run": len(fit.history["train_loss"]),
-            "best_epoch": fit.best_epoch, "stopped_early": fit.stopped_early,
-            "history": fit.history,
-        }
+        result["training"] = fit.report()
     return result
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from rnnkit.errors import InputError
 from rnnkit.io.run import is_complete, new_run_dir, read_json
-from rnnkit.train.checkpoint import has_checkpoint
+from rnnkit.train.checkpoint import has_any_checkpoint
 from rnnkit.train.distributed import is_main_process
 
 CHECKPOINT = "checkpoint"  # folder of a run's resume checkpoint, removed once it is complete
@@ -38,7 +38,7 @@ def interrupted_config(run_dir: Path) -> dict[str, Any]:
         raise InputError(f"--resume {run_dir}: no such run folder")
     if is_complete(run_dir):
         raise InputError(f"--resume {run_dir}: that run is complete; nothing to resume")
-    if not has_checkpoint(run_dir / CHECKPOINT):
+    if not has_any_checkpoint(run_dir / CHECKPOINT):
         raise InputError(f"--resume {run_dir}: no checkpoint (it stopped before its first epoch "
                          "ended); start the training again")
     config = read_json(run_dir / "config.json")

@@ -108,6 +108,17 @@ def has_checkpoint(folder: Path) -> bool:
     return (Path(folder) / INDEX).is_file()
 
 
+def member_folder(folder: Path, k: int) -> Path:
+    """Where member ``k`` of networks trained in turn (an ensemble) keeps its checkpoints."""
+    return Path(folder) / f"member{k}"
+
+
+def has_any_checkpoint(folder: Path) -> bool:
+    """Whether ``folder`` holds a checkpoint, its own or its first member's (networks trained
+    in turn checkpoint each in `member_folder`)."""
+    return has_checkpoint(folder) or has_checkpoint(member_folder(folder, 0))
+
+
 def rng_state(sampler_generator: torch.Generator | None) -> dict[str, Tensor]:
     """The random states a resumed run needs: torch's (and CUDA's) and the batch order's."""
     state = {"torch": torch.get_rng_state()}

@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import lightning.pytorch as pl
 import torch
@@ -43,6 +44,10 @@ class FitResult:
     ``best_epoch`` is 0 when the untrained model was best on validation (its weights kept),
     else the 1-based epoch; None without validation (the last weights are kept). The history
     has ``train_loss``, ``val_loss`` and, with a ``val_score``, ``val_score`` per epoch.
+
+    Networks trained one after another (an ensemble's members, see `FitResult.of_members`)
+    have one result each in ``members``; the whole has no epochs of its own (empty history,
+    no best epoch), its time is theirs summed.
     """
 
     history: dict[str, list[float]] = field(default_factory=dict)
@@ -50,6 +55,32 @@ class FitResult:
     seconds: float = 0.0
     stopped_early: bool = False
     out_of_time: bool = False  # stopped because another epoch would pass ``max_seconds``
+    members: list[FitResult] = field(default_factory=list)
+
+    @classmethod
+    def of_members(cls, results: list[FitResult]) -> FitResult:
+        """One result for networks trained in turn, each with its own `FitResult`."""
+        return cls(history={"train_loss": [], "val_loss": []},
+                   seconds=sum(r.seconds for r in results),
+                   stopped_early=all(r.stopped_early for r in results),
+                   out_of_time=any(r.out_of_time for r in results), members=list(results))
+
+    @property
+    def epochs_run(self) -> int:
+        """Epochs trained (summed over the members for an ensemble)."""
+        if self.members:
+            return sum(r.epochs_run for r in self.members)
+        return len(self.history.get("train_loss", []))
+
+    def report(self) -> dict[str, Any]:
+        """JSON-ready facts: seconds, epochs run, the kept epoch, whether it stopped early, the
+        history; with members, each member's."""
+        facts: dict[str, Any] = {"seconds": self.seconds, "epochs_run": self.epochs_run,
+                                 "best_epoch": self.best_epoch,
+                                 "stopped_early": self.stopped_early, "history": self.history}
+        if self.members:
+            facts["members"] = [r.report() for r in self.members]
+        return facts
 
 
 class _Tracker(pl.Callback):

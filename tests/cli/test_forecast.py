@@ -163,6 +163,10 @@ def test_an_ensemble_run_saves_reloads_and_explains(multi_csv, tmp_path, capsys)
     assert main([*args, "--ensemble", "2", "--json", "--out", str(out)]) == 0
     trained = json.loads(capsys.readouterr().out)
     assert json.loads((out / "config.json").read_text())["model"]["ensemble"] == 2
+    members = trained["training"]["members"]  # each network's own training, in turn
+    assert [len(m["history"]["train_loss"]) for m in members] == [1, 1]
+    assert trained["training"]["epochs_run"] == 2 and (out / "loss.png").is_file()
+    assert not (out / "checkpoint").exists()
     weights = load_weights(out / "model.safetensors")
     assert {k.split(".")[1] for k in weights if k.startswith("members.")} == {"0", "1"}
     used = tmp_path / "used.csv"  # the 280 rows the split covers: its test part is the last 40

@@ -203,7 +203,7 @@ def test_an_ensemble_forecaster_averages_its_members_and_reloads():
     from rnnkit.models.ensemble import Ensemble
 
     fc = quick(horizon=2, ensemble=2)
-    fc.fit(sine(), progress=False)
+    result = fc.fit(sine(), progress=False)
     assert isinstance(fc.net, Ensemble) and len(fc.net.members) == 2
     origins = np.arange(30, 60)
     both = fc.forecast(sine(), origins)
@@ -221,7 +221,86 @@ def test_an_ensemble_forecaster_averages_its_members_and_reloads():
     state["model"]["ensemble"] = 1
     with pytest.raises(InputError, match="weights do not fit the config"):
         Forecaster.from_state(state, fc.net.state_dict(), "memory")
+    assert result.epochs_run == 6 and len(result.members) == 2
     with pytest.raises(InputError, match="ensemble=0; expected at least 1"):
         quick(ensemble=0).fit(sine(), progress=False)
     with pytest.raises(InputError, match="--ensemble 2: an echo state network"):
         quick(cell="esn", ensemble=2).fit(sine(), progress=False)
+
+
+def test_ensemble_members_are_the_forecasters_of_seeds_seed_to_seed_plus_k():
+    """Member k is exactly the network one forecaster fits with seed + k: its own initial
+    weights, batch order, dropout masks and early stopping (not side by side, not alike)."""
+    def make(**kw):
+        return Forecaster(ForecasterConfig(hidden_size=8, num_layers=2, dropout=0.2, lookback=24,
+                                           horizon=2, **kw),
+                          TrainConfig(epochs=12, batch_size=32, patience=2, lr=3e-2, seed=5))
+
+    series = sine()
+    fc = make(ensemble=3)
+    result = fc.fit(series, progress=False)
+    alone = []
+    for k in range(3):
+        single = make()
+        single.train_config.seed = 5 + k
+        alone.append(single.fit(series, progress=False))
+        for name, tensor in single.net.state_dict().items():
+            assert torch.equal(fc.net.members[k].state_dict()[name], tensor), (k, name)
+        assert result.members[k].history == alone[k].history
+        assert result.members[k].best_epoch == alone[k].best_epoch
+    assert len({r.epochs_run for r in result.members}) > 1  # each stopped on its own
+    assert result.seconds == pytest.approx(sum(r.seconds for r in result.members))
+    assert fc.halfwidth is not None and fc.halfwidth.shape == (2, 1)
+
+
+def test_join_builds_an_ensemble_of_trained_members_and_refuses_a_mismatch():
+    series = sine()
+    fc = quick(horizon=2, ensemble=2)
+    members = [fc.member(k) for k in range(2)]
+    assert [m.train_config.seed for m in members] == [0, 1]
+    assert all(m.config.ensemble == 1 for m in members)
+    with pytest.raises(InputError, match="member 0 is not trained yet"):
+        fc.join(members, series)
+    for member in members:
+        member.fit(series, progress=False)
+    fc.join(members, series)
+    origins = np.arange(30, 60)
+    expected = (members[0].forecast(series, origins) + members[1].forecast(series, origins)) / 2
+    np.testing.assert_allclose(fc.forecast(series, origins), expected, rtol=1e-6)
+    with pytest.raises(InputError, match="needs 2 trained members; got 1"):
+        fc.join(members[:1], series)
+    other = quick(horizon=2, dropout=0.1)
+    other.fit(series, progress=False)
+    with pytest.raises(InputError, match="member 1 has other settings"):
+        fc.join([members[0], other], series)
+    shifted = Series(series.values + 5.0, ["y"])
+    moved = fc.member(1)
+    moved.fit(shifted, progress=False)
+    with pytest.raises(InputError, match="member 1 was trained on other data"):
+        fc.join([members[0], moved], series)
+
+
+def test_an_interrupted_ensemble_resumes_its_members_to_the_same_weights(tmp_path):
+    from rnnkit.tasks.runs import interrupted_config
+    from rnnkit.train.checkpoint import member_folder
+
+    series = sine()
+    reference = quick(horizon=2, ensemble=2)
+    reference.fit(series, progress=False)
+    cut = quick(horizon=2, ensemble=2)
+    folder = tmp_path / "checkpoint"
+    cut.fit(series, progress=False, checkpoint_dir=folder)
+    assert (member_folder(folder, 0) / "checkpoint.json").is_file()
+    for path in member_folder(folder, 1).iterdir():  # as if stopped before member 1 began
+        path.unlink()
+    (tmp_path / "config.json").write_text("{}")
+    assert interrupted_config(tmp_path) == {}  # a run whose checkpoints are its members'
+    resumed = quick(horizon=2, ensemble=2)
+    result = resumed.fit(series, progress=False, checkpoint_dir=folder, resume=True)
+    assert len(result.members[0].history["train_loss"]) == 3
+    assert result.members[0].seconds == 0 < result.members[1].seconds  # restored; trained
+    for name, tensor in reference.net.state_dict().items():
+        assert torch.equal(resumed.net.state_dict()[name], tensor), name
+    with pytest.raises(InputError, match="nothing to resume"):
+        quick(horizon=2, ensemble=2).fit(series, progress=False,
+                                         checkpoint_dir=tmp_path / "none", resume=True)
