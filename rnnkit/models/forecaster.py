@@ -408,9 +408,13 @@ class Forecaster:
         for k, member in enumerate(members):
             if member.net is None or member.scaler is None:
                 raise InputError(f"ensemble member {k} is not trained yet")
-            if replace(member.config, reservoir_seed=one.reservoir_seed) != one:
+            other = [f"{f.name}={getattr(member.config, f.name)!r} (not "
+                     f"{getattr(one, f.name)!r})" for f in fields(one)
+                     if f.name != "reservoir_seed"
+                     and getattr(member.config, f.name) != getattr(one, f.name)]
+            if other:
                 raise InputError(f"ensemble member {k} has other settings than the ensemble: "
-                                 f"{member.config} vs {one}")
+                                 f"{', '.join(other)}")
             if member.columns != members[0].columns or \
                     member.scaler.to_dict() != members[0].scaler.to_dict():
                 raise InputError(f"ensemble member {k} was trained on other data than member 0")
