@@ -47,6 +47,31 @@ def loss_figure(history: dict[str, list[float]], best_epoch: int | None,
     return fig
 
 
+def members_loss_figure(histories: list[dict[str, list[float]]],
+                        best_epochs: list[int | None],
+                        ylabel: str = "MSE (scaled)") -> Figure:
+    """`loss_figure` for networks trained in turn (an ensemble): one colour per member,
+    training loss solid, validation loss dashed, each member's kept epoch a dot."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for k, (history, best) in enumerate(zip(histories, best_epochs, strict=True)):
+        colour = f"C{k % 10}"
+        train, val = history.get("train_loss") or [], history.get("val_loss") or []
+        if train:
+            ax.plot(np.arange(1, len(train) + 1), train, color=colour,
+                    label=f"member {k} train")
+        if val:
+            ax.plot(np.arange(1, len(val) + 1), val, color=colour, ls="--",
+                    label=f"member {k} val")
+            if best:
+                ax.plot([best], [val[best - 1]], "o", color=colour, ms=5)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.set_title("dots: the epoch each member kept", fontsize=9)
+    ax.legend(fontsize=8)
+    return fig
+
+
 def windows_figure(
     x: np.ndarray, y: np.ndarray, origins: np.ndarray, lookback: int, forecast: np.ndarray,
     bounds: tuple[np.ndarray, np.ndarray] | None, picks: int = 3, title: str = "",

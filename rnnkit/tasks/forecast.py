@@ -129,6 +129,7 @@ def _write_plots(run_dir: Path, outcome_fit: FitResult | None, ev: Evaluation, s
     from rnnkit.plots.forecast import (
         forecast_figure,
         loss_figure,
+        members_loss_figure,
         per_step_figure,
         windows_figure,
     )
@@ -140,9 +141,9 @@ def _write_plots(run_dir: Path, outcome_fit: FitResult | None, ev: Evaluation, s
     fig = forecast_figure(x, series.target_values[:, 0], x[test_rows], first, title)
     save_figure(fig, run_dir / "forecast.png")
     if outcome_fit is not None and outcome_fit.members:  # an ensemble: each member's curves
-        curves = {f"member {k} {name}": values for k, member in enumerate(outcome_fit.members)
-                  for name, values in member.history.items()}
-        save_figure(loss_figure(curves, None), run_dir / "loss.png")
+        members = outcome_fit.members
+        save_figure(members_loss_figure([m.history for m in members],
+                                        [m.best_epoch for m in members]), run_dir / "loss.png")
     elif outcome_fit is not None and outcome_fit.history["train_loss"]:  # ESNs have no epochs
         save_figure(loss_figure(outcome_fit.history, outcome_fit.best_epoch), run_dir / "loss.png")
     if ev.actual.shape[1] > 1:
