@@ -182,9 +182,7 @@ def train(spec: DataSpec, captioner: ImageCaptioner, out: Path | None, progress:
         "train_captions": sum(len(c) for c in data.train.captions),
         "vocab": len(captioner.side.vocab),
         "parameters": sum(p.numel() for p in net.parameters()),
-        "training": {"seconds": fit.seconds, "epochs_run": len(fit.history["train_loss"]),
-                     "best_epoch": fit.best_epoch, "stopped_early": fit.stopped_early,
-                     "monitor": t.monitor, "history": fit.history},
+        "training": {**fit.report(), "monitor": t.monitor},
     })
     write_json(run_dir / "config.json", {"command": command, "data": asdict(spec),
                                          **captioner.state()})

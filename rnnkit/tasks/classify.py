@@ -149,10 +149,7 @@ def train(spec: DataSpec, classifier: TextClassifier, out: Path | None, progress
                "train_examples": len(train_table),
                "vocab_size": classifier.config.vocab_size,
                "parameters": sum(p.numel() for p in classifier.net.parameters()),
-               "training": {"seconds": fit.seconds,
-                            "epochs_run": len(fit.history["train_loss"]),
-                            "best_epoch": fit.best_epoch, "stopped_early": fit.stopped_early,
-                            "history": fit.history}}
+               "training": fit.report()}
 
     config = {"command": command, "data": asdict(spec), **classifier.state()}
     write_json(run_dir / "config.json", config)

@@ -108,9 +108,7 @@ def train(spec: DataSpec, model: LanguageModel, out: Path | None, progress: bool
         "valid": model.evaluate(valid_text),
         "train_tokens": len(model.tokens(train_text)), "vocab": len(model.vocab),
         "parameters": sum(p.numel() for p in model.net.parameters()),
-        "training": {"seconds": fit.seconds, "epochs_run": len(fit.history["train_loss"]),
-                     "best_epoch": fit.best_epoch, "stopped_early": fit.stopped_early,
-                     "history": fit.history},
+        "training": fit.report(),
         "samples": {"prompt": prompt, "temperature": temperature,
                     "texts": [s.text for s in samples]},
     }

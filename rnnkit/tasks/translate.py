@@ -86,9 +86,7 @@ def train(spec: DataSpec, translator: Translator, out: Path | None, progress: bo
         "dropped_long": translator.dropped_long,
         "vocab": {"source": len(translator.source.vocab), "target": len(translator.target.vocab)},
         "parameters": sum(p.numel() for p in net.parameters()),
-        "training": {"seconds": fit.seconds, "epochs_run": len(fit.history["train_loss"]),
-                     "best_epoch": fit.best_epoch, "stopped_early": fit.stopped_early,
-                     "history": fit.history},
+        "training": fit.report(),
     }
     config = {"command": command, "data": asdict(spec), **translator.state()}
     write_json(run_dir / "config.json", config)
