@@ -40,6 +40,11 @@ def loss_figure(history: dict[str, list[float]], best_epoch: int | None,
             ax.plot(np.arange(1, len(values) + 1), values, label=name.replace("_", " "))
     if best_epoch:
         ax.axvline(best_epoch, color="0.5", ls=":", label=f"kept: epoch {best_epoch}")
+    return _finish_loss_axes(fig, ax, ylabel)
+
+
+def _finish_loss_axes(fig: Figure, ax: plt.Axes, ylabel: str) -> Figure:
+    """The loss figures' common axes: log-scale loss against the epoch, with a legend."""
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
@@ -64,12 +69,8 @@ def members_loss_figure(histories: list[dict[str, list[float]]],
                     label=f"member {k} val")
             if best:
                 ax.plot([best], [val[best - 1]], "o", color=colour, ms=5)
-    ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(ylabel)
     ax.set_title("dots: the epoch each member kept", fontsize=9)
-    ax.legend(fontsize=8)
-    return fig
+    return _finish_loss_axes(fig, ax, ylabel)
 
 
 def windows_figure(
