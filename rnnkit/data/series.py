@@ -245,9 +245,10 @@ def read_series(
             (linear) or ``"drop"`` (drop those rows).
 
     Numbers may carry thousands separators (``"1,207.94"``). Unsorted timestamps are sorted with
-    a warning, and so are split-like jumps (x2, x0.5) far beyond a column's usual change
-    warned about; duplicate timestamps and non-numeric cells are errors naming file, line,
-    column and value.
+    a warning before empty cells are filled, and split-like jumps (x2, x0.5) far beyond a
+    column's usual change are warned about; duplicate timestamps and non-numeric cells are
+    errors naming file, line, column and value. Lines are those of the file (the header is
+    line 1), also after sorting.
 
     Example:
         >>> s = read_series("Google_Stock_Price_Train.csv", target="Open")  # doctest: +SKIP
@@ -285,14 +286,20 @@ def read_series(
 
     columns = [*targets, *features]
     values, stamps = _read_values(chain([frame], chunks), columns, time_column, path)
-    rows = np.arange(len(values))
+    rows = np.arange(len(values))  # the data row of each value row, for messages: `_line(rows[i])`
+    # Sorted before filling, so that a gap is filled from the rows next to it in time
+    if stamps is not None and not stamps.is_monotonic_increasing:
+        warnings.warn(f"{path}: rows are not in time order; sorted by {time_column!r}",
+                      stacklevel=2)
+        rows = np.argsort(stamps.to_numpy(), kind="stable")
+        values, stamps = values[rows], stamps[rows]
 
     missing = np.isnan(values)
     if missing.any():
         if fill is None:
             row, col = np.argwhere(missing)[0]
             raise InputError(
-                f"{path}, line {_line(int(row))}, column {columns[col]!r}: missing value "
+                f"{path}, line {_line(int(rows[row]))}, column {columns[col]!r}: missing value "
                 f"({int(missing.sum())} missing in all); choose --fill ffill, interpolate or drop"
             )
         if fill == "drop":
@@ -306,11 +313,15 @@ def read_series(
             table = pd.DataFrame(values)
             table = table.ffill() if fill == "ffill" else table.interpolate(limit_direction="both")
             values = table.to_numpy()
-            if np.isnan(values).any():
-                row, col = np.argwhere(np.isnan(values))[0]
+            left = np.isnan(values)
+            if left.any():
+                row, col = np.argwhere(left)[0]
+                if left[:, col].all():  # the only gap interpolate (both directions) leaves
+                    raise InputError(f"{path}, column {columns[col]!r} has no values; leave it out")
                 raise InputError(
-                    f"{path}, column {columns[col]!r}: cannot {fill} the missing value at line "
-                    f"{_line(int(rows[row]))} (nothing before it); use --fill interpolate or drop"
+                    f"{path}, column {columns[col]!r}: cannot ffill the missing value at line "
+                    f"{_line(int(rows[row]))} (nothing before it in time); use --fill "
+                    "interpolate or drop"
                 )
 
     if stamps is not None:
@@ -321,11 +332,6 @@ def read_series(
                 f"{path}, line {_line(int(rows[row]))}, column {time_column!r}: timestamp "
                 f"{stamps[row]} appears more than once; remove or aggregate the duplicates"
             )
-        if not stamps.is_monotonic_increasing:
-            warnings.warn(f"{path}: rows are not in time order; sorted by {time_column!r}",
-                          stacklevel=2)
-            order = np.argsort(stamps.to_numpy(), kind="stable")
-            values, stamps = values[order], stamps[order]
     _warn_on_jumps(values, columns, stamps, rows, path)
     return Series(values, targets, features, stamps, str(path))
 

@@ -1,3 +1,4 @@
+import re
 import warnings
 
 import numpy as np
@@ -114,3 +115,72 @@ def test_a_read_only_array_is_copied_so_torch_can_view_it_without_warning():
     assert view.shape == (3, 2) and not data.flags.writeable  # the caller's array untouched
     writable = np.arange(4.0)
     assert np.shares_memory(Series(writable, ["y"]).values, writable)  # no copy otherwise
+
+
+UNSORTED_GAP = "Date,y\n2020-01-05,50\n2020-01-02,\n2020-01-01,10\n2020-01-03,30\n"
+
+
+def test_fill_takes_neighbours_in_time_not_in_file_order(tmp_path):
+    path = write(tmp_path, UNSORTED_GAP)  # the gap (line 3) is 2020-01-02, between 10 and 30
+    with pytest.warns(UserWarning, match="not in time order"):
+        filled = read_series(path, "y", fill="ffill")
+    assert filled.values[:, 0].tolist() == [10, 10, 30, 50]
+    with pytest.warns(UserWarning, match="not in time order"):
+        interpolated = read_series(path, "y", fill="interpolate")
+    assert interpolated.values[:, 0].tolist() == [10, 20, 30, 50]
+    with pytest.warns(UserWarning, match="not in time order"):
+        dropped = read_series(path, "y", fill="drop")
+    assert dropped.values[:, 0].tolist() == [10, 30, 50]
+    assert [str(t.date()) for t in dropped.time] == ["2020-01-01", "2020-01-03", "2020-01-05"]
+
+
+def test_ffill_refuses_a_gap_at_the_earliest_time_though_not_first_in_the_file(tmp_path):
+    path = write(tmp_path, "Date,y\n2020-01-02,20\n2020-01-01,\n")
+    with pytest.warns(UserWarning, match="not in time order"), pytest.raises(
+            InputError, match=r"^" + re.escape(
+                f"{path}, column 'y': cannot ffill the missing value at line 3 (nothing before "
+                "it in time); use --fill interpolate or drop") + "$"):
+        read_series(path, "y", fill="ffill")
+
+
+def test_a_column_with_no_values_is_named_whatever_the_fill(tmp_path):
+    path = write(tmp_path, "y,z\n1,\n2,\n")
+    for fill in ("ffill", "interpolate"):
+        with pytest.raises(InputError, match=r"^" + re.escape(
+                f"{path}, column 'z' has no values; leave it out") + "$"):
+            read_series(path, "y", features=["z"], fill=fill)
+
+
+def test_jump_warning_names_file_lines_in_an_unsorted_file(tmp_path):
+    days = range(1, 13)  # a x2 level jump from day 6 (105) to day 7 (220)
+    rows = [f"2020-01-{d:02d},{100 + d - 1 if d <= 6 else 220 + d - 7}" for d in days]
+    path = write(tmp_path, "Date,y\n" + "\n".join(reversed(rows)) + "\n")  # day d on line 14 - d
+    with pytest.warns(UserWarning) as caught:
+        series = read_series(path, "y")
+    assert series.values[[5, 6], 0].tolist() == [105, 220]
+    assert [str(w.message) for w in caught] == [
+        f"{path}: rows are not in time order; sorted by 'Date'",
+        f"{path}: column 'y' jumps x2.10 between lines 8 and 7 (2020-01-06 -> 2020-01-07), far "
+        "beyond its usual change: an unadjusted stock split or a change of units? Adjust the "
+        "column or leave it out",
+    ]
+
+
+def test_errors_in_an_unsorted_file_name_file_lines(tmp_path):
+    path = write(tmp_path, "Date,y\n2020-01-03,\n2020-01-01,1\n2020-01-02,2\n")
+    with pytest.warns(UserWarning, match="not in time order"), pytest.raises(
+            InputError, match=r"^" + re.escape(
+                f"{path}, line 2, column 'y': missing value (1 missing in all); choose --fill "
+                "ffill, interpolate or drop") + "$"):
+        read_series(path, "y")
+    path = write(tmp_path, "Date,y\n2020-01-02,1\n2020-01-01,2\n2020-01-02,3\n")
+    with pytest.warns(UserWarning, match="not in time order"), pytest.raises(
+            InputError, match=r"^" + re.escape(
+                f"{path}, line 4, column 'Date': timestamp 2020-01-02 00:00:00 appears more than "
+                "once; remove or aggregate the duplicates") + "$"):
+        read_series(path, "y")
+    path = write(tmp_path, "Date,y\n2020-01-03,3\n2020-01-01,1\n2020-01-02,two\n")
+    with pytest.raises(InputError, match=r"^" + re.escape(
+            f"{path}, line 4, column 'y': 'two' is not a number (1 such cell(s) in that column);"
+            " fix or remove those rows") + "$"):
+        read_series(path, "y")
