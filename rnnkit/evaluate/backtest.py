@@ -14,9 +14,10 @@ class Evaluation:
     """Forecasts of the target rows after each origin, and their metrics.
 
     ``actual`` and each entry of ``forecasts`` are (N, H, n_targets) in the data's units;
-    ``metrics[name]`` has rmse, mae, mape, mse, mase and skill. ``scaled`` has MSE and MAE
-    on standardised values (the LTSF convention) when a scale was given; ``bounds`` the
-    model's interval (lower, upper) and ``interval`` its level and empirical coverage.
+    ``metrics[name]`` has rmse, mae, mape, smape, mse, mase and skill (the RMSE skill score
+    ``1 - RMSE / RMSE_persistence``, `rnnkit.evaluate.metrics.skill`). ``scaled`` has MSE
+    and MAE on standardised values (the LTSF convention) when a scale was given; ``bounds``
+    the model's interval (lower, upper) and ``interval`` its level and empirical coverage.
     """
 
     origins: np.ndarray
@@ -29,15 +30,16 @@ class Evaluation:
     interval: dict[str, float] | None = None
 
     def verdict(self) -> str:
-        """One sentence: does the model beat persistence ("tomorrow = today")?"""
+        """One sentence: does the model beat persistence ("tomorrow = today")? It gives both
+        RMSEs and the RMSE skill ``1 - RMSE_model / RMSE_persistence`` (> 0: the model wins)."""
         model, naive = self.metrics["model"]["rmse"], self.metrics["persistence"]["rmse"]
         skill = self.metrics["model"]["skill"]
         if model < naive:
             return (f"The model beats persistence: RMSE {model:.4g} vs {naive:.4g} "
-                    f"(skill {skill:+.1%}).")
+                    f"(RMSE skill {skill:+.1%}).")
         return (f"The model is WORSE than persistence ('tomorrow = today'): RMSE {model:.4g} vs "
-                f"{naive:.4g} (skill {skill:+.1%}); simply repeating the last value forecasts "
-                "better.")
+                f"{naive:.4g} (RMSE skill {skill:+.1%}); simply repeating the last value "
+                "forecasts better.")
 
     def per_step(self) -> dict[str, dict[str, list[float]]]:
         """MSE and MAE of the model and persistence at each lead time 1..H."""

@@ -10,18 +10,26 @@ import numpy as np
 def conformal_halfwidth(residuals: np.ndarray, level: float) -> np.ndarray:
     """Half-widths q such that ``forecast +- q`` covers a fraction ``level`` of new points.
 
-    ``residuals`` (N, ...) are absolute errors on calibration windows held out from training;
-    q is their ``ceil((N + 1) level) / N`` empirical quantile, separately for every trailing
-    index (e.g. each lead time and target), which guarantees coverage >= level for
-    exchangeable errors.
+    ``residuals`` (N, ...) are errors on calibration windows held out from training; q is
+    the k-th smallest absolute residual, k = ceil((N + 1) level), separately for every
+    trailing index (e.g. each lead time and target): coverage >= level for exchangeable
+    errors (split conformal: Lei et al. 2018; Angelopoulos & Bates 2021).
+
+    With too few residuals (k > N, when N < level / (1 - level): N <= 8 at level 0.9), the
+    exact answer is an infinite width; q is then the largest residual instead, a finite
+    interval whose guaranteed coverage is only N / (N + 1) < level.
+
+    Example:
+        >>> float(conformal_halfwidth(np.arange(1.0, 101.0), 0.9))  # the 91st of 100
+        91.0
     """
     if not 0 < level < 1:
         raise ValueError(f"interval level={level}; expected a value in (0, 1)")
     n = len(residuals)
     if n == 0:
         raise ValueError("no calibration residuals: intervals need a validation part")
-    rank = min(1.0, math.ceil((n + 1) * level) / n)
-    return np.quantile(np.abs(residuals), rank, axis=0, method="higher")
+    k = math.ceil((n + 1) * level - 1e-9)  # - 1e-9: 0.55 * 100 is 55.000000000000007 in floats
+    return np.sort(np.abs(residuals), axis=0)[min(k, n) - 1]
 
 
 def coverage(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:

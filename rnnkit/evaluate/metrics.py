@@ -28,6 +28,22 @@ def mape(actual: np.ndarray, predicted: np.ndarray) -> float:
     return float(100 * np.mean(np.abs((actual - np.asarray(predicted)) / actual)))
 
 
+def smape(actual: np.ndarray, predicted: np.ndarray) -> float:
+    """Symmetric mean absolute percentage error in percent, as in the M4 competition
+    (Makridakis et al. 2020): ``200 / h * sum |y - f| / (|y| + |f|)`` over the h points,
+    0 to 200; a point where actual and forecast are both 0 counts 0.
+
+    Example:
+        >>> round(smape(np.array([1.0, 2.0, 4.0]), np.array([2.0, 2.0, 2.0])), 2)
+        44.44
+    """
+    actual = np.asarray(actual, dtype=np.float64)
+    predicted = np.asarray(predicted, dtype=np.float64)
+    error, size = np.abs(actual - predicted), np.abs(actual) + np.abs(predicted)
+    ratio = np.divide(error, size, out=np.zeros_like(error), where=size > 0)
+    return float(200 * np.mean(ratio))
+
+
 def mase(actual: np.ndarray, predicted: np.ndarray, history: np.ndarray, period: int = 1) -> float:
     """Mean absolute scaled error (Hyndman & Koehler 2006).
 
@@ -42,19 +58,21 @@ def mase(actual: np.ndarray, predicted: np.ndarray, history: np.ndarray, period:
 
 
 def skill(model_rmse: float, persistence_rmse: float) -> float:
-    """Skill score ``1 - RMSE_model / RMSE_persistence``: > 0 beats persistence, < 0 loses."""
+    """RMSE skill score ``1 - RMSE_model / RMSE_persistence``: > 0 beats persistence, < 0
+    loses."""
     return float(1 - model_rmse / persistence_rmse) if persistence_rmse > 0 else float("nan")
 
 
 def report(
     actual: np.ndarray, predicted: np.ndarray, history: np.ndarray, period: int | None
 ) -> dict[str, float]:
-    """RMSE, MAE, MAPE, MSE and MASE of one forecast (MASE scaled by the seasonal naive's
-    in-sample error when a period is known, else by persistence's)."""
+    """RMSE, MAE, MAPE, sMAPE, MSE and MASE of one forecast (MASE scaled by the seasonal
+    naive's in-sample error when a period is known, else by persistence's)."""
     return {
         "rmse": rmse(actual, predicted),
         "mae": mae(actual, predicted),
         "mape": mape(actual, predicted),
+        "smape": smape(actual, predicted),
         "mse": mse(actual, predicted),
         "mase": mase(actual, predicted, history, period or 1),
     }

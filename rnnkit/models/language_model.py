@@ -14,6 +14,7 @@ Its quality is bits per character: the text's negative log2-likelihood divided b
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -235,7 +236,13 @@ class LanguageModel:
     def evaluate(self, text: str, streams: int = 16) -> dict[str, float]:
         """Bits per token and per character of ``text``: its negative log2-likelihood, read as
         ``streams`` contiguous parts with the state carried through each (only each part's
-        first token is unscored), divided by the tokens and by the characters scored."""
+        first token is unscored), divided by the tokens and by the ``characters`` scored.
+
+        The characters are those of the scored text itself (as the tokenizer reads it:
+        NFC-normalised, lower-cased if the model is): each scored token covers the text from
+        the end of the token before it to its own end, so spaces and line breaks count, and
+        an unknown word counts its own letters, not the 5 of ``<unk>``.
+        """
         self._check_ready()
         ids = self.encode(text)
         streams = max(1, min(streams, (len(ids) - 1) // 2))
@@ -254,12 +261,18 @@ class LanguageModel:
                                          y.reshape(-1), reduction="sum"))
         bits = float(nll) / math.log(2)
         scored = parts[:, 1:]
-        chars = sum(len(t) for t in self.vocab.decode(scored.reshape(-1).tolist(),
-                                                       skip_specials=False))
+        read = unicodedata.normalize("NFC", text)  # the text as the tokenizers read it
+        read = read.lower() if self.config.lowercase else read
+        ends, at = [], 0  # where each token ends in it (between tokens: whitespace only)
+        for token in self.tokens(text):
+            at = read.index(token, at) + len(token)
+            ends.append(at)
+        part_ends = torch.tensor(ends[: per * streams]).view(streams, per)
+        chars = int((part_ends[:, -1] - part_ends[:, 0]).sum())  # after each first token
         unknown = int((scored == self.vocab.unk_index).sum())
         return {"bits_per_token": bits / scored.numel(), "bits_per_char": bits / max(chars, 1),
                 "perplexity": math.exp(float(nll) / scored.numel()),
-                "tokens": scored.numel(), "unknown_tokens": unknown}
+                "tokens": scored.numel(), "characters": chars, "unknown_tokens": unknown}
 
     @torch.no_grad()
     def gates(self, text: str, layer: int = 0) -> dict[str, np.ndarray]:

@@ -9,6 +9,7 @@ are the memory, whose final states start the decoder, and the shared `AttentionD
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -42,7 +43,7 @@ from rnnkit.models.decoder import (
 )
 from rnnkit.models.forecaster import config_from_dict
 from rnnkit.train.distributed import Parallel
-from rnnkit.train.fit import FitResult, evaluate_loss, fit
+from rnnkit.train.fit import FitResult, fit
 from rnnkit.train.settings import check_training_settings
 
 
@@ -254,16 +255,26 @@ class Translator:
                    val_score=val_bleu, higher_is_better=True, checkpoint_dir=checkpoint_dir,
                    resume=resume, parallel=parallel, lr_schedule=t.lr_schedule)
 
+    @torch.no_grad()
     def perplexity(self, corpus: ParallelCorpus) -> float:
-        """exp(mean cross-entropy per target token) on ``corpus`` (no label smoothing)."""
+        """exp(total cross-entropy / total target tokens) on ``corpus``: per token, each
+        sentence's ``<eos>`` included, so a long sentence weighs more than a short one (no
+        label smoothing)."""
         self._check_ready()
         src, _ = self.encode_sources(corpus.source)
         tgt = [ids[: self.corpus_config.max_length - 1]
                for ids in (self.target.encode(s) for s in corpus.target)]
         loader = pair_loader(src, tgt, self.target, 256, shuffle=False)
         device = next(self.net.parameters()).device
-        return float(torch.exp(torch.tensor(evaluate_loss(self.net, sequence_loss, loader,
-                                                          device))))
+        self.net.eval()
+        nll, tokens = 0.0, 0
+        for x, y in loader:
+            logits = self.net(*(part.to(device) for part in x))  # (B, T, V)
+            nll += float(nn.functional.cross_entropy(logits.flatten(0, 1),
+                                                     y.flatten().to(device), ignore_index=0,
+                                                     reduction="sum"))
+            tokens += int((y != 0).sum())  # padding is id 0
+        return math.exp(nll / tokens)
 
     # ---- translating ------------------------------------------------------------------------
 

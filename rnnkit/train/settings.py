@@ -8,8 +8,12 @@ from rnnkit.errors import InputError
 
 #: Schedules that set the rate once per epoch: epoch (0-based) -> factor on ``lr``.
 EPOCH_FACTORS: dict[str, Callable[[int], float]] = {
-    "halving": lambda epoch: 0.5 ** epoch,  # the LTSF codebases' "type1"
-    "decay": lambda epoch: 0.8 ** max(0, epoch - 3),  # SegRNN's "type3"
+    # the rate halves after every epoch: epoch k gets lr * 0.5**k (the LTSF codebases'
+    # "type1" halves one epoch later: lr for epochs 0 and 1, then lr * 0.5**(k-1) for k >= 1)
+    "halving": lambda epoch: 0.5 ** epoch,
+    # epoch k gets lr * 0.8**max(0, k-3): lr for four epochs, then x0.8 after each; exactly
+    # SegRNN's "type3" (Lin et al. 2023), whose loop gives epoch k lr if k < 3 else lr * 0.8**(k-3)
+    "decay": lambda epoch: 0.8 ** max(0, epoch - 3),
 }
 #: What `rnnkit.train.fit.fit` can follow: constant, cosine (step by step) and the above.
 LR_SCHEDULES = ("constant", "cosine", *EPOCH_FACTORS)

@@ -17,6 +17,15 @@ def test_metrics_on_a_hand_checked_example():
     assert metrics.skill(1.0, 2.0) == 0.5 and metrics.skill(3.0, 2.0) == -0.5
 
 
+def test_smape_on_hand_checked_examples():
+    # 200 / 3 * (1 / 3 + 0 / 4 + 2 / 6)
+    assert math.isclose(metrics.smape(np.array([1.0, 2.0, 4.0]), np.array([2.0, 2.0, 2.0])),
+                        400 / 9)
+    # 0 / 0 counts 0; a sign flip costs the most (200 %); 200 / 4 * (0 + 2 / 4 + 1 + 0)
+    assert metrics.smape(np.array([0.0, 1.0, -1.0, 5.0]), np.array([0.0, 3.0, 1.0, 5.0])) == 75
+    assert metrics.smape(np.zeros((2, 3)), np.zeros((2, 3))) == 0
+
+
 def test_baselines_on_a_hand_checked_example():
     y = np.array([1.0, 2.0, 4.0, 7.0, 11.0])[:, None]
     origins = np.array([2, 3])
@@ -39,7 +48,21 @@ def test_evaluation_verdict_says_when_the_model_loses():
     y = np.arange(10.0)[:, None]
     origins = np.array([5, 6, 7, 8])
     good = evaluate(y, origins, (origins + 1.0)[:, None, None], 5, None)
-    assert good.metrics["model"]["rmse"] == 0 and good.verdict().startswith("The model beats")
-    bad = evaluate(y, origins, (origins - 5.0)[:, None, None], 5, None)
+    assert good.metrics["model"]["rmse"] == 0
+    assert good.verdict() == "The model beats persistence: RMSE 0 vs 1 (RMSE skill +100.0%)."
+    bad = evaluate(y, origins, (origins - 5.0)[:, None, None], 5, None)  # 6 too low
     assert "WORSE than persistence" in bad.verdict()
+    assert "RMSE 6 vs 1 (RMSE skill -500.0%);" in bad.verdict()
     assert bad.metrics["persistence"]["skill"] == 0
+
+
+def test_every_forecaster_has_smape_and_a_zero_actual_does_not_crash():
+    y = np.array([0.0, 1.0, 0.0, 2.0, 0.0, 1.0, 0.0, 2.0, 0.0, 1.0])[:, None]
+    origins = np.array([5, 6, 7])  # actuals 0, 2, 0
+    ev = evaluate(y, origins, np.array([0.0, 1.0, 1.0])[:, None, None], 5, None)
+    for scores in ev.metrics.values():
+        assert 0 <= scores["smape"] <= 200 and not math.isnan(scores["smape"])
+        assert math.isnan(scores["mape"])  # undefined where an actual is 0
+    # model: 0 / 0, |2 - 1| / 3, |0 - 1| / 1; persistence repeats 1, 0, 2
+    assert math.isclose(ev.metrics["model"]["smape"], 200 / 3 * (1 / 3 + 1))
+    assert math.isclose(ev.metrics["persistence"]["smape"], 200 / 3 * (1 + 1 + 1))

@@ -1,10 +1,17 @@
 import math
+from dataclasses import replace
 
 import pytest
 import torch
 
+from rnnkit.data.text import Vocab, build_tokenizer
 from rnnkit.errors import InputError
-from rnnkit.models.language_model import LanguageModel, LanguageModelConfig, TrainConfig
+from rnnkit.models.language_model import (
+    LanguageModel,
+    LanguageModelConfig,
+    RecurrentLM,
+    TrainConfig,
+)
 
 TEXT = "abcabd\n" * 100
 
@@ -75,3 +82,24 @@ def test_word_level_keeps_lines():
                                      model.net.state_dict(), "run")
     assert torch.equal(again.encode("A dog"), model.encode("A dog"))
     assert again.sample("A", length=5, seed=2).text == model.sample("A", length=5, seed=2).text
+
+
+def test_bits_per_char_divide_by_the_characters_of_the_scored_text():
+    model = LanguageModel(LanguageModelConfig(level="word", hidden_size=8, num_layers=1,
+                                              embedding_dim=4))
+    model.tokenizer = build_tokenizer("word", [])
+    model.vocab = Vocab.build([model.tokens("A dog runs.\nA cat sleeps.")])
+    torch.manual_seed(0)
+    model.net = RecurrentLM(replace(model.config, vocab_size=len(model.vocab)))  # untrained
+    text = "A dog runs.\nA  zebra sleeps."  # "zebra" is <unk>; two spaces before it
+    assert model.tokens(text) == ["A", "dog", "runs", ".", "\n", "A", "zebra", "sleeps", "."]
+    one = model.evaluate(text, streams=1)
+    assert one["unknown_tokens"] == 1 and one["tokens"] == 8
+    # every token after the first: " dog runs.\nA  zebra sleeps.", spaces and all
+    assert one["bits_per_char"] == pytest.approx(one["bits_per_token"] * 8 / 27)
+    assert one["characters"] == len(text) - 1 == 27
+    # two streams of 4 tokens, each scored after its first token; the last "." is left out:
+    # " dog runs." and "A  zebra sleeps"
+    two = model.evaluate(text, streams=2)
+    assert two["bits_per_char"] == pytest.approx(two["bits_per_token"] * 6 / 25)
+    assert two["characters"] == 10 + 15 and two["tokens"] == 6

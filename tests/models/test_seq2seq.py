@@ -1,9 +1,10 @@
+import math
 import random
 
 import pytest
 import torch
 
-from rnnkit.data.parallel import CorpusConfig, ParallelCorpus
+from rnnkit.data.parallel import CorpusConfig, ParallelCorpus, build_sides
 from rnnkit.errors import InputError
 from rnnkit.io.weights import load_weights, save_weights
 from rnnkit.models.seq2seq import Seq2Seq, Seq2SeqConfig, TrainConfig, Translator
@@ -105,3 +106,31 @@ def test_unk_is_never_written_unless_asked():
 def test_learning_rate_schedule_is_checked():
     with pytest.raises(InputError, match="--lr-schedule 'step' is not known"):
         TrainConfig(lr_schedule="step").validate()
+
+
+def test_perplexity_is_per_target_token_over_the_whole_corpus():
+    short, long = ("a", "a"), ("a b c d e f a b", "b a f e d c b a")
+    pairs = [short] * 200 + [long] * 100  # more than one batch of 256
+    corpus = ParallelCorpus([s for s, _ in pairs], [t for _, t in pairs], list(range(1, 301)),
+                            "generated")
+    translator = Translator(corpus=CorpusConfig(min_freq=1))
+    src_side, tgt_side = build_sides(corpus, translator.corpus_config)
+    torch.manual_seed(0)
+    net = Seq2Seq(Seq2SeqConfig(embedding_dim=4, hidden_size=4,
+                                src_vocab_size=len(src_side.vocab),
+                                tgt_vocab_size=len(tgt_side.vocab))).eval()  # untrained
+    with torch.no_grad():  # <eos> cheap, words dear: a long sentence costs more per token
+        net.decoder.out.bias[tgt_side.eos_index] = 5.0
+    translator.source, translator.target, translator.net = src_side, tgt_side, net
+    nll = []  # of each pair, summed over its target tokens and <eos>
+    for source, target in (short, long):
+        src, tgt = src_side.encode(source), tgt_side.encode(target)
+        with torch.no_grad():
+            logits = net(torch.tensor([src]), torch.tensor([len(src)]),
+                         torch.tensor([[tgt_side.bos_index, *tgt]]))[0]
+        nll.append(float(torch.nn.functional.cross_entropy(
+            logits, torch.tensor([*tgt, tgt_side.eos_index]), reduction="sum")))
+    per_token = math.exp((200 * nll[0] + 100 * nll[1]) / (200 * 2 + 100 * 9))
+    per_sentence = math.exp((200 * nll[0] / 2 + 100 * nll[1] / 9) / 300)
+    assert abs(per_sentence / per_token - 1) > 0.05  # the two averages differ here
+    assert translator.perplexity(corpus) == pytest.approx(per_token, rel=1e-5)

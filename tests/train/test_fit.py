@@ -186,18 +186,20 @@ def test_cosine_schedule_sets_the_learning_rate_of_every_step(tmp_path):
             progress=False, lr_schedule="linear")
 
 
-@pytest.mark.parametrize("schedule, factors", [
-    ("halving", [1, 0.5, 0.25, 0.125, 0.0625, 0.03125]),
-    ("decay", [1, 1, 1, 1, 0.8, 0.64]),  # four epochs at the full rate, then 0.8 per epoch
+@pytest.mark.parametrize("schedule, rates", [
+    # halved after every epoch, from the first (LTSF "type1" would keep 0.1 for two epochs)
+    ("halving", [0.1, 0.05, 0.025, 0.0125, 0.00625, 0.003125]),
+    # four epochs at 0.1, then x0.8 after each (SegRNN's "type3")
+    ("decay", [0.1, 0.1, 0.1, 0.1, 0.08, 0.064]),
 ])
-def test_epoch_schedules_set_the_learning_rate_of_each_epoch(tmp_path, schedule, factors):
+def test_epoch_schedules_set_the_learning_rate_of_each_epoch(tmp_path, schedule, rates):
     x, s, y = data()
-    for done in (1, 2, 4, 5, 6):
-        fit(Recording(), nn.functional.cross_entropy, batches_of(x, s, y), epochs=done, lr=0.1,
-            progress=False, lr_schedule=schedule, checkpoint_dir=tmp_path / str(done))
-        lr = json.loads((tmp_path / str(done) / "checkpoint.json").read_text())[
+    for epochs, rate in enumerate(rates, start=1):
+        fit(Recording(), nn.functional.cross_entropy, batches_of(x, s, y), epochs=epochs,
+            lr=0.1, progress=False, lr_schedule=schedule, checkpoint_dir=tmp_path / str(epochs))
+        lr = json.loads((tmp_path / str(epochs) / "checkpoint.json").read_text())[
             "optimizer"]["param_groups"][0]["lr"]
-        assert lr == pytest.approx(0.1 * factors[done - 1])  # the lr of the last epoch run
+        assert lr == pytest.approx(rate)  # the lr of the last epoch run
     with pytest.raises(ValueError, match="ema"):
         fit(Recording(), nn.functional.cross_entropy, batches_of(x, s, y), epochs=1,
             progress=False, ema=1.0)
