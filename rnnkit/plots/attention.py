@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -17,7 +16,8 @@ def alignment_figure(source: Sequence[str], target: Sequence[str], weights: np.n
     if weights.shape != (len(target), len(source)):
         raise ValueError(f"weights have shape {weights.shape}; expected "
                          f"({len(target)}, {len(source)}) = (target tokens, source tokens)")
-    fig, ax = plt.subplots(figsize=(1.5 + 0.45 * len(source), 1.2 + 0.38 * len(target)))
+    fig = Figure(figsize=(1.5 + 0.45 * len(source), 1.2 + 0.38 * len(target)))
+    ax = fig.subplots()
     image = ax.imshow(weights, cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto")
     ax.xaxis.tick_top()
     ax.set_xticks(range(len(source)), source, rotation=60, ha="left")

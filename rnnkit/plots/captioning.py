@@ -5,12 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
 
 
 def upsample(weights: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -28,9 +24,9 @@ def attention_figure(image: np.ndarray, words: Sequence[str], weights: np.ndarra
     aspect = image.shape[1] / image.shape[0]
     columns = 1 if aspect >= 2 else min(4, panels)
     rows = -(-panels // columns)
-    fig, axes = plt.subplots(rows, columns, squeeze=False,
-                             figsize=(min(9.0, 2.6 * aspect) * columns / max(1, columns - 1 or 1),
-                                      (2.6 if aspect < 2 else 1.1 + 3.0 / aspect) * rows))
+    fig = Figure(figsize=(min(9.0, 2.6 * aspect) * columns / max(1, columns - 1 or 1),
+                          (2.6 if aspect < 2 else 1.1 + 3.0 / aspect) * rows))
+    axes = fig.subplots(rows, columns, squeeze=False)
     grey = image.ndim == 2
     for ax in axes.ravel():
         ax.axis("off")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 
@@ -17,7 +17,8 @@ def forecast_figure(
 ) -> Figure:
     """Actual values (the last ``context`` rows before the test period and the test period),
     with each named forecast over the test period, which is shaded."""
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig = Figure(figsize=(9, 4))
+    ax = fig.subplots()
     start = max(0, len(x) - len(test_x) - context)
     ax.plot(x[start:], actual[start:], color="black", lw=1.4, label="actual")
     styles = {"model": dict(color="tab:red", lw=1.6), "persistence": dict(color="tab:blue",
@@ -34,7 +35,8 @@ def forecast_figure(
 def loss_figure(history: dict[str, list[float]], best_epoch: int | None,
                 ylabel: str = "MSE (scaled)") -> Figure:
     """Training (and validation) loss per epoch, log scale, the kept epoch marked."""
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig = Figure(figsize=(6, 3.5))
+    ax = fig.subplots()
     for name, values in history.items():
         if values:
             ax.plot(np.arange(1, len(values) + 1), values, label=name.replace("_", " "))
@@ -43,7 +45,7 @@ def loss_figure(history: dict[str, list[float]], best_epoch: int | None,
     return _finish_loss_axes(fig, ax, ylabel)
 
 
-def _finish_loss_axes(fig: Figure, ax: plt.Axes, ylabel: str) -> Figure:
+def _finish_loss_axes(fig: Figure, ax: Axes, ylabel: str) -> Figure:
     """The loss figures' common axes: log-scale loss against the epoch, with a legend."""
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
@@ -57,7 +59,8 @@ def members_loss_figure(histories: list[dict[str, list[float]]],
                         ylabel: str = "MSE (scaled)") -> Figure:
     """`loss_figure` for networks trained in turn (an ensemble): one colour per member,
     training loss solid, validation loss dashed, each member's kept epoch a dot."""
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig = Figure(figsize=(6, 3.5))
+    ax = fig.subplots()
     for k, (history, best) in enumerate(zip(histories, best_epochs, strict=True)):
         colour = f"C{k % 10}"
         train, val = history.get("train_loss") or [], history.get("val_loss") or []
@@ -82,7 +85,8 @@ def windows_figure(
     ``y`` (T,) the target; ``forecast`` and ``bounds`` (N, H) for ``origins`` (N,).
     """
     chosen = np.linspace(0, len(origins) - 1, picks).astype(int)
-    fig, axes = plt.subplots(1, picks, figsize=(4 * picks, 3.2), squeeze=False)
+    fig = Figure(figsize=(4 * picks, 3.2))
+    axes = fig.subplots(1, picks, squeeze=False)
     for ax, k in zip(axes[0], chosen, strict=True):
         o = origins[k]
         past = slice(max(0, o - lookback + 1), o + 1)
@@ -101,7 +105,8 @@ def windows_figure(
 
 def per_step_figure(per_step: dict[str, dict[str, list[float]]]) -> Figure:
     """MSE by lead time for the model and persistence: error grows with the horizon."""
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig = Figure(figsize=(6, 3.5))
+    ax = fig.subplots()
     for name, errors in per_step.items():
         ax.plot(np.arange(1, len(errors["mse"]) + 1), errors["mse"], label=name)
     ax.set_xlabel("lead time (steps ahead)")
@@ -119,7 +124,8 @@ def explain_figure(
 
     ``gates`` maps "layer gate" to (S,) means; ``flow`` (layers, S); ``saliency`` (L,).
     """
-    fig, axes = plt.subplots(3, 1, figsize=(9, 8.5), sharex=False)
+    fig = Figure(figsize=(9, 8.5))
+    axes = fig.subplots(3, 1)
     ax = axes[0]
     ax.plot(x, window, color="black", lw=1.3, label="input window")
     ax.plot(future_x, forecast, color="tab:red", marker="o", ms=3, lw=1.5, label="forecast")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -16,9 +15,9 @@ def surprisal_figure(tokens: Sequence[str], bits: np.ndarray,
     """Top: -log2 p of each token given the ones before (the first token is not scored).
     Below, one heatmap per gate (name -> (1, T, H)) of the first layer at each token."""
     T = len(tokens)
-    fig, axes = plt.subplots(1 + len(gates), 1, sharex=True, squeeze=False,
-                             figsize=(min(max(6.0, 0.3 * T + 2.5), 22.0), 2.4 + 1.9 * len(gates)),
-                             gridspec_kw={"height_ratios": [1.3] + [1.0] * len(gates)})
+    fig = Figure(figsize=(min(max(6.0, 0.3 * T + 2.5), 22.0), 2.4 + 1.9 * len(gates)))
+    axes = fig.subplots(1 + len(gates), 1, sharex=True, squeeze=False,
+                        height_ratios=[1.3] + [1.0] * len(gates))
     axes = axes[:, 0]
     steps = np.arange(1, T)
     axes[0].bar(steps, bits, color="tab:orange")

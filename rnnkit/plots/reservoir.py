@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 from torch import Tensor
@@ -21,7 +20,8 @@ def free_run_figure(
     truth, prediction = truth.double().numpy(), prediction.double().numpy()
     steps = prediction.shape[1]
     warmup = truth.shape[1] - steps
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 5), height_ratios=(3, 2))
+    fig = Figure(figsize=(7, 5))
+    top, bottom = fig.subplots(2, 1, height_ratios=(3, 2))
     step = np.arange(1, steps + 1)  # free-run step k predicts truth[:, warmup + k - 1]
     shown = np.arange(1 - min(context, warmup), steps + 1)
     top.plot(shown, truth[0, warmup + shown[0] - 1 :], color="black", lw=1.4, label="truth")

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 
-def gate_heatmap(fig: Figure, ax: plt.Axes, name: str, values: np.ndarray, step: str) -> None:
+def gate_heatmap(fig: Figure, ax: Axes, name: str, values: np.ndarray, step: str) -> None:
     """Draw one gate's activity (D, T, H) on ``ax``: every unit (rows; forward units above
     the backward ones) at every ``step`` (columns: "word", "character"), and the mean over
     units as a white line on the colour bar's scale."""
@@ -41,9 +41,9 @@ def explain_figure(tokens: Sequence[str], probs: np.ndarray, classes: Sequence[s
     Words the vocabulary does not know are marked ``*`` (they were read as ``<unk>``).
     """
     T = len(tokens)
-    fig, axes = plt.subplots(1 + len(gates), 1, sharex=True, squeeze=False,
-                             figsize=(min(max(6.0, 0.42 * T + 2.5), 22.0), 2.4 + 1.9 * len(gates)),
-                             gridspec_kw={"height_ratios": [1.3] + [1.0] * len(gates)})
+    fig = Figure(figsize=(min(max(6.0, 0.42 * T + 2.5), 22.0), 2.4 + 1.9 * len(gates)))
+    axes = fig.subplots(1 + len(gates), 1, sharex=True, squeeze=False,
+                        height_ratios=[1.3] + [1.0] * len(gates))
     axes = axes[:, 0]
     steps = np.arange(T)
     for k, name in enumerate(classes):
@@ -68,7 +68,8 @@ def training_figure(history: dict[str, list[float]], best_epoch: int | None,
                     score_label: str = "dev accuracy") -> Figure:
     """Cross-entropy per epoch (training and dev) and the monitored dev score (``score_label``),
     the kept epoch marked."""
-    fig, (loss_ax, score_ax) = plt.subplots(1, 2, figsize=(9, 3.3))
+    fig = Figure(figsize=(9, 3.3))
+    loss_ax, score_ax = fig.subplots(1, 2)
     for name in ("train_loss", "val_loss"):
         values = history.get(name) or []
         if values:

@@ -1,11 +1,6 @@
-import matplotlib
+import pytest
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-
-from rnnkit.plots.forecast import members_loss_figure  # noqa: E402
+from rnnkit.plots.forecast import members_loss_figure
 
 
 def test_members_loss_figure_draws_each_member_in_its_colour_with_its_kept_epoch():
@@ -19,6 +14,5 @@ def test_members_loss_figure_draws_each_member_in_its_colour_with_its_kept_epoch
     assert lines[0].get_color() == lines[1].get_color() != lines[3].get_color()
     assert lines[1].get_linestyle() == "--"
     assert list(lines[2].get_xdata()) == [2] and list(lines[2].get_ydata()) == [0.6]  # kept
-    plt.close(fig)
     with pytest.raises(ValueError):
         members_loss_figure(histories, [2])
