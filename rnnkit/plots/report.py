@@ -23,16 +23,6 @@ th:first-child, td:first-child { text-align: left; }
 figure { margin: 1em 0; } img { max-width: 100%; border: 1px solid #eee; }
 """
 
-_CHECK = """
-<script>
-window.addEventListener("load", function () {
-  var images = Array.from(document.images);
-  var ok = images.filter(function (i) { return i.complete && i.naturalWidth > 0; });
-  document.body.dataset.imagesLoaded = ok.length + "/" + images.length;
-});
-</script>
-"""
-
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
@@ -96,7 +86,7 @@ def render_report(run_dir: Path) -> str:
     body = "\n".join(parts)
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
             f"<title>rnnkit run {html.escape(run_dir.name)}</title><style>{_STYLE}</style>"
-            f"</head><body>{body}{_CHECK}</body></html>")
+            f"</head><body>{body}</body></html>")
 
 
 def _load(path: Path) -> Any:

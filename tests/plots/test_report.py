@@ -1,8 +1,12 @@
-import re
+import base64
+import io
 import shutil
 import subprocess
+from html.parser import HTMLParser
 
 import pytest
+from matplotlib.figure import Figure
+from PIL import Image
 
 from rnnkit.cli.main import main
 from rnnkit.io.run import mark_complete, save_figure, write_json
@@ -10,16 +14,14 @@ from rnnkit.plots.report import render_report
 
 
 def make_run(folder):
-    import matplotlib.pyplot as plt
-
     write_json(folder / "config.json", {"command": "rnnkit forecast train --epochs 2"})
     write_json(folder / "metrics.json", {
         "verdict": "The model is WORSE than persistence ('tomorrow = today'): RMSE 2 vs 1.",
         "metrics": {"model": {"rmse": 2.0, "mae": 1.5}, "persistence": {"rmse": 1.0, "mae": 0.8}},
     })
     for name in ("forecast", "loss"):
-        fig, ax = plt.subplots()
-        ax.plot([1, 2, 3])
+        fig = Figure()
+        fig.subplots().plot([1, 2, 3])
         save_figure(fig, folder / f"{name}.png")
     mark_complete(folder)
 
@@ -50,18 +52,81 @@ def chromium() -> str:
     return found
 
 
+class Dom(HTMLParser):
+    """A page's elements in document order, each ``[tag, attributes, text inside it]``."""
+
+    VOID = {"meta", "img", "br", "hr", "link", "input"}
+
+    def __init__(self, page: str):
+        super().__init__()
+        self.elements, self._open = [], []
+        self.feed(page)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        element = [tag, dict(attrs), ""]
+        self.elements.append(element)
+        if tag not in self.VOID:
+            self._open.append(element)
+
+    def handle_endtag(self, tag):
+        while self._open and self._open.pop()[0] != tag:
+            pass
+
+    def handle_data(self, data):
+        for element in self._open:
+            element[2] += data
+
+    def all(self, tag):
+        return [(attrs, text.strip()) for name, attrs, text in self.elements if name == tag]
+
+    def tables(self):
+        """Each table as rows of cell texts."""
+        tables = []
+        for name, _, text in self.elements:
+            if name == "table":
+                tables.append([])
+            elif name == "tr":
+                tables[-1].append([])
+            elif name in ("td", "th"):
+                tables[-1][-1].append(text.strip())
+        return tables
+
+
 def test_report_opens_in_a_browser_without_errors(tmp_path):
     browser = chromium()
     make_run(tmp_path)
     url = (tmp_path / "report.html").as_uri()
     common = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr",
               "--v=0", "--virtual-time-budget=3000"]
-    dom = subprocess.run([*common, "--dump-dom", url], capture_output=True, text=True, timeout=120)
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    assert re.search(r'data-images-loaded="2/2"', dom.stdout), dom.stdout[:500]
-    console_errors = [line for line in dom.stderr.splitlines()
+    done = subprocess.run([*common, "--dump-dom", url], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    console_errors = [line for line in done.stderr.splitlines()
                       if "CONSOLE" in line and ("ERROR" in line or "Uncaught" in line)]
     assert console_errors == []
+    dom = Dom(done.stdout)  # the page as the browser built it, after load
+    assert [text for _, text in dom.all("title")] == [f"rnnkit run {tmp_path.name}"]
+    assert [text for _, text in dom.all("h1")] == [f"rnnkit run {tmp_path.name}"]
+    assert [text for _, text in dom.all("h2")] == ["Metrics", "Plots", "Configuration"]
+    verdict = [(attrs, text) for attrs, text in dom.all("p") if "verdict" in attrs.get("class", "")]
+    assert [attrs["class"] for attrs, _ in verdict] == ["verdict worse"]
+    assert "WORSE than persistence" in verdict[0][1]
+    assert dom.tables()[0] == [["", "rmse", "mae"], ["model", "2", "1.5"],
+                               ["persistence", "1", "0.8"]]
+    images = dom.all("img")
+    assert [attrs["alt"] for attrs, _ in images] == ["forecast", "loss"]
+    assert [text for _, text in dom.all("figcaption")] == ["forecast", "loss"]
+    for attrs, _ in images:  # each image is its run folder's PNG, whole, and decodes
+        header, _, data = attrs["src"].partition(",")
+        assert header == "data:image/png;base64"
+        png = base64.b64decode(data, validate=True)
+        assert png == (tmp_path / f"{attrs['alt']}.png").read_bytes()
+        with Image.open(io.BytesIO(png)) as image:
+            assert image.format == "PNG" and min(image.size) > 100
+            image.load()
+    assert "rnnkit forecast train --epochs 2" in dom.all("pre")[0][1]
+    assert dom.all("script") == []  # the report is a document; it runs nothing
     shot = tmp_path / "screenshot.png"
     done = subprocess.run([*common, f"--screenshot={shot}", "--window-size=1100,1400", url],
                           capture_output=True, text=True, timeout=120)
