@@ -1,4 +1,6 @@
 import json
+import math
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -113,19 +115,31 @@ def text_file(tmp_path):
 def test_generate_train_sample_evaluate_explain(text_file, tmp_path, capsys):
     out = tmp_path / "lm"
     assert main(["generate", "train", "--text", str(text_file), "--hidden-size", "32",
-                 "--layers", "1", "--epochs", "2", "--seq-length", "32", "--quiet", "--device",
-                 "cpu", "--threads", "1", "--prompt", "A ", "--json", "--out", str(out)]) == 0
+                 "--layers", "1", "--epochs", "2", "--seq-length", "32", "--batch-size", "4",
+                 "--lr", "0.02", "--quiet", "--device", "cpu", "--threads", "1", "--prompt",
+                 "A ", "--json", "--out", str(out)]) == 0
     metrics = json.loads(capsys.readouterr().out)
-    assert 0 < metrics["valid"]["bits_per_char"] < 8 and len(metrics["samples"]["texts"]) == 3
+    text = text_file.read_text()
+    counts = Counter(text)  # the entropy of the characters alone: a unigram model's bits
+    unigram = -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+    assert unigram == pytest.approx(3.88, abs=0.01)
+    assert metrics["valid"]["bits_per_char"] < unigram / 2  # the model learned the context
+    assert len(metrics["samples"]["texts"]) == 3
     assert (out / "samples.txt").read_text().count("--- sample") == 3
 
     assert main(["generate", "sample", "--run", str(out), "--prompt", "A dog", "--length",
                  "30", "--temperature", "0.8", "--count", "2", "--json"]) == 0
     samples = json.loads(capsys.readouterr().out)
     assert len(samples) == 2 and all(len(s["text"]) == 30 for s in samples)
+    valid = tmp_path / "valid.txt"  # the last 5% of the lines: the validation text
+    valid.write_text("".join(text.splitlines(keepends=True)[-4:]))
+    assert main(["generate", "evaluate", "--run", str(out), "--data", str(valid),
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["bits_per_char"] == pytest.approx(
+        metrics["valid"]["bits_per_char"])
     assert main(["generate", "evaluate", "--run", str(out), "--data", str(text_file),
                  "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["bits_per_char"] > 0
+    assert json.loads(capsys.readouterr().out)["bits_per_char"] < unigram / 2
     plot = tmp_path / "s.png"
     assert main(["generate", "explain", "--run", str(out), "A cat runs.", "--out",
                  str(plot)]) == 0

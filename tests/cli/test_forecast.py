@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -25,6 +26,17 @@ def train_small(csv, out, *extra):
     return main(["forecast", "train", "--csv", str(csv), "--target", "load", "--lookback", "14",
                  "--hidden-size", "8", "--layers", "1", "--epochs", "2", "--quiet",
                  "--out", str(out), *extra])
+
+
+def forecast_after(run, rows, path, capsys, horizon):
+    """`forecast predict` of ``run`` from the last of ``rows`` (written to ``path``):
+    (horizon, columns) in the data's units."""
+    rows.to_csv(path, index=False)
+    capsys.readouterr()
+    assert main(["forecast", "predict", "--run", str(run), "--csv", str(path), "--horizon",
+                 str(horizon), "--json"]) == 0
+    table = pd.DataFrame(json.loads(capsys.readouterr().out))
+    return table[[c for c in table if c.endswith("_forecast")]].to_numpy()
 
 
 @pytest.mark.slow
@@ -138,8 +150,23 @@ def test_split_protocol_counts_every_window(multi_csv, tmp_path, capsys):
     result = json.loads(capsys.readouterr().out)
     assert json.loads((out / "config.json").read_text())["train"]["lr_schedule"] == "halving"
     assert result["test_rows"] == 40 and result["test_forecasts"] == 33
-    assert result["scaled"]["model"]["mse"] >= 0 and result["interval"]["level"] == 0.9
-    assert len(result["per_step"]["model"]["mse"]) == 8
+    assert result["interval"]["level"] == 0.9
+    # the scaled MSE recomputed: each test window forecast by `forecast predict` from the rows
+    # up to its origin, the errors divided by the target's scale in scaler.json
+    frame = pd.read_csv(multi_csv)
+    scale = np.array(json.loads((out / "scaler.json").read_text())["scale"])[:3]
+    origins = np.arange(239, 239 + 33)  # the test rows are 240..279
+    forecasts = np.stack([forecast_after(out, frame.head(o + 1), tmp_path / "rows.csv",
+                                         capsys, 8) for o in origins])  # (33, 8, 3)
+    actual = frame[["a", "b", "c"]].to_numpy()[origins[:, None] + np.arange(1, 9)]
+    assert result["scaled"]["model"]["mse"] == pytest.approx(
+        np.mean(((forecasts - actual) / scale) ** 2), rel=1e-6)
+    saved = pd.read_csv(out / "predictions.csv")  # the first step of each window
+    assert saved["time"].iloc[0] == frame["date"].iloc[240]
+    np.testing.assert_allclose(saved[["a_model", "b_model", "c_model"]], forecasts[:, 0],
+                               rtol=1e-6)
+    per_step = np.mean((forecasts - actual) ** 2, axis=(0, 2))
+    np.testing.assert_allclose(result["per_step"]["model"]["mse"], per_step, rtol=1e-6)
     assert {"windows.png", "per_step.png"} <= {p.name for p in out.iterdir()}
     assert main(["forecast", "evaluate", "--run", str(out), "--test-size", "40", "--backtest",
                  "--stride", "4", "--json"]) == 0
@@ -192,9 +219,27 @@ def test_explain_opens_the_glass_box(small_csv, tmp_path, capsys):
     assert found["origin"] == 100 and len(found["forecast"]) == 1
     assert set(found["gates"]) == {"l0 i", "l0 f", "l0 o"}
     assert all(0 <= g["mean"] <= 1 for g in found["gates"].values())
-    assert len(found["influential_steps"]) == 5
-    assert abs(sum(s["share"] for s in found["influential_steps"])) <= 1 + 1e-9
-    assert found["influential_steps"][0]["time"].startswith("2020-")
+    # each step's share of |d forecast / d input|, recomputed by central differences:
+    # the forecast of `forecast predict` with that row of the window nudged up and down
+    frame = pd.read_csv(small_csv).head(101)
+    window = np.arange(87, 101)  # --lookback 14 rows ending at --origin 100
+    slopes = []
+    for row in window:
+        nudged = [frame.assign(load=frame["load"] + np.where(frame.index == row, d, 0.0))
+                  for d in (0.1, -0.1)]
+        up, down = (forecast_after(out, f, tmp_path / "rows.csv", capsys, 1)[0, 0]
+                    for f in nudged)
+        slopes.append(abs(up - down) / 0.2)
+    shares = np.array(slopes) / np.sum(slopes)
+    steps = found["influential_steps"]
+    assert len(steps) == 5 and len({s["row"] for s in steps}) == 5
+    assert [s["share"] for s in steps] == sorted((s["share"] for s in steps), reverse=True)
+    assert steps[0]["row"] == window[np.argmax(shares)]
+    for step in steps:
+        assert step["row"] in window and step["share"] > 0
+        assert step["share"] == pytest.approx(shares[step["row"] - 87], abs=2e-3)
+        assert step["time"] == frame["date"][step["row"]]
+        assert step["value"] == pytest.approx(frame["load"][step["row"]])
     assert main(["forecast", "explain", "--run", str(out), "--origin", "3"]) == 2
     assert "--origin 3 must lie in [13, 259]" in capsys.readouterr().err
 

@@ -92,11 +92,9 @@ def test_bad_input_exits_2_and_writes_nothing(corpus, tmp_path, capsys):
     assert "--attention 'cosine' is not known" in capsys.readouterr().err
     assert main(train_args(corpus, out, "--lr-schedule", "step")) == 2
     assert "--lr-schedule 'step' is not known" in capsys.readouterr().err
-    bad = tmp_path / "bad.de"
-    bad.write_bytes(b"ein hund\n\xfe\n")
-    assert main(["translate", "predict", "--run", str(out), "--file", str(bad)]) == 2
-    assert "no such run folder" in capsys.readouterr().err
     assert not out.exists()
+    assert main(["translate", "predict", "--run", str(out), "ein hund."]) == 2
+    assert f"{out}: no such run folder" in capsys.readouterr().err
 
 
 def test_predict_refuses_empty_and_undecodable_input(corpus, tmp_path, capsys):
