@@ -251,9 +251,14 @@ def read_series(
     line 1), also after sorting.
 
     Example:
-        >>> s = read_series("Google_Stock_Price_Train.csv", target="Open")  # doctest: +SKIP
-        >>> len(s), s.targets
-        (1258, ['Open'])
+        >>> import tempfile
+        >>> folder = tempfile.TemporaryDirectory()
+        >>> path = Path(folder.name) / "prices.csv"
+        >>> _ = path.write_text('Date,Open\\n1/3/2012,325.25\\n1/4/2012,331.27\\n'
+        ...                     '1/5/2012,"1,329.83"\\n')
+        >>> s = read_series(path, target="Open")
+        >>> len(s), s.targets, s.target_values[:, 0].tolist()
+        (3, ['Open'], [325.25, 331.27, 1329.83])
     """
     path = Path(path)
     targets = [target] if isinstance(target, str) else list(target)

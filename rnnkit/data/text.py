@@ -481,9 +481,13 @@ def read_text_table(path: str | Path, text_column: str | None = None,
     the file and line.
 
     Example:
-        >>> table = read_text_table("sst2/dev.tsv")  # doctest: +SKIP
-        >>> len(table), table.text_column, table.label_column, table.labels[:2]
-        (872, 'sentence', 'label', ['1', '0'])
+        >>> import tempfile
+        >>> folder = tempfile.TemporaryDirectory()
+        >>> path = Path(folder.name) / "dev.tsv"
+        >>> _ = path.write_text("sentence\\tlabel\\na charming film\\t1\\na dull film\\t0\\n")
+        >>> table = read_text_table(path)
+        >>> len(table), table.text_column, table.label_column, table.labels, table.lines
+        (2, 'sentence', 'label', ['1', '0'], [2, 3])
     """
     path = Path(path)
     text = _decode(path)

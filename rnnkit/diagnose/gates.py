@@ -40,6 +40,7 @@ def gate_statistics(trace: Trace, low: float = 0.05, high: float = 0.95) -> list
     sigmoid gate in ``trace``, per step and overall; padded steps (``trace.mask``) are left out.
 
     Example:
+        >>> from rnnkit.layers import Recurrent
         >>> _, _, trace = Recurrent("gru", 2, 8)(torch.randn(4, 30, 2), trace=True)
         >>> [(s.gate, s.mean_over_time.shape[0]) for s in gate_statistics(trace)]
         [('r', 30), ('z', 30)]

@@ -43,6 +43,7 @@ def gradient_flow(loss: Tensor, trace: Trace) -> GradientFlow:
         trace: the `Trace` it returned; its hidden states are still attached to the graph.
 
     Example:
+        >>> from rnnkit.layers import Recurrent
         >>> layer = Recurrent("rnn", 2, 16)
         >>> out, _, trace = layer(torch.randn(8, 50, 2), trace=True)
         >>> flow = gradient_flow(out[:, -1].pow(2).mean(), trace)

@@ -57,6 +57,7 @@ def recurrent_spectra(module: nn.Module) -> dict[str, dict[str, object]]:
     ``sigma_max`` and ``singular_values`` (a list, largest first).
 
     Example:
+        >>> from rnnkit.layers import Recurrent
         >>> spectra = recurrent_spectra(Recurrent("irnn", 2, 8))
         >>> spectra["cells.l0"]["spectral_radius"], spectra["cells.l0"]["sigma_max"]
         (1.0, 1.0)

@@ -280,11 +280,13 @@ class ImageCaptioner:
 
     Example:
         >>> from rnnkit.data.digit_scenes import digit_scenes
-        >>> cap = ImageCaptioner(train=TrainConfig(epochs=10, monitor="exact"))
-        >>> cap.fit(digit_scenes("train", 20000).caption_set(),
-        ...         digit_scenes("val", 1000).caption_set())  # doctest: +SKIP
-        >>> cap.caption(digit_scenes("test", 3).images)[0].text  # doctest: +SKIP
-        'three one four'
+        >>> cap = ImageCaptioner(CaptionerConfig(channels=[4, 8], hidden_size=16),
+        ...                      train=TrainConfig(epochs=1, monitor="exact"))
+        >>> _ = cap.fit(digit_scenes("train", 64).caption_set(),
+        ...             digit_scenes("val", 8).caption_set(), progress=False)
+        >>> captions = cap.caption(digit_scenes("test", 3).images)
+        >>> len(captions), captions[0].attention.shape[1:]  # per word: weights on the CNN grid
+        (3, torch.Size([8, 24]))
     """
 
     def __init__(self, config: CaptionerConfig | None = None, text: CorpusConfig | None = None,

@@ -197,10 +197,16 @@ class TextClassifier:
     built from their sizes at fit time.
 
     Example:
-        >>> clf = TextClassifier(ClassifierConfig(hidden_size=64), TrainConfig(epochs=3))
-        >>> clf.fit(read_text_table("train.tsv"), read_text_table("dev.tsv"))  # doctest: +SKIP
-        >>> clf.predict_proba(["a charming , funny film"])  # doctest: +SKIP
-        array([[0.03, 0.97]], dtype=float32)
+        >>> good = ["a good film", "good , funny and charming", "a charming story", "funny"]
+        >>> bad = ["a bad film", "dull and bad", "a dull story", "boring"]
+        >>> train = TextTable(5 * good + 5 * bad, 20 * ["pos"] + 20 * ["neg"], [*range(40)], "")
+        >>> clf = TextClassifier(ClassifierConfig(hidden_size=16, embedding_dim=16, num_layers=1),
+        ...                      TrainConfig(epochs=10, batch_size=8, lr=1e-2))
+        >>> _ = clf.fit(train, dev=train, progress=False)
+        >>> clf.classes, clf.predict(["a charming , funny film", "a dull , boring film"])
+        (['neg', 'pos'], ['pos', 'neg'])
+        >>> clf.predict_proba(["a charming , funny film"]).shape
+        (1, 2)
     """
 
     def __init__(self, config: ClassifierConfig | None = None,

@@ -283,9 +283,12 @@ class Forecaster:
     training rows only (never on validation or test rows).
 
     Example:
-        >>> fc = Forecaster(ForecasterConfig(lookback=30), TrainConfig(epochs=5))
-        >>> fc.fit(train_series)  # doctest: +SKIP
-        >>> fc.predict(train_series, horizon=1)  # doctest: +SKIP
+        >>> series = Series(np.sin(2 * np.pi * np.arange(300) / 20), ["y"])
+        >>> fc = Forecaster(ForecasterConfig(lookback=30), TrainConfig(epochs=10, lr=1e-2))
+        >>> _ = fc.fit(series, progress=False)
+        >>> forecast = fc.predict(series, horizon=3)  # rows 300, 301, 302
+        >>> forecast.shape, bool(abs(forecast[0, 0]) < 0.1)  # row 300: sin(30 pi) = 0
+        ((3, 1), True)
     """
 
     def __init__(self, config: ForecasterConfig | None = None,

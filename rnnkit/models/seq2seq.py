@@ -193,11 +193,14 @@ class Translator:
     """Train a `Seq2Seq` on a parallel corpus and translate with it (an estimator).
 
     Example:
-        >>> tr = Translator(Seq2SeqConfig(hidden_size=128), train=TrainConfig(epochs=10))
-        >>> tr.fit(read_parallel("train.de", "train.en"),
-        ...        read_parallel("val.de", "val.en"))  # doctest: +SKIP
-        >>> tr.translate(["Ein Hund rennt."])[0].text  # doctest: +SKIP
-        'A dog is running.'
+        >>> corpus = ParallelCorpus(["ein hund rennt .", "eine katze schläft ."],
+        ...                         ["a dog runs .", "a cat sleeps ."], lines=[1, 2], origin="")
+        >>> tr = Translator(Seq2SeqConfig(hidden_size=16, embedding_dim=8),
+        ...                 CorpusConfig(min_freq=1), TrainConfig(epochs=2))
+        >>> _ = tr.fit(corpus, valid=corpus, progress=False)
+        >>> out = tr.translate(["ein hund schläft ."])[0]
+        >>> out.source_tokens, out.attention.shape[1]  # attention (T_out, S) over the source
+        (['ein', 'hund', 'schläft', '.'], 4)
     """
 
     def __init__(self, config: Seq2SeqConfig | None = None, corpus: CorpusConfig | None = None,
