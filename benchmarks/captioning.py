@@ -18,12 +18,13 @@ import os
 import platform
 import time
 from collections import defaultdict
+from dataclasses import replace
 
 import torch
 
 from rnnkit.data.digit_scenes import SceneConfig, digit_scenes
 from rnnkit.evaluate.captioning import normalise
-from rnnkit.models.captioner import CaptionerConfig, ImageCaptioner, TrainConfig
+from rnnkit.models.captioner import TRAINING, CaptionerConfig, ImageCaptioner
 from rnnkit.train.device import set_cpu_threads
 
 
@@ -51,11 +52,11 @@ def main() -> None:
     test = digit_scenes("test", args.test_scenes, scene, args.seed).caption_set()
     extra = {k: v for k, v in (("lr", args.lr), ("batch_size", args.batch_size)) if v}
     shape = {"channels": [int(c) for c in args.channels.split(",")]} if args.channels else {}
-    captioner = ImageCaptioner(CaptionerConfig(attention=args.attention,
+    captioner = ImageCaptioner(CaptionerConfig(attention=args.attention, monitor="exact",
                                                augment=not args.no_augment, **shape),
-                               train=TrainConfig(epochs=args.epochs, monitor="exact",
-                                                 seed=args.seed, device=args.device,
-                                                 max_minutes=args.minutes, **extra))
+                               train=replace(TRAINING, epochs=args.epochs, seed=args.seed,
+                                             device=args.device, max_minutes=args.minutes,
+                                             **extra))
     start = time.perf_counter()
     fit = captioner.fit(train, valid, progress=False)
     train_seconds = time.perf_counter() - start

@@ -19,11 +19,12 @@ import platform
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
-from rnnkit.models.language_model import LanguageModel, LanguageModelConfig, TrainConfig
+from rnnkit.models.language_model import TRAINING, LanguageModel, LanguageModelConfig
 from rnnkit.tasks.generate import read_text
 from rnnkit.train.device import set_cpu_threads
 
@@ -60,8 +61,8 @@ def main() -> None:
     shape = {k: v for k, v in (("hidden_size", args.hidden_size),
                                ("num_layers", args.layers)) if v}
     model = LanguageModel(LanguageModelConfig(cell=args.cell, **shape),
-                          TrainConfig(epochs=args.epochs, max_minutes=args.minutes,
-                                      seed=args.seed, device=args.device))
+                          replace(TRAINING, epochs=args.epochs, max_minutes=args.minutes,
+                                  seed=args.seed, device=args.device))
     start = time.perf_counter()
     fit = model.fit(train, valid, progress=False)
     seconds = time.perf_counter() - start

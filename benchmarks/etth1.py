@@ -53,8 +53,8 @@ def setup(setting: str, horizon: int, seed: int, args: argparse.Namespace,
     fc = Forecaster.from_preset(preset, horizon=horizon, hidden_size=args.hidden, seed=seed,
                                 device=args.device, ensemble=ensemble,
                                 **{k: v for k, v in chosen.items() if v is not None})
-    series, first_test, val_start = split(spec, fc.config.lookback, horizon)
-    return fc, series, first_test, val_start
+    data = split(spec, fc.config.lookback, horizon)
+    return fc, data.series, data.first_test, data.val_start
 
 
 def score(fc: Forecaster, series: Series, first_test: int, setting: str, horizon: int,
@@ -87,7 +87,7 @@ def train_one(setting: str, horizon: int, seed: int, args: argparse.Namespace) -
            "best_val_loss": round(result.history["val_loss"][result.best_epoch - 1], 4)
            if result.best_epoch else None}
     weights = {k: v.cpu().numpy() for k, v in fc.net.state_dict().items()}
-    return {"row": row, "state": fc.state(), "weights": weights}
+    return {"row": row, "state": fc.state(), "scaler": fc.scaler.to_dict(), "weights": weights}
 
 
 def join(setting: str, horizon: int, seed: int, trained: list[dict],
@@ -95,8 +95,9 @@ def join(setting: str, horizon: int, seed: int, trained: list[dict],
     """The ensemble of the networks in ``trained`` (seeds seed, seed + 1, ...): exactly what
     ``--ensemble K --seed seed`` trains (`Forecaster.join`), scored like one network."""
     fc, series, first_test, val_start = setup(setting, horizon, seed, args, len(trained))
-    members = [Forecaster.from_state(t["state"], {k: torch.from_numpy(v)
-                                                  for k, v in t["weights"].items()}, "member")
+    members = [Forecaster.from_state(t["state"], t["scaler"],
+                                     {k: torch.from_numpy(v) for k, v in t["weights"].items()},
+                                     "member")
                for t in trained]
     fc.join(members, series.slice(0, first_test), val_start)
     rows = [t["row"] for t in trained]
@@ -120,8 +121,8 @@ def judge(row: dict, setting: str, horizon: int) -> dict:
 
 def preset_default(name: str) -> str:
     """Help text: a training setting's value in the two presets."""
-    return f"default: the preset's (M {PRESETS['etth1-m'][1][name]}, " \
-        f"S {PRESETS['etth1-s'][1][name]})"
+    return f"default: the preset's (M {getattr(PRESETS['etth1-m'][1], name)}, " \
+        f"S {getattr(PRESETS['etth1-s'][1], name)})"
 
 
 def main() -> None:

@@ -25,8 +25,9 @@ import torch
 
 from rnnkit.data.parallel import CorpusConfig, read_parallel
 from rnnkit.evaluate.translation import corpus_scores
-from rnnkit.models.seq2seq import Seq2SeqConfig, TrainConfig, Translator
+from rnnkit.models.seq2seq import Seq2SeqConfig, Translator
 from rnnkit.train.device import resolve_device, set_cpu_threads
+from rnnkit.train.settings import TrainSettings
 
 
 def main() -> None:
@@ -54,22 +55,24 @@ def main() -> None:
     val = read_parallel(root / "val.de.gz", root / "val.en.gz")
     test = read_parallel(root / "test_2016_flickr.de.gz", root / "test_2016_flickr.en.gz")
     model = Seq2SeqConfig(cell="lstm", embedding_dim=128, hidden_size=128, num_layers=1,
-                          bidirectional=True, attention=args.attention, dropout=0.3)
+                          bidirectional=True, attention=args.attention, dropout=0.3,
+                          label_smoothing=0.1)
     corpus = CorpusConfig(tokenizer="word", lowercase=False, min_freq=args.min_freq,
                           max_length=50)
-    training = TrainConfig(epochs=args.max_epochs, batch_size=args.batch_size, lr=args.lr, clip=1.0,
-                           patience=4, label_smoothing=0.1, device=str(device), seed=0)
+    training = TrainSettings(epochs=1, batch_size=args.batch_size, lr=args.lr, clip=1.0,
+                             patience=4, device=str(device), seed=0)
     translator = Translator(model, corpus, training)
 
     budget = args.minutes * 60
     start = time.perf_counter()
-    first = translator.fit(train, val, progress=False, epochs=1)
+    first = translator.fit(train, val, progress=False)
     per_epoch = time.perf_counter() - start
     history = {k: list(v) for k, v in first.history.items()}
     more = min(args.max_epochs - 1, int((budget - per_epoch) // per_epoch))
     if more >= 1:
         translator.train_config.lr_schedule = args.lr_schedule
-        rest = translator.fit(train, val, progress=False, epochs=more)
+        translator.train_config.epochs = more
+        rest = translator.fit(train, val, progress=False)
         for key, values in rest.history.items():
             history[key].extend(values)
     train_seconds = time.perf_counter() - start
@@ -85,7 +88,7 @@ def main() -> None:
                         "bleu_lowercase": round(lower["bleu"], 2),
                         "decode_seconds": round(seconds, 1), "example": out[0]}
     if args.heatmap is not None:
-        from rnnkit.io.run import save_figure
+        from rnnkit.io.files import save_figure
         from rnnkit.plots.attention import alignment_figure
 
         t = translator.translate(test.source[:1], beam_size=5)[0]
@@ -108,10 +111,10 @@ def main() -> None:
         "parameters": n_params,
         "model": {"cell": "bi-LSTM encoder 1x128 per direction, LSTM decoder 256",
                   "attention": model.attention, "embedding_dim": model.embedding_dim,
-                  "dropout": model.dropout, "label_smoothing": training.label_smoothing,
+                  "dropout": model.dropout, "label_smoothing": model.label_smoothing,
                   "batch_size": training.batch_size, "lr": training.lr,
                   "lr_schedule": f"{training.lr_schedule} after the first epoch",
-                  "min_freq": corpus.min_freq, "writes_unk": training.write_unk},
+                  "min_freq": corpus.min_freq, "writes_unk": model.write_unk},
         "device": str(device), "threads": torch.get_num_threads(),
         "machine": platform.processor() or platform.machine(),
         "reference": "bentrevett pytorch-seq2seq (lower-cased spaCy-tokenised BLEU): "

@@ -39,9 +39,10 @@ import torch
 
 from rnnkit.data.series import Series, read_series
 from rnnkit.data.windows import origins_between
-from rnnkit.models.forecaster import Forecaster, ForecasterConfig, TrainConfig
+from rnnkit.models.forecaster import Forecaster, ForecasterConfig
 from rnnkit.train.checkpoint import Checkpoint, load_checkpoint, rng_state, save_checkpoint
 from rnnkit.train.device import set_cpu_threads
+from rnnkit.train.settings import TrainSettings
 
 LOOKBACK, HIDDEN, BATCH = 32, 16, 1024
 
@@ -73,7 +74,7 @@ def write_csv(path: Path, rows: int, columns: int, chunk: int = 250_000) -> None
 def forecaster(device: str) -> Forecaster:
     """The benchmark's forecaster: LSTM(16), lookback 32, one epoch, batch 1024."""
     return Forecaster(ForecasterConfig(lookback=LOOKBACK, hidden_size=HIDDEN, num_layers=1),
-                      TrainConfig(epochs=1, batch_size=BATCH, patience=None, device=device))
+                      TrainSettings(epochs=1, batch_size=BATCH, patience=None, device=device))
 
 
 def memory_and_throughput(rows: int, columns: int, device: str) -> dict:
@@ -97,7 +98,7 @@ def memory_and_throughput(rows: int, columns: int, device: str) -> dict:
     model = forecaster(device)
     fit = model.fit(series, progress=False)
     _, after_training = resident_mb()
-    train_windows = int((1 - model.train_config.val_fraction) * rows) - LOOKBACK
+    train_windows = int((1 - model.config.val_fraction) * rows) - LOOKBACK
 
     # the training loader alone: every window of the series, scaled batch by batch
     loader = model.loader(series, origins_between(LOOKBACK, rows, 1, LOOKBACK), BATCH,

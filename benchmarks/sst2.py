@@ -37,14 +37,14 @@ from rnnkit.train.settings import LR_SCHEDULES
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--epochs", type=int, default=None, help="default: the TrainConfig's")
+    parser.add_argument("--epochs", type=int, default=None, help="default: the classifier's")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--ensemble", type=int, default=2,
                         help="networks trained side by side, probabilities averaged")
     parser.add_argument("--max-minutes", type=float, default=15.0,
                         help="training budget per seed (the issue's 15 minutes)")
     parser.add_argument("--lr-schedule", default=None, choices=LR_SCHEDULES,
-                        help="default: the TrainConfig's")
+                        help="default: the classifier's")
     parser.add_argument("--patience", type=int, default=0,
                         help="epochs without a better dev accuracy before stopping; 0 (the "
                              "default): none, train until the budget or --epochs ends")

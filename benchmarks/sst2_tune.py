@@ -21,6 +21,7 @@ import math
 import os
 import random
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -37,7 +38,7 @@ from rnnkit.data.text import (
     read_text_table,
     text_loader,
 )
-from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier, TrainConfig
+from rnnkit.models.classifier import TRAINING, ClassifierConfig, SequenceClassifier
 from rnnkit.train.device import set_cpu_threads
 
 
@@ -95,7 +96,7 @@ def main() -> None:
     rest, held = split_holdout(read_text_table(folder / "train.tsv"), args.holdout)
     dev = read_text_table(folder / "dev.tsv")
 
-    c, t = ClassifierConfig(), TrainConfig(seed=args.seed, epochs=args.epochs)
+    c, t = ClassifierConfig(), replace(TRAINING, seed=args.seed, epochs=args.epochs)
     classes = label_classes(rest.labels or [])
     tokenizer = build_tokenizer(c.tokenizer, rest.texts, c.lowercase, c.bpe_vocab_size)
     tokens = [tokenizer.tokenize(text) for text in rest.texts]

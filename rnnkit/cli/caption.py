@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import shlex
-import sys
 from pathlib import Path
 
 import typer
 
-from rnnkit.cli import options
-from rnnkit.cli.options import MAX_MINUTES, settings_for
+from rnnkit.cli import options as o
 
 app = typer.Typer(help="Caption images (one-to-many): a CNN looks, an LSTM writes, with "
                        "attention over the image.", no_args_is_help=True)
@@ -40,6 +37,7 @@ def _spec(dataset: str | None, images: Path | None, captions: Path | None, **kwa
 
 
 @app.command(epilog=TRAIN_EXAMPLE)
+@o.training_command
 def train(
     dataset: str | None = typer.Option(None, help="A built-in dataset: digits."),
     images: Path | None = typer.Option(None, help="Folder of the training images."),
@@ -73,78 +71,51 @@ def train(
     min_freq: int | None = typer.Option(None, help="Rarer caption words become <unk>."),
     monitor: str | None = typer.Option(None, help="Validation score for early stopping: bleu "
                                                   "or exact (default: exact for digits)."),
-    epochs: int | None = typer.Option(None, help="Training epochs (upper bound with patience)."),
-    batch_size: int | None = typer.Option(None, help="Captions per batch."),
-    lr: float | None = typer.Option(None, help="Adam learning rate."),
-    patience: int | None = typer.Option(None, help="Epochs without a better validation score."),
     beam: int | None = typer.Option(None, help="Beam size stored for predict/evaluate (3)."),
-    max_minutes: float | None = MAX_MINUTES,
-    seed: int | None = typer.Option(None, help="Random seed."),
-    device: str = typer.Option("auto", help="auto, cpu or cuda."),
-    devices: int = options.DEVICES,
-    strategy: str = options.STRATEGY,
-    num_nodes: int = options.NUM_NODES,
-    threads: int = typer.Option(1, help="CPU threads (1 is fastest on a shared CPU)."),
-    out: Path | None = typer.Option(None, help="Run folder (default runs/caption-<time>)."),
-    force: bool = typer.Option(False, help="Replace an earlier run folder at --out."),
-    resume: Path | None = typer.Option(None, help="Continue an interrupted run folder from "
-                                                  "its last epoch (no other option needed)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
-    quiet: bool = typer.Option(False, help="No progress bar."),
+    *,
+    common: o.Training,
 ) -> None:
-    """Train a captioner, score it with greedy and beam search, write a run."""
+    """Train a captioner, score it with greedy and beam search, write a run.
 
-    from rnnkit.data.parallel import CorpusConfig
-    from rnnkit.errors import InputError
-    from rnnkit.models.captioner import CaptionerConfig, ImageCaptioner, TrainConfig
-    from rnnkit.tasks.caption import train as train_task
+    A checkpoint is kept after every epoch: if training is interrupted, --resume DIR
+    continues it with the settings stored in DIR and reaches the same result.
+    --devices N trains with N processes (DDP); only the first one prints and writes.
+    """
 
-    parallel = options.start_training(device, threads, devices, strategy, num_nodes)
-    if resume is not None:
-        from rnnkit.tasks.caption import resume_run
+    def build() -> object:
+        from rnnkit.data.parallel import CorpusConfig
+        from rnnkit.errors import InputError
+        from rnnkit.models.captioner import TRAINING, CaptionerConfig, ImageCaptioner
+        from rnnkit.tasks.caption import CaptionTask
 
-        _report(resume_run(resume, progress=not quiet, parallel=parallel), as_json)
-        return
-    try:
-        channel_list = None if channels is None else [int(c) for c in channels.split(",")]
-    except ValueError as err:
-        raise InputError(f"--channels {channels!r}; expected numbers separated by commas, "
-                         "e.g. 16,32,64") from err
-    given = {
-        "encoder": encoder, "channels": channel_list, "attention": attention, "cell": cell,
-        "backbone_weights": None if backbone_weights is None else str(backbone_weights),
-        "embedding_dim": embedding_dim, "hidden_size": hidden_size, "num_layers": layers,
-        "dropout": dropout, "min_freq": min_freq, "epochs": epochs, "batch_size": batch_size,
-        "lr": lr, "patience": patience, "beam_size": beam, "seed": seed, "device": device,
-        "max_minutes": max_minutes,
-        "monitor": monitor or ("exact" if dataset == "digits" else None),
-        "augment": dataset == "digits" if augment is None else augment,
-    }
-    given = {k: v for k, v in given.items() if v is not None}
+        try:
+            channel_list = None if channels is None else [int(c) for c in channels.split(",")]
+        except ValueError as err:
+            raise InputError(f"--channels {channels!r}; expected numbers separated by commas, "
+                             "e.g. 16,32,64") from err
+        given = {
+            "encoder": encoder, "channels": channel_list, "attention": attention, "cell": cell,
+            "backbone_weights": None if backbone_weights is None else str(backbone_weights),
+            "embedding_dim": embedding_dim, "hidden_size": hidden_size, "num_layers": layers,
+            "dropout": dropout, "min_freq": min_freq, "beam_size": beam,
+            "monitor": monitor or ("exact" if dataset == "digits" else None),
+            "augment": dataset == "digits" if augment is None else augment,
+            **common.settings(),
+        }
+        model, text, training = o.configured(
+            given, CaptionerConfig(), CorpusConfig(lowercase=True, min_freq=1), TRAINING)
+        spec = _spec(dataset, images, captions, valid_images=valid_images and str(valid_images),
+                     valid_captions=valid_captions and str(valid_captions),
+                     valid_fraction=valid_fraction, image_size=image_size, grey=grey or None,
+                     train_scenes=train_scenes, valid_scenes=valid_scenes,
+                     test_scenes=test_scenes, seed=common.seed)
+        return CaptionTask(spec, ImageCaptioner(model, text, training))
 
-    captioner = ImageCaptioner(CaptionerConfig(**settings_for(CaptionerConfig, given)),
-                               CorpusConfig(**{"lowercase": True, "min_freq": 1,
-                                               **settings_for(CorpusConfig, given)}),
-                               TrainConfig(**settings_for(TrainConfig, given)))
-    spec = _spec(dataset, images, captions, valid_images=valid_images and str(valid_images),
-                 valid_captions=valid_captions and str(valid_captions),
-                 valid_fraction=valid_fraction, image_size=image_size, grey=grey or None,
-                 train_scenes=train_scenes, valid_scenes=valid_scenes,
-                 test_scenes=test_scenes, seed=seed)
-    outcome = train_task(spec, captioner, out, progress=not quiet,
-                         command=shlex.join(["rnnkit", *sys.argv[1:]]), force=force,
-                         parallel=parallel)
-    _report(outcome, as_json)
+    o.run_training("caption", build, common, report=_report)
 
 
-def _report(outcome: object, as_json: bool) -> None:
-    if outcome is None:  # another process of a distributed run: the main one reports
-        return
-    metrics = outcome.metrics
-    if as_json:
-        typer.echo(json.dumps({**metrics, "run": str(outcome.run_dir)}))
-        return
-    c, t = outcome.captioner.config, metrics["training"]
+def _report(outcome: object) -> None:
+    metrics, c, t = outcome.metrics, outcome.task.estimator.config, outcome.metrics["training"]
     typer.echo(f"{metrics['train_images']} images, {metrics['train_captions']} captions; "
                f"{c.encoder.upper()} -> {c.cell.upper()}({c.hidden_size}) with {c.attention} "
                f"attention; {t['epochs_run']} epochs (kept {t['best_epoch']}), "
@@ -154,7 +125,6 @@ def _report(outcome: object, as_json: bool) -> None:
             for search, s in metrics[part].items():
                 typer.echo(f"{part} ({s['images']} images, {search}): exact match "
                            f"{s['exact_match']:.1%}, BLEU-4 {s['bleu']:.2f}")
-    typer.echo(f"run written to {outcome.run_dir}")
 
 
 @app.command()

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import shlex
-import sys
 from pathlib import Path
 
 import typer
 
-from rnnkit.cli import options
-from rnnkit.cli.options import DEVICES, LR_SCHEDULE, MAX_MINUTES, NUM_NODES, STRATEGY
+from rnnkit.cli import options as o
 
 app = typer.Typer(help="Classify texts (many-to-one), e.g. sentiment analysis on SST-2.",
                   no_args_is_help=True)
@@ -38,6 +35,7 @@ def _print_metrics(metrics: dict, header: str) -> None:
 
 
 @app.command(epilog=TRAIN_EXAMPLE)
+@o.training_command
 def train(
     train_file: Path | None = typer.Option(None, "--train",
                                            help="Labelled training texts (TSV/CSV)."),
@@ -64,26 +62,8 @@ def train(
     output_dropout: float | None = typer.Option(None, help="Dropout on the sentence vector."),
     ensemble: int | None = typer.Option(None, help="Networks trained side by side, their "
                                                    "probabilities averaged (default 1)."),
-    epochs: int | None = typer.Option(None, help="Training epochs (upper bound with patience)."),
-    batch_size: int | None = typer.Option(None, help="Texts per batch."),
-    lr: float | None = typer.Option(None, help="Adam learning rate."),
-    patience: int | None = typer.Option(None, help="Epochs without a better dev accuracy."),
-    ema: float | None = typer.Option(None, help="Decay of the moving average of the weights "
-                                                "that is scored and kept (e.g. 0.998)."),
-    no_ema: bool = typer.Option(False, "--no-ema", help="Keep the raw weights, no average."),
-    lr_schedule: str | None = LR_SCHEDULE,
-    max_minutes: float | None = MAX_MINUTES,
-    seed: int | None = typer.Option(None, help="Random seed."),
-    device: str = typer.Option("auto", help="auto, cpu or cuda."),
-    threads: int = typer.Option(1, help="CPU threads (1 is fastest for small models)."),
-    devices: int = DEVICES,
-    strategy: str = STRATEGY,
-    num_nodes: int = NUM_NODES,
-    out: Path | None = typer.Option(None, help="Run folder (default runs/classify-<time>)."),
-    force: bool = typer.Option(False, help="Replace an earlier run folder at --out."),
-    resume: Path | None = typer.Option(None, help="Continue an interrupted run from its folder."),
-    as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
-    quiet: bool = typer.Option(False, help="No progress bar."),
+    *,
+    common: o.Training,
 ) -> None:
     """Train a text classifier, score it on the dev set, write a run.
 
@@ -91,65 +71,38 @@ def train(
     continues it with the settings stored in DIR and reaches the same result.
     --devices N trains with N processes (DDP); only the first one prints and writes.
     """
-    from dataclasses import fields
 
-    from rnnkit.errors import InputError
-    from rnnkit.models.classifier import ClassifierConfig, TextClassifier, TrainConfig
-    from rnnkit.tasks.classify import DataSpec, resume_run
-    from rnnkit.tasks.classify import train as train_task
+    def build() -> object:
+        from rnnkit.errors import InputError
+        from rnnkit.models.classifier import TRAINING, ClassifierConfig, TextClassifier
+        from rnnkit.tasks.classify import ClassifyTask, DataSpec
 
-    parallel = options.start_training(device, threads, devices, strategy, num_nodes)
-    if resume is not None:
-        _report(resume_run(resume, progress=not quiet, parallel=parallel), as_json)
-        return
-    if train_file is None or dev is None:
-        raise InputError("--train FILE and --dev FILE are required (or --resume DIR to "
-                         "continue an interrupted run)")
-    given = {
-        "tokenizer": tokenizer, "lowercase": lowercase, "min_freq": min_freq,
-        "max_vocab": max_vocab, "bpe_vocab_size": bpe_vocab_size, "cell": cell,
-        "embedding_dim": embedding_dim, "hidden_size": hidden_size, "num_layers": layers,
-        "bidirectional": bidirectional, "pooling": pooling, "word_dropout": word_dropout,
-        "embedding_dropout": embedding_dropout, "dropout": dropout,
-        "output_dropout": output_dropout, "ensemble": ensemble, "epochs": epochs,
-        "batch_size": batch_size,
-        "lr": lr, "patience": patience, "seed": seed, "device": device, "ema": ema,
-        "lr_schedule": lr_schedule, "max_minutes": max_minutes,
-    }
-    given = {k: v for k, v in given.items() if v is not None}
-    if no_ema:
-        if ema is not None:
-            from rnnkit.errors import InputError
+        if train_file is None or dev is None:
+            raise InputError("--train FILE and --dev FILE are required (or --resume DIR to "
+                             "continue an interrupted run)")
+        given = {
+            "tokenizer": tokenizer, "lowercase": lowercase, "min_freq": min_freq,
+            "max_vocab": max_vocab, "bpe_vocab_size": bpe_vocab_size, "cell": cell,
+            "embedding_dim": embedding_dim, "hidden_size": hidden_size, "num_layers": layers,
+            "bidirectional": bidirectional, "pooling": pooling, "word_dropout": word_dropout,
+            "embedding_dropout": embedding_dropout, "dropout": dropout,
+            "output_dropout": output_dropout, "ensemble": ensemble, **common.settings(),
+        }
+        model, training = o.configured(given, ClassifierConfig(), TRAINING)
+        return ClassifyTask(DataSpec(str(train_file), str(dev), text_column, label_column),
+                            TextClassifier(model, training))
 
-            raise InputError("give --ema DECAY or --no-ema, not both")
-        given["ema"] = None
-    model_keys = {f.name for f in fields(ClassifierConfig)}
-    classifier = TextClassifier(
-        ClassifierConfig(**{k: v for k, v in given.items() if k in model_keys}),
-        TrainConfig(**{k: v for k, v in given.items() if k not in model_keys}),
-    )
-    spec = DataSpec(str(train_file), str(dev), text_column, label_column)
-    outcome = train_task(spec, classifier, out, progress=not quiet,
-                         command=shlex.join(["rnnkit", *sys.argv[1:]]), force=force,
-                         parallel=parallel)
-    _report(outcome, as_json)
+    o.run_training("classify", build, common, report=_report)
 
 
-def _report(outcome: object, as_json: bool) -> None:
-    if outcome is None:  # another process of a distributed run: the main one reports
-        return
-    metrics = outcome.metrics
-    if as_json:
-        typer.echo(json.dumps({**metrics, "run": str(outcome.run_dir)}))
-        return
-    c = outcome.classifier.config
+def _report(outcome: object) -> None:
+    metrics, c = outcome.metrics, outcome.task.estimator.config
     kind = ("Bi" if c.bidirectional else "") + c.cell.upper()
     _print_metrics(metrics, f"dev: {metrics['examples']} texts; "
                    f"{c.num_layers}x{kind}({c.hidden_size}), {c.pooling} pooling, "
-                   f"{c.vocab_size} words, {metrics['training']['epochs_run']} epochs "
+                   f"{metrics['vocab_size']} words, {metrics['training']['epochs_run']} epochs "
                    f"(kept {metrics['training']['best_epoch']}), "
                    f"{metrics['training']['seconds']:.1f} s")
-    typer.echo(f"run written to {outcome.run_dir}")
 
 
 @app.command()

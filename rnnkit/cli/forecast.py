@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import shlex
-import sys
 from pathlib import Path
 
 import typer
 
-from rnnkit.cli import options
-from rnnkit.cli.options import DEVICES, LR_SCHEDULE, NUM_NODES, STRATEGY
+from rnnkit.cli import options as o
 
 app = typer.Typer(help="Forecast a time series from a CSV file (the main job).",
                   no_args_is_help=True)
@@ -28,10 +25,6 @@ Examples:
 """
 
 
-def _split_list(values: list[str] | None) -> list[str]:
-    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
-
-
 def _parse_split(text: str | None) -> list[int] | None:
     if text is None:
         return None
@@ -46,10 +39,11 @@ def _parse_split(text: str | None) -> list[int] | None:
 
 def _print_table(metrics: dict, header: str) -> None:
     typer.echo(header)
-    typer.echo(f"{'forecaster':<22}{'RMSE':>11}{'MAE':>11}{'MAPE %':>9}{'MASE':>8}{'skill':>9}")
+    typer.echo(f"{'forecaster':<22}{'RMSE':>11}{'MAE':>11}{'MAPE %':>9}{'sMAPE %':>9}"
+               f"{'MASE':>8}{'RMSE skill':>12}")
     for name, m in metrics["metrics"].items():
         typer.echo(f"{name:<22}{m['rmse']:>11.4g}{m['mae']:>11.4g}{m['mape']:>9.3g}"
-                   f"{m['mase']:>8.3g}{m['skill']:>+9.1%}")
+                   f"{m['smape']:>9.3g}{m['mase']:>8.3g}{m['skill']:>+12.1%}")
     if metrics.get("scaled"):
         scaled = metrics["scaled"]
         typer.echo("on the scaled values: " + ", ".join(
@@ -63,6 +57,7 @@ def _print_table(metrics: dict, header: str) -> None:
 
 
 @app.command(epilog=TRAIN_EXAMPLE)
+@o.training_command
 def train(
     csv: Path | None = typer.Option(None, help="CSV file; omitted: the embedded CO2 series."),
     target: list[str] = typer.Option(None, help="Column(s) to forecast (repeat or a,b)."),
@@ -90,28 +85,15 @@ def train(
     spectral_radius: float | None = typer.Option(None, help="ESN: largest |eigenvalue| of W."),
     leak_rate: float | None = typer.Option(None, help="ESN: leak rate in (0, 1]."),
     ridge: float | None = typer.Option(None, help="ESN: ridge of the readout."),
-    washout: int | None = typer.Option(None, help="ESN: training steps left out of the fit."),
+    washout: int | None = typer.Option(None, help="ESN: training steps left out of the fit "
+                                                  "(at most --lookback)."),
     scaler: str | None = typer.Option(None, help="standard, minmax or identity."),
     period: int | None = typer.Option(None, help="Seasonal period for the seasonal naive."),
-    epochs: int | None = typer.Option(None, help="Training epochs (upper bound with patience)."),
-    batch_size: int | None = typer.Option(None, help="Windows per batch."),
-    lr: float | None = typer.Option(None, help="Adam learning rate."),
-    patience: int | None = typer.Option(None, help="Early-stopping patience in epochs."),
     loss: str | None = typer.Option(None, help="Training loss: mse or mae."),
-    lr_schedule: str | None = LR_SCHEDULE,
     interval: float | None = typer.Option(None, help="Prediction interval level (0.9)."),
     val_fraction: float | None = typer.Option(None, help="Share of training rows for validation."),
-    seed: int | None = typer.Option(None, help="Random seed."),
-    device: str = typer.Option("auto", help="auto, cpu or cuda."),
-    threads: int = typer.Option(1, help="CPU threads (1 is fastest for small models)."),
-    devices: int = DEVICES,
-    strategy: str = STRATEGY,
-    num_nodes: int = NUM_NODES,
-    out: Path | None = typer.Option(None, help="Run folder (default runs/forecast-<time>)."),
-    force: bool = typer.Option(False, help="Replace an earlier run folder at --out."),
-    resume: Path | None = typer.Option(None, help="Continue an interrupted run from its folder."),
-    as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
-    quiet: bool = typer.Option(False, help="No progress bar."),
+    *,
+    common: o.Training,
 ) -> None:
     """Train a forecaster, judge it beside naive baselines on held-out data, write a run.
 
@@ -120,61 +102,46 @@ def train(
 
     --devices N trains with N processes (DDP); only the first one prints and writes.
     """
-    from rnnkit.models.forecaster import DATA_PRESETS, Forecaster
-    from rnnkit.tasks.forecast import DataSpec, resume_run
-    from rnnkit.tasks.forecast import train as train_task
 
-    parallel = options.start_training(device, threads, devices, strategy, num_nodes)
-    if resume is not None:
-        _report(resume_run(resume, progress=not quiet, parallel=parallel), as_json)
-        return
-    data = {"csv": None if csv is None else str(csv), "target": _split_list(target),
-            "time": time, "features": _split_list(features), "fill": fill,
-            "test": None if test is None else str(test), "test_size": test_size,
-            "period": period, "split": _parse_split(split)}
-    defaults = DATA_PRESETS.get(preset or "", {})
-    spec = DataSpec(**{k: v if v not in (None, []) else defaults.get(k, v)
-                       for k, v in data.items()})
-    overrides = {
-        "model": model, "cell": cell, "hidden_size": hidden_size, "num_layers": layers,
-        "dropout": dropout, "lookback": lookback, "horizon": horizon, "normalize": normalize,
-        "channel_independent": channel_independent, "segment_length": segment_length,
-        "spectral_radius": spectral_radius, "leak_rate": leak_rate, "ridge": ridge,
-        "washout": washout, "ensemble": ensemble,
-        "scaler": scaler, "epochs": epochs, "batch_size": batch_size, "lr": lr,
-        "patience": patience, "loss": loss, "interval": interval, "lr_schedule": lr_schedule,
-        "val_fraction": val_fraction, "seed": seed, "device": device,
-    }
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    forecaster = Forecaster.from_preset(preset or "default", **overrides)
-    if csv is None:
-        typer.echo("no --csv given: using the embedded series (weekly Mauna Loa CO2, "
-                   "statsmodels); the last 10% of weeks are the test part", err=True)
-    outcome = train_task(spec, forecaster, out, progress=not quiet,
-                         command=shlex.join(["rnnkit", *sys.argv[1:]]), force=force,
-                         parallel=parallel)
-    _report(outcome, as_json)
+    def build() -> object:
+        from rnnkit.models.forecaster import DATA_PRESETS, Forecaster
+        from rnnkit.tasks.forecast import DataSpec, ForecastTask
+
+        data = {"csv": None if csv is None else str(csv), "target": o.split_list(target),
+                "time": time, "features": o.split_list(features), "fill": fill,
+                "test": None if test is None else str(test), "test_size": test_size,
+                "period": period, "split": _parse_split(split)}
+        defaults = DATA_PRESETS.get(preset or "", {})
+        spec = DataSpec(**{k: v if v not in (None, []) else defaults.get(k, v)
+                           for k, v in data.items()})
+        given = {
+            "model": model, "cell": cell, "hidden_size": hidden_size, "num_layers": layers,
+            "dropout": dropout, "lookback": lookback, "horizon": horizon,
+            "normalize": normalize, "channel_independent": channel_independent,
+            "segment_length": segment_length, "spectral_radius": spectral_radius,
+            "leak_rate": leak_rate, "ridge": ridge, "washout": washout, "ensemble": ensemble,
+            "scaler": scaler, "loss": loss, "interval": interval,
+            "val_fraction": val_fraction, **common.settings(),
+        }
+        forecaster = Forecaster.from_preset(
+            preset or "default", **{k: v for k, v in given.items() if v is not None})
+        if csv is None:
+            typer.echo("no --csv given: using the embedded series (weekly Mauna Loa CO2, "
+                       "statsmodels); the last 10% of weeks are the test part", err=True)
+        return ForecastTask(spec, forecaster)
+
+    o.run_training("forecast", build, common, report=_report)
 
 
-def _report(outcome: object, as_json: bool) -> None:
-    from rnnkit.tasks.forecast import metrics_json
+def _report(outcome: object) -> None:
+    from rnnkit.models.forecaster import describe
 
-    if outcome is None:  # another process of a distributed run: the main one reports
-        return
-    metrics = metrics_json(outcome.evaluation, outcome.fit, outcome.first_test, outcome.series)
-    if as_json:
-        typer.echo(json.dumps({**metrics, "run": str(outcome.run_dir)}))
-        return
-    c = outcome.forecaster.config
-    net = (f"SegRNN(GRU {c.hidden_size}, segments of {c.segment_length})" if c.model == "segrnn"
-           else f"ESN({c.hidden_size} units, closed-form readout)" if c.cell == "esn"
-           else f"{c.num_layers}x{c.cell.upper()}({c.hidden_size})")
-    _print_table(metrics, f"{', '.join(outcome.series.targets)}: {metrics['test_forecasts']} "
+    fc, metrics = outcome.task.estimator, outcome.metrics
+    c = fc.config
+    _print_table(metrics, f"{', '.join(fc.columns[0])}: {metrics['test_forecasts']} "
                  f"test forecasts of {c.horizon} step(s) from a {c.lookback}-row lookback "
-                 f"({net}{f' x {c.ensemble}' if c.ensemble > 1 else ''}, "
-                 f"{outcome.fit.epochs_run} epochs, "
-                 f"{outcome.fit.seconds:.1f} s)")
-    typer.echo(f"run written to {outcome.run_dir}")
+                 f"({describe(c)}{f' x {c.ensemble}' if c.ensemble > 1 else ''}, "
+                 f"{outcome.fit.epochs_run} epochs, {outcome.fit.seconds:.1f} s)")
 
 
 @app.command()
@@ -223,7 +190,7 @@ def evaluate(
     if as_json:
         typer.echo(json.dumps(metrics))
     else:
-        _print_table(metrics, f"{metrics['test_forecasts']} forecasts scored")
+        _print_table(metrics, f"{metrics['test_forecasts']} forecasts scored ({metrics['scope']})")
 
 
 @app.command()

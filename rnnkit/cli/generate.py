@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import shlex
-import sys
 from pathlib import Path
 
 import typer
 
-from rnnkit.cli import options
-from rnnkit.cli.options import MAX_MINUTES, settings_for
+from rnnkit.cli import options as o
 
 app = typer.Typer(help="Generate text (one-to-many): a character- or word-level LSTM "
                        "language model that writes from a prompt.", no_args_is_help=True)
@@ -27,6 +24,7 @@ Without --valid, the last --valid-fraction of the lines are held out.
 
 
 @app.command(epilog=TRAIN_EXAMPLE)
+@o.training_command
 def train(
     text: Path | None = typer.Option(None, help="Training text, UTF-8 (plain or .gz)."),
     valid: Path | None = typer.Option(None, help="Validation text (default: the last lines)."),
@@ -41,69 +39,41 @@ def train(
     layers: int | None = typer.Option(None, help="Stacked recurrent layers."),
     dropout: float | None = typer.Option(None, help="Dropout between layers and outputs."),
     seq_length: int | None = typer.Option(None, help="Tokens per training chunk (BPTT)."),
-    epochs: int | None = typer.Option(None, help="Training epochs (upper bound with patience)."),
-    batch_size: int | None = typer.Option(None, help="Chunks per batch."),
-    lr: float | None = typer.Option(None, help="Adam learning rate."),
-    patience: int | None = typer.Option(None, help="Epochs without a lower validation loss."),
-    max_minutes: float | None = MAX_MINUTES,
-    seed: int | None = typer.Option(None, help="Random seed."),
     prompt: str = typer.Option("", help="Prompt of the three samples written to the run."),
-    device: str = typer.Option("auto", help="auto, cpu or cuda."),
-    devices: int = options.DEVICES,
-    strategy: str = options.STRATEGY,
-    num_nodes: int = options.NUM_NODES,
-    threads: int = typer.Option(1, help="CPU threads (1 is fastest on a shared CPU)."),
-    out: Path | None = typer.Option(None, help="Run folder (default runs/generate-<time>)."),
-    force: bool = typer.Option(False, help="Replace an earlier run folder at --out."),
-    resume: Path | None = typer.Option(None, help="Continue an interrupted run folder from "
-                                                  "its last epoch (no other option needed)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
-    quiet: bool = typer.Option(False, help="No progress bar."),
+    *,
+    common: o.Training,
 ) -> None:
-    """Train a language model on a text, measure bits per character, write a run."""
+    """Train a language model on a text, measure bits per character, write a run.
 
-    from rnnkit.models.language_model import LanguageModel, LanguageModelConfig, TrainConfig
-    from rnnkit.tasks.generate import DataSpec
-    from rnnkit.tasks.generate import train as train_task
+    A checkpoint is kept after every epoch: if training is interrupted, --resume DIR
+    continues it with the settings stored in DIR and reaches the same result.
+    --devices N trains with N processes (DDP); only the first one prints and writes.
+    """
 
-    parallel = options.start_training(device, threads, devices, strategy, num_nodes)
-    if resume is not None:
-        from rnnkit.tasks.generate import resume_run
-
-        _report(resume_run(resume, progress=not quiet, parallel=parallel), as_json)
-        return
-    if text is None:
+    def build() -> object:
         from rnnkit.errors import InputError
+        from rnnkit.models.language_model import TRAINING, LanguageModel, LanguageModelConfig
+        from rnnkit.tasks.generate import DataSpec, GenerateTask
 
-        raise InputError("--text FILE is required (or --resume DIR to continue an interrupted "
-                         "run)")
-    given = {
-        "level": level, "lowercase": lowercase, "min_freq": min_freq, "cell": cell,
-        "embedding_dim": embedding_dim, "hidden_size": hidden_size, "num_layers": layers,
-        "dropout": dropout, "seq_length": seq_length, "epochs": epochs,
-        "batch_size": batch_size, "lr": lr, "patience": patience, "seed": seed,
-        "device": device, "max_minutes": max_minutes,
-    }
-    given = {k: v for k, v in given.items() if v is not None}
+        if text is None:
+            raise InputError("--text FILE is required (or --resume DIR to continue an "
+                             "interrupted run)")
+        given = {
+            "level": level, "lowercase": lowercase, "min_freq": min_freq, "cell": cell,
+            "embedding_dim": embedding_dim, "hidden_size": hidden_size, "num_layers": layers,
+            "dropout": dropout, "seq_length": seq_length, **common.settings(),
+        }
+        model, training = o.configured(given, LanguageModelConfig(), TRAINING)
+        spec = DataSpec(str(text), None if valid is None else str(valid), prompt=prompt,
+                        **({} if valid_fraction is None else {"valid_fraction": valid_fraction}))
+        return GenerateTask(spec, LanguageModel(model, training))
 
-    model = LanguageModel(LanguageModelConfig(**settings_for(LanguageModelConfig, given)),
-                          TrainConfig(**settings_for(TrainConfig, given)))
-    spec = DataSpec(str(text), None if valid is None else str(valid),
-                    **({} if valid_fraction is None else {"valid_fraction": valid_fraction}))
-    outcome = train_task(spec, model, out, progress=not quiet,
-                         command=shlex.join(["rnnkit", *sys.argv[1:]]), force=force,
-                         parallel=parallel, prompt=prompt)
-    _report(outcome, as_json)
+    o.run_training("generate", build, common, report=_report)
 
 
-def _report(outcome: object, as_json: bool) -> None:
-    if outcome is None:  # another process of a distributed run: the main one reports
-        return
-    metrics = outcome.metrics
-    if as_json:
-        typer.echo(json.dumps({**metrics, "run": str(outcome.run_dir)}))
-        return
-    c, t, v = outcome.model.config, metrics["training"], metrics["valid"]
+def _report(outcome: object) -> None:
+    metrics, c = outcome.metrics, outcome.task.estimator.config
+    t, v = metrics["training"], metrics["valid"]
     typer.echo(f"{metrics['train_tokens']} training {c.level}s, vocabulary {metrics['vocab']}; "
                f"{c.num_layers}x{c.cell.upper()}({c.hidden_size}); {t['epochs_run']} epochs "
                f"(kept {t['best_epoch']}), {t['seconds']:.1f} s")
@@ -111,7 +81,6 @@ def _report(outcome: object, as_json: bool) -> None:
                f"{v['perplexity']:.2f} per {c.level}")
     samples = metrics["samples"]
     typer.echo(f"sample: {samples['prompt']}{samples['texts'][0][:120]!s}")
-    typer.echo(f"run written to {outcome.run_dir}")
 
 
 @app.command()

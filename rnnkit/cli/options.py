@@ -1,43 +1,154 @@
-"""What every training command shares: the options of how many processes train (Lightning's
-DDP), and the set-up before training."""
+"""What every training command shares: its options (typer ``Annotated`` aliases, so each
+group declares them in one line) and the plumbing around the one workflow (set-up, resume,
+printing the outcome)."""
 
 from __future__ import annotations
 
-from dataclasses import fields
-from typing import TYPE_CHECKING, Any
+import functools
+import inspect
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
 import typer
 
 if TYPE_CHECKING:
-    from rnnkit.train.distributed import Parallel
+    from rnnkit.tasks.workflow import Outcome, Task
 
-DEVICES = typer.Option(1, help="Training processes per machine: GPUs, or CPU processes "
-                               "(more than 1: distributed data-parallel, see README).")
-STRATEGY = typer.Option("auto", help="auto or ddp (one process per device, gradients averaged).")
-NUM_NODES = typer.Option(1, help="Machines taking part (each started by torchrun or SLURM).")
-MAX_MINUTES = typer.Option(None, help="Time budget: no epoch starts that would end past it.")
-LR_SCHEDULE = typer.Option(None, help="Learning-rate schedule (default: the group's): "
-                                      "constant; cosine (to 0 over the epochs, or by the end "
-                                      "of the time budget where there is one); halving (each "
-                                      "epoch); decay (x0.8 per epoch after four).")
+# ---- the training settings (TrainSettings): None keeps the group's default -------------------
+Epochs = Annotated[int | None, typer.Option(help="Training epochs (an upper bound: early "
+                                                 "stopping and --max-minutes may end sooner).")]
+BatchSize = Annotated[int | None, typer.Option(help="Examples per batch.")]
+Lr = Annotated[float | None, typer.Option(help="Adam learning rate.")]
+WeightDecay = Annotated[float | None, typer.Option(help="Adam's L2 weight decay.")]
+Clip = Annotated[float | None, typer.Option(help="Max global gradient norm (Pascanu et al. "
+                                                 "2013).")]
+Patience = Annotated[int | None, typer.Option(help="Epochs without a better validation result "
+                                                   "before stopping.")]
+LrSchedule = Annotated[str | None, typer.Option(
+    help="Learning-rate schedule: constant; cosine (to 0 over the epochs, or by the end of the "
+         "time budget where there is one); halving (the rate halves after every epoch); decay "
+         "(x0.8 per epoch after four).")]
+Ema = Annotated[float | None, typer.Option(help="Decay of a moving average of the weights that "
+                                                "is scored and kept (e.g. 0.998).")]
+MaxMinutes = Annotated[float | None, typer.Option(help="Time budget: no epoch starts that would "
+                                                       "end past it.")]
+Seed = Annotated[int | None, typer.Option(help="Random seed (weights, batch order, dropout).")]
+Logger = Annotated[str | None, typer.Option(help="Per-epoch log in the run folder: csv "
+                                                 "(logs/metrics.csv), tensorboard or none.")]
+Device = Annotated[str, typer.Option(help="auto, cpu or cuda.")]
+# ---- where and how it runs ---------------------------------------------------------------------
+Threads = Annotated[int, typer.Option(help="CPU threads (1 is fastest for small models).")]
+Devices = Annotated[int, typer.Option(help="Training processes per machine: GPUs, or CPU "
+                                           "processes (more than 1: distributed data-parallel).")]
+Strategy = Annotated[str, typer.Option(help="auto or ddp (one process per device, gradients "
+                                            "averaged).")]
+NumNodes = Annotated[int, typer.Option(help="Machines taking part (each started by torchrun "
+                                            "or SLURM).")]
+Out = Annotated[Path | None, typer.Option(help="Run folder (default runs/<group>-<time>).")]
+Force = Annotated[bool, typer.Option(help="Replace an earlier rnnkit run folder at --out "
+                                          "(never a folder rnnkit did not create).")]
+Resume = Annotated[Path | None, typer.Option(help="Continue an interrupted run from its folder "
+                                                  "(with its own settings).")]
+Json = Annotated[bool, typer.Option("--json", help="Print the metrics as one JSON object.")]
+Quiet = Annotated[bool, typer.Option(help="No plan line and no progress bar.")]
+Run = Annotated[Path, typer.Option(help="A run folder written by this group's train.")]
 
 
-def start_training(device: str, threads: int, devices: int, strategy: str,
-                   num_nodes: int) -> Parallel:
-    """What every training command does first: check the device, set the CPU threads and
-    check the process settings (`InputError` on a bad one); returns the `Parallel` to train
-    with."""
+@dataclass
+class Training:
+    """The options every ``rnnkit <group> train`` shares, parsed (see `training_command`)."""
+
+    epochs: Epochs = None
+    batch_size: BatchSize = None
+    lr: Lr = None
+    weight_decay: WeightDecay = None
+    clip: Clip = None
+    patience: Patience = None
+    lr_schedule: LrSchedule = None
+    ema: Ema = None
+    max_minutes: MaxMinutes = None
+    seed: Seed = None
+    logger: Logger = None
+    device: Device = "auto"
+    threads: Threads = 1
+    devices: Devices = 1
+    strategy: Strategy = "auto"
+    num_nodes: NumNodes = 1
+    out: Out = None
+    force: Force = False
+    resume: Resume = None
+    as_json: Json = False
+    quiet: Quiet = False
+
+    def settings(self) -> dict[str, Any]:
+        """The options that are `TrainSettings` fields (None: not given)."""
+        from rnnkit.train.settings import TrainSettings
+
+        return {f.name: getattr(self, f.name) for f in fields(TrainSettings)
+                if hasattr(self, f.name)}
+
+
+def training_command(func: Callable[..., None]) -> Callable[..., None]:
+    """Give a group's ``train`` command every shared option of `Training` (declared once, here)
+    after its own; ``func`` receives them together as its ``common`` argument."""
+    own = [p for p in inspect.signature(func, eval_str=True).parameters.values()
+           if p.name != "common"]
+    hints = get_type_hints(Training, include_extras=True)
+    shared = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
+                                annotation=hints[f.name]) for f in fields(Training)]
+
+    @functools.wraps(func)
+    def command(**given: Any) -> None:
+        common = Training(**{f.name: given.pop(f.name) for f in fields(Training)})
+        func(**given, common=common)
+
+    command.__signature__ = inspect.Signature([*own, *shared])
+    return command
+
+
+def configured(given: dict[str, Any], *defaults: Any) -> list[Any]:
+    """Each config dataclass in ``defaults`` (a group's defaults, e.g. its config and its
+    `TrainSettings`) with the options the user gave (None: not given); an option goes to the
+    first of them that has it as a field."""
+    from rnnkit.configs import split_settings
+
+    given = {k: v for k, v in given.items() if v is not None}
+    parts = split_settings(given, *(type(d) for d in defaults))
+    return [replace(d, **part) for d, part in zip(defaults, parts, strict=True)]
+
+
+def run_training(group: str, build: Callable[[], Task], common: Training,
+                 report: Callable[[Outcome], None]) -> None:
+    """What every ``rnnkit <group> train`` does after parsing: check the device, threads and
+    processes, train ``build()`` (or continue the run at ``--resume``, with its own settings)
+    through the workflow, then print the outcome, in the main process only: ``report`` for
+    people, or the metrics as one JSON object."""
+    from rnnkit.tasks import workflow
     from rnnkit.train.device import resolve_device, set_cpu_threads
     from rnnkit.train.distributed import Parallel
 
-    resolve_device(device)
-    set_cpu_threads(threads)
-    parallel = Parallel(devices, strategy, num_nodes)
+    c = common
+    resolve_device(c.device)
+    set_cpu_threads(c.threads)
+    parallel = Parallel(c.devices, c.strategy, c.num_nodes)
     parallel.validate()
-    return parallel
+    if c.resume is not None:
+        outcome = workflow.resume(c.resume, group, progress=not c.quiet, parallel=parallel)
+    else:
+        outcome = workflow.train(build(), c.out, force=c.force, progress=not c.quiet,
+                                 parallel=parallel)
+    if outcome is None:  # another process of a distributed run: the main one reports
+        return
+    if c.as_json:
+        typer.echo(json.dumps({**outcome.metrics, "run": str(outcome.run_dir)}))
+        return
+    report(outcome)
+    typer.echo(f"run written to {outcome.run_dir}")
 
 
-def settings_for(cls: type, given: dict[str, Any]) -> dict[str, Any]:
-    """The entries of ``given`` that are fields of the dataclass ``cls``."""
-    names = {f.name for f in fields(cls)}
-    return {k: v for k, v in given.items() if k in names}
+def split_list(values: list[str] | None) -> list[str]:
+    """Repeated and comma-separated option values as one list (``-x a,b -x c``)."""
+    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]

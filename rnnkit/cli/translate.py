@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import shlex
-import sys
 from pathlib import Path
 
 import typer
 
-from rnnkit.cli import options
-from rnnkit.cli.options import DEVICES, LR_SCHEDULE, NUM_NODES, STRATEGY, settings_for
+from rnnkit.cli import options as o
 
 app = typer.Typer(help="Translate sentences (many-to-many): an attentional LSTM/GRU "
                        "encoder-decoder, e.g. German -> English on Multi30k.",
@@ -36,6 +33,7 @@ def _warn(warning: str | None) -> None:
 
 
 @app.command(epilog=TRAIN_EXAMPLE)
+@o.training_command
 def train(
     src: Path | None = typer.Option(None, help="Training sentences in the source language."),
     tgt: Path | None = typer.Option(None, help="Their translations, line by line."),
@@ -62,26 +60,12 @@ def train(
     teacher_forcing: float | None = typer.Option(None, help="Share of steps fed the true "
                                                             "previous word (default 1)."),
     label_smoothing: float | None = typer.Option(None, help="Label smoothing (default 0.1)."),
-    epochs: int | None = typer.Option(None, help="Training epochs (upper bound with patience)."),
-    batch_size: int | None = typer.Option(None, help="Sentence pairs per batch."),
-    lr: float | None = typer.Option(None, help="Adam learning rate."),
-    patience: int | None = typer.Option(None, help="Epochs without a better validation BLEU."),
-    lr_schedule: str | None = LR_SCHEDULE,
     write_unk: bool | None = typer.Option(None, "--write-unk/--no-unk",
                                           help="Let the search write <unk> (default: never)."),
     beam: int | None = typer.Option(None, help="Beam size stored for predict/evaluate (5)."),
     alpha: float | None = typer.Option(None, help="Length penalty exponent (0.6)."),
-    seed: int | None = typer.Option(None, help="Random seed."),
-    device: str = typer.Option("auto", help="auto, cpu or cuda."),
-    threads: int = typer.Option(1, help="CPU threads (1 is fastest for small models)."),
-    devices: int = DEVICES,
-    strategy: str = STRATEGY,
-    num_nodes: int = NUM_NODES,
-    out: Path | None = typer.Option(None, help="Run folder (default runs/translate-<time>)."),
-    force: bool = typer.Option(False, help="Replace an earlier run folder at --out."),
-    resume: Path | None = typer.Option(None, help="Continue an interrupted run from its folder."),
-    as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
-    quiet: bool = typer.Option(False, help="No progress bar."),
+    *,
+    common: o.Training,
 ) -> None:
     """Train a translator on a parallel corpus, score it on the validation set, write a run.
 
@@ -90,51 +74,38 @@ def train(
     --devices N trains with N processes (DDP); only the first one prints and writes.
     """
 
-    from rnnkit.data.parallel import CorpusConfig
-    from rnnkit.errors import InputError
-    from rnnkit.models.seq2seq import Seq2SeqConfig, TrainConfig, Translator
-    from rnnkit.tasks.translate import DataSpec, resume_run
-    from rnnkit.tasks.translate import train as train_task
+    def build() -> object:
+        from rnnkit.data.parallel import CorpusConfig
+        from rnnkit.errors import InputError
+        from rnnkit.models.seq2seq import TRAINING, Seq2SeqConfig, Translator
+        from rnnkit.tasks.translate import DataSpec, TranslateTask
 
-    parallel = options.start_training(device, threads, devices, strategy, num_nodes)
-    if resume is not None:
-        _report(resume_run(resume, progress=not quiet, parallel=parallel), as_json)
-        return
-    if None in (src, tgt, valid_src, valid_tgt):
-        raise InputError("--src, --tgt, --valid-src and --valid-tgt are required (or --resume "
-                         "DIR to continue an interrupted run)")
-    given = {
-        "tokenizer": tokenizer, "lowercase": lowercase, "min_freq": min_freq,
-        "max_vocab": max_vocab, "bpe_vocab_size": bpe_vocab_size, "shared_vocab": shared_vocab,
-        "max_length": max_length, "cell": cell, "embedding_dim": embedding_dim,
-        "hidden_size": hidden_size, "num_layers": layers, "bidirectional": bidirectional,
-        "attention": attention, "dropout": dropout, "teacher_forcing": teacher_forcing,
-        "label_smoothing": label_smoothing, "epochs": epochs, "batch_size": batch_size,
-        "lr": lr, "patience": patience, "beam_size": beam, "alpha": alpha, "seed": seed,
-        "device": device, "lr_schedule": lr_schedule, "write_unk": write_unk,
-    }
-    given = {k: v for k, v in given.items() if v is not None}
-    translator = Translator(Seq2SeqConfig(**settings_for(Seq2SeqConfig, given)),
-                            CorpusConfig(**settings_for(CorpusConfig, given)),
-                            TrainConfig(**settings_for(TrainConfig, given)))
-    spec = DataSpec(str(src), str(tgt), str(valid_src), str(valid_tgt))
-    outcome = train_task(spec, translator, out, progress=not quiet,
-                         command=shlex.join(["rnnkit", *sys.argv[1:]]), force=force,
-                         parallel=parallel)
-    _report(outcome, as_json)
+        if None in (src, tgt, valid_src, valid_tgt):
+            raise InputError("--src, --tgt, --valid-src and --valid-tgt are required (or "
+                             "--resume DIR to continue an interrupted run)")
+        given = {
+            "tokenizer": tokenizer, "lowercase": lowercase, "min_freq": min_freq,
+            "max_vocab": max_vocab, "bpe_vocab_size": bpe_vocab_size,
+            "shared_vocab": shared_vocab, "max_length": max_length, "cell": cell,
+            "embedding_dim": embedding_dim, "hidden_size": hidden_size, "num_layers": layers,
+            "bidirectional": bidirectional, "attention": attention, "dropout": dropout,
+            "teacher_forcing": teacher_forcing, "label_smoothing": label_smoothing,
+            "beam_size": beam, "alpha": alpha, "write_unk": write_unk, **common.settings(),
+        }
+        model, corpus, training = o.configured(given, Seq2SeqConfig(), CorpusConfig(),
+                                               TRAINING)
+        return TranslateTask(DataSpec(str(src), str(tgt), str(valid_src), str(valid_tgt)),
+                             Translator(model, corpus, training))
+
+    o.run_training("translate", build, common, report=_report)
 
 
-def _report(outcome: object, as_json: bool) -> None:
-    if outcome is None:  # another process of a distributed run: the main one reports
-        return
-    metrics, translator = outcome.metrics, outcome.translator
+def _report(outcome: object) -> None:
+    metrics, translator = outcome.metrics, outcome.task.estimator
     if metrics["dropped_empty"] or metrics["dropped_long"]:
         typer.echo(f"left out of training: {metrics['dropped_empty']} pair(s) with an empty "
                    f"side, {metrics['dropped_long']} longer than "
                    f"{translator.corpus_config.max_length} tokens", err=True)
-    if as_json:
-        typer.echo(json.dumps({**metrics, "run": str(outcome.run_dir)}))
-        return
     c, v, t = translator.config, metrics["valid"], metrics["training"]
     kind = ("Bi" if c.bidirectional else "") + c.cell.upper()
     typer.echo(f"{metrics['train_pairs']} training pairs; {c.num_layers}x{kind}({c.hidden_size}) "
@@ -142,7 +113,6 @@ def _report(outcome: object, as_json: bool) -> None:
                f"{t['best_epoch']}), {t['seconds']:.1f} s")
     typer.echo(f"validation ({v['sentences']} sentences, greedy): BLEU {v['bleu']:.2f}, "
                f"chrF {v['chrf']:.2f}, perplexity {v['perplexity']:.2f}")
-    typer.echo(f"run written to {outcome.run_dir}")
 
 
 @app.command()

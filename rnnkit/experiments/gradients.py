@@ -21,8 +21,10 @@ from rnnkit.errors import InputError
 from rnnkit.experiments.models import CONTENDERS, TaskModel, build_model, parse_cells
 from rnnkit.experiments.tasks import Task, make_task
 from rnnkit.experiments.training import check_training, evaluate, train
-from rnnkit.io import mark_complete, new_run_dir, save_figure, write_json
+from rnnkit.io import save_figure, write_json
 from rnnkit.plots.gradients import gradient_flow_figure
+from rnnkit.plots.report import write_report
+from rnnkit.runs import finish, start_run
 from rnnkit.train.device import resolve_device
 
 
@@ -96,7 +98,8 @@ def run_gradients(
     """
     config.validate()
     device = resolve_device(config.device)
-    run_dir = new_run_dir(out, "diagnose-gradients")
+    run = start_run(out, "diagnose-gradients")
+    run_dir = run.path
     task = make_task("adding", config.length)
     data = torch.Generator().manual_seed(config.seed)
     x, y = (t.to(device) for t in task.sample(config.probe_size, data))
@@ -129,7 +132,8 @@ def run_gradients(
     save_figure(figure, run_dir / "plots" / "gradient_flow.png", dpi=90)
     write_json(run_dir / "config.json", asdict(config))
     write_json(run_dir / "metrics.json", metrics)
-    mark_complete(run_dir)
+    write_report(run_dir)
+    finish(run)
     return run_dir, metrics
 
 

@@ -18,8 +18,10 @@ from rnnkit.errors import InputError
 from rnnkit.experiments.models import CONTENDERS, build_model, parse_cells
 from rnnkit.experiments.tasks import make_task
 from rnnkit.experiments.training import check_training, train
-from rnnkit.io import mark_complete, new_run_dir, save_figure, write_json
+from rnnkit.io import save_figure, write_json
 from rnnkit.plots.gradients import learning_curves_figure
+from rnnkit.plots.report import write_report
+from rnnkit.runs import finish, start_run
 from rnnkit.train.device import resolve_device
 
 
@@ -68,7 +70,8 @@ def run_long_range(
     """
     config.validate()
     device = resolve_device(config.device)
-    run_dir = new_run_dir(out, f"experiment-{config.task}")
+    run = start_run(out, f"experiment-{config.task}")
+    run_dir = run.path
     task = make_task(config.task, config.length)
     data_seed = torch.Generator().manual_seed(config.seed)
     test_set = tuple(t.to(device) for t in task.sample(config.test_size, data_seed))
@@ -115,7 +118,8 @@ def run_long_range(
     save_figure(figure, run_dir / "plots" / "learning_curves.png", dpi=90)
     write_json(run_dir / "config.json", asdict(config))
     write_json(run_dir / "metrics.json", metrics)
-    mark_complete(run_dir)
+    write_report(run_dir)
+    finish(run)
     return run_dir, metrics
 
 

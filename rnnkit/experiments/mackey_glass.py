@@ -27,9 +27,11 @@ from torch import Tensor
 
 from rnnkit.data.mackey_glass import mackey_glass
 from rnnkit.errors import InputError
-from rnnkit.io import mark_complete, new_run_dir, save_figure, write_json
+from rnnkit.io import save_figure, write_json
+from rnnkit.plots.report import write_report
 from rnnkit.plots.reservoir import free_run_figure
 from rnnkit.reservoir import ESN, ESNConfig, nrmse
+from rnnkit.runs import finish, start_run
 from rnnkit.train.device import resolve_device
 
 #: The ESN settings for this benchmark, tuned on series seed 0 (docs/esn.md): Jaeger's sparse
@@ -157,7 +159,8 @@ def run_mackey_glass(
     """
     config.validate()
     ESN(esn_config)  # validates the ESN settings before the folder is claimed
-    run_dir = new_run_dir(out, "experiment-mackey-glass")
+    run = start_run(out, "experiment-mackey-glass")
+    run_dir = run.path
     if progress is not None:
         progress(
             f"Mackey-Glass tau={config.tau:g}: {esn_config.units} units, "
@@ -175,7 +178,8 @@ def run_mackey_glass(
         f"NRMSE{config.free_run} = {metrics['nrmse84']:.2e} over {config.runs} runs",
     )
     save_figure(figure, run_dir / "plots" / "free_run.png", dpi=90)
-    mark_complete(run_dir)
+    write_report(run_dir)
+    finish(run)
     return run_dir, metrics
 
 

@@ -1,21 +1,5 @@
-"""Runs on disk: atomic files, JSON, safetensors weights; nothing is ever unpickled."""
+"""Files on disk: atomic writes, JSON, safetensors weights; nothing is ever unpickled."""
 
-from rnnkit.io.run import (
-    is_complete,
-    mark_complete,
-    new_run_dir,
-    read_json,
-    save_figure,
-    write_bytes,
-    write_json,
-)
+from rnnkit.io.files import read_json, save_figure, write_bytes, write_json
 
-__all__ = [
-    "is_complete",
-    "mark_complete",
-    "new_run_dir",
-    "read_json",
-    "save_figure",
-    "write_bytes",
-    "write_json",
-]
+__all__ = ["read_json", "save_figure", "write_bytes", "write_json"]

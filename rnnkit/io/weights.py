@@ -10,7 +10,7 @@ from safetensors.torch import save as save_tensors
 from torch import Tensor, nn
 
 from rnnkit.errors import InputError
-from rnnkit.io.run import write_bytes
+from rnnkit.io.files import write_bytes
 
 
 def save_weights(path: Path, model: nn.Module) -> Path:

@@ -14,7 +14,7 @@ image (attention over a single position is the identity), read at every step.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from rnnkit.configs import config_from_dict
 from rnnkit.data.augment import augment
 from rnnkit.data.captions import CaptionSet, caption_loader
 from rnnkit.data.parallel import CorpusConfig, Side
@@ -35,13 +36,13 @@ from rnnkit.models.decoder import (
     DecoderState,
     Hypotheses,
     beam_search,
+    check_decoding,
     greedy_search,
     sequence_loss,
 )
-from rnnkit.models.forecaster import config_from_dict
 from rnnkit.train.distributed import Parallel
 from rnnkit.train.fit import FitResult, fit
-from rnnkit.train.settings import check_training_settings
+from rnnkit.train.settings import TrainSettings
 
 ENCODERS = ("cnn", "resnet18", "resnet34", "resnet50")
 
@@ -66,7 +67,12 @@ class CaptionerConfig:
     image_width: int = 96
     mean: list[float] = field(default_factory=lambda: [0.0])  # per channel, of training images
     std: list[float] = field(default_factory=lambda: [1.0])
-    vocab_size: int = 0  # set from the data by fit()
+    monitor: str = "bleu"  # validation score watched: "bleu" (BLEU-4) or "exact" (exact match)
+    label_smoothing: float = 0.0
+    beam_size: int = 3  # default search of predict/evaluate (validation is greedy)
+    alpha: float = 0.0  # length penalty exponent (Wu et al. 2016)
+    max_length: int = 0  # most words written per caption; 0: 5 more than the longest seen
+    vocab_size: int = 0  # learned, like the image size and statistics (``LEARNED``)
 
     def validate(self) -> None:
         """Raise `InputError` naming the first bad setting."""
@@ -94,35 +100,21 @@ class CaptionerConfig:
             raise InputError(f"image channels {self.image_channels}; expected 1 or 3")
         if not 0 <= self.dropout < 1:
             raise InputError(f"--dropout {self.dropout}; expected a value in [0, 1)")
-
-
-@dataclass
-class TrainConfig:
-    """How the network is trained and how it captions."""
-
-    epochs: int = 30
-    batch_size: int = 64
-    lr: float = 2e-3
-    clip: float | None = 5.0  # max global gradient norm
-    patience: int | None = 4  # epochs without a better validation score before stopping
-    monitor: str = "bleu"  # validation score watched: "bleu" (BLEU-4) or "exact" (exact match)
-    label_smoothing: float = 0.0
-    seed: int = 0
-    device: str = "auto"
-    beam_size: int = 3  # default search of predict/evaluate (validation is greedy)
-    alpha: float = 0.0  # length penalty exponent (Wu et al. 2016)
-    max_length: int = 0  # most words written per caption; 0: 5 more than the longest seen
-    max_minutes: float | None = None  # time budget: no epoch starts that would end past it
-
-    def validate(self) -> None:
-        """Raise `InputError` naming the first bad setting."""
-        check_training_settings(self, ("epochs", "batch_size", "beam_size"))
         if self.monitor not in ("bleu", "exact"):
             raise InputError(f"--monitor {self.monitor!r}; choose bleu or exact")
-        if not 0 <= self.label_smoothing < 1:
-            raise InputError(f"--label-smoothing {self.label_smoothing}; expected [0, 1)")
-        if self.alpha < 0 or self.max_length < 0:
-            raise InputError("--alpha and --max-length must be >= 0")
+        if self.max_length < 0:
+            raise InputError(f"--max-length {self.max_length}; expected >= 0 (0: from the data)")
+        check_decoding(self.label_smoothing, self.beam_size, self.alpha)
+
+
+#: What an ImageCaptioner learns from the training data into its ``network`` config (its own
+#: config stays as given): the image size and channels, the pixel statistics, the vocabulary
+#: size and, when ``max_length`` is 0, the longest caption + 5.
+LEARNED = ("image_channels", "image_height", "image_width", "mean", "std", "vocab_size",
+           "max_length")
+
+#: Training settings of the captioner.
+TRAINING = TrainSettings(epochs=30, batch_size=64, lr=2e-3, clip=5.0, patience=4)
 
 
 def conv_encoder(in_channels: int, channels: list[int]) -> nn.Sequential:
@@ -280,8 +272,8 @@ class ImageCaptioner:
 
     Example:
         >>> from rnnkit.data.digit_scenes import digit_scenes
-        >>> cap = ImageCaptioner(CaptionerConfig(channels=[4, 8], hidden_size=16),
-        ...                      train=TrainConfig(epochs=1, monitor="exact"))
+        >>> cap = ImageCaptioner(CaptionerConfig(channels=[4, 8], hidden_size=16, monitor="exact"),
+        ...                      train=TrainSettings(epochs=1))
         >>> _ = cap.fit(digit_scenes("train", 64).caption_set(),
         ...             digit_scenes("val", 8).caption_set(), progress=False)
         >>> captions = cap.caption(digit_scenes("test", 3).images)
@@ -290,37 +282,40 @@ class ImageCaptioner:
     """
 
     def __init__(self, config: CaptionerConfig | None = None, text: CorpusConfig | None = None,
-                 train: TrainConfig | None = None) -> None:
+                 train: TrainSettings | None = None) -> None:
         self.config = config or CaptionerConfig()
         self.text_config = text or CorpusConfig(lowercase=True, min_freq=1)
-        self.train_config = train or TrainConfig()
+        self.train_config = train or replace(TRAINING)
+        self.network: CaptionerConfig | None = None  # config with what the data taught
         self.side: Side | None = None
         self.net: Captioner | None = None
 
-    def validate(self) -> None:
-        """Check every setting (`InputError` on the first bad one)."""
-        self.config.validate()
+    def check(self, train: CaptionSet, valid: CaptionSet) -> str:
+        """Check every setting and that both image sets have one size (`InputError` on the
+        first problem) and say in one line what `fit` will train; changes nothing."""
+        c = self.config
+        c.validate()
         self.text_config.validate()
         self.train_config.validate()
-
-    def fit(self, train: CaptionSet, valid: CaptionSet, progress: bool = True,
-            parallel: Parallel | None = None, checkpoint_dir: Path | None = None,
-            resume: bool = False) -> FitResult:
-        """Train on every (image, caption) pair of ``train``; keep the epoch with the best
-        greedy validation score (BLEU-4 or exact match, ``monitor``) on ``valid``.
-        ``parallel`` trains with several processes; ``checkpoint_dir`` and ``resume`` keep
-        and continue from epoch checkpoints (see `rnnkit.train.fit`)."""
-        c, t = self.config, self.train_config
-        self.validate()
-        _, channels, height, width = train.images.shape
         if valid.images.shape[1:] != train.images.shape[1:]:
             raise InputError(f"validation images are {tuple(valid.images.shape[1:])}, training "
                              f"images {tuple(train.images.shape[1:])}; give them one size")
+        return (f"caption: {c.encoder.upper()} -> {c.cell.upper()}({c.hidden_size}) with "
+                f"{c.attention} attention; {len(train)} training, {len(valid)} validation "
+                "images")
+
+    def fit(self, train: CaptionSet, valid: CaptionSet, *, progress: bool = True,
+            checkpoint_dir: Path | None = None, resume: bool = False,
+            parallel: Parallel | None = None, log_dir: Path | None = None) -> FitResult:
+        """Train on every (image, caption) pair of ``train``; keep the epoch with the best
+        greedy validation score (BLEU-4 or exact match, ``monitor``) on ``valid``. The
+        keywords are every estimator's (see `rnnkit.models.forecaster.Forecaster.fit`)."""
+        self.check(train, valid)
+        t = self.train_config
+        _, channels, height, width = train.images.shape
         texts = [caption for captions in train.captions for caption in captions]
         self.side = Side.build(texts, self.text_config)
-        c.vocab_size = len(self.side.vocab)
-        c.image_channels, c.image_height, c.image_width = channels, height, width
-        c.mean, c.std = image_statistics(train.images)
+        mean, std = image_statistics(train.images)
         image_index, ids = [], []
         for k, captions in enumerate(train.captions):
             for caption in captions:
@@ -330,8 +325,10 @@ class ImageCaptioner:
                     ids.append(encoded)
         if not ids:
             raise InputError(f"{train.origin}: no caption has a word; check the captions file")
-        if t.max_length == 0:
-            t.max_length = max(len(i) for i in ids) + 5
+        c = self.network = replace(
+            self.config, vocab_size=len(self.side.vocab), image_channels=channels,
+            image_height=height, image_width=width, mean=mean, std=std,
+            max_length=self.config.max_length or max(len(i) for i in ids) + 5)
         torch.manual_seed(t.seed)
         self.net = Captioner(c)
         loader = caption_loader(train.images, image_index, ids, self.side.bos_index,
@@ -341,14 +338,12 @@ class ImageCaptioner:
             found = self._search(model, valid.images, beam_size=1, alpha=0.0)
             hypotheses = [self.side.decode(tokens) for tokens, _, _ in found]
             scores = caption_scores(hypotheses, valid.captions, self.text_config.lowercase)
-            return scores["bleu"] if t.monitor == "bleu" else scores["exact_match"]
+            return scores["bleu"] if c.monitor == "bleu" else scores["exact_match"]
 
-        return fit(self.net, partial(sequence_loss, label_smoothing=t.label_smoothing), loader,
-                   None, epochs=t.epochs, lr=t.lr, clip=t.clip, patience=t.patience,
-                   device=t.device, seed=t.seed, progress=progress, val_score=score,
-                   higher_is_better=True,
-                   max_seconds=None if t.max_minutes is None else 60 * t.max_minutes,
-                   parallel=parallel, checkpoint_dir=checkpoint_dir, resume=resume)
+        return fit(self.net, partial(sequence_loss, label_smoothing=c.label_smoothing), loader,
+                   None, t, val_score=score, higher_is_better=True, progress=progress,
+                   checkpoint_dir=checkpoint_dir, resume=resume, parallel=parallel,
+                   log_dir=log_dir)
 
     def _check_ready(self) -> None:
         if self.net is None or self.side is None:
@@ -365,7 +360,7 @@ class ImageCaptioner:
         for start in range(0, len(images), batch_size):
             hyps = model.search(images[start:start + batch_size].to(device),
                                 self.side.bos_index, self.side.eos_index, beam_size,
-                                self.train_config.max_length, alpha)
+                                self.network.max_length, alpha)
             out += [(tokens, float(score), weights) for tokens, score, weights
                     in zip(hyps.tokens, hyps.scores, hyps.attention, strict=True)]
         model.train(was_training)
@@ -376,7 +371,7 @@ class ImageCaptioner:
         """Caption each image (N, C, H, W) pixel values 0..255 at the model's size: beam search
         with the configured ``beam_size`` unless given (1 = greedy)."""
         self._check_ready()
-        t = self.train_config
+        t = self.config
         beam = t.beam_size if beam_size is None else beam_size
         if beam < 1:
             raise InputError(f"--beam {beam}; expected at least 1 (1 = greedy search)")
@@ -400,7 +395,8 @@ class ImageCaptioner:
     def state(self) -> dict[str, Any]:
         """The run's config.json entries (the vocabulary is a separate file)."""
         return {"model": asdict(self.config), "text": asdict(self.text_config),
-                "train": asdict(self.train_config)}
+                "train": asdict(self.train_config),
+                "network": {k: getattr(self.network, k) for k in LEARNED}}
 
     @classmethod
     def from_state(cls, state: dict[str, Any], side: Any, weights: dict[str, Tensor],
@@ -410,15 +406,18 @@ class ImageCaptioner:
         try:
             model = config_from_dict(CaptionerConfig, state["model"], where)
             text = config_from_dict(CorpusConfig, state["text"], where)
-            train = config_from_dict(TrainConfig, state["train"], where)
+            train = config_from_dict(TrainSettings, state["train"], where)
+            network = replace(model, **{k: state["network"][k] for k in LEARNED},
+                              backbone_weights=None)  # the run's own weights hold the backbone
         except (KeyError, TypeError) as err:
             raise InputError(f"{where}: missing or malformed entry {err}") from err
+        network.validate()
+        text.validate()
         cap = cls(model, text, train)
-        cap.validate()
         cap.side = Side.from_dict(side, f"{where}: vocabulary")
-        if len(cap.side.vocab) != model.vocab_size:
+        if len(cap.side.vocab) != network.vocab_size:
             raise InputError(f"{where}: a vocabulary of {len(cap.side.vocab)} words, but the "
-                             f"model was built for {model.vocab_size}")
-        model.backbone_weights = None  # the run's own weights hold the backbone
-        cap.net = load_checked(Captioner(model), weights, where)
+                             f"model was built for {network.vocab_size}")
+        cap.network = network
+        cap.net = load_checked(Captioner(network), weights, where)
         return cap

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from rnnkit.configs import config_from_dict
 from rnnkit.data.text import (
     TOKENIZERS,
     BucketSampler,
@@ -30,10 +31,9 @@ from rnnkit.errors import InputError
 from rnnkit.io.weights import load_checked
 from rnnkit.layers import CELLS, Recurrent, Trace
 from rnnkit.models.ensemble import Ensemble, member_cross_entropy, one_or_ensemble
-from rnnkit.models.forecaster import config_from_dict
 from rnnkit.train.distributed import Parallel
 from rnnkit.train.fit import FitResult, fit
-from rnnkit.train.settings import check_training_settings
+from rnnkit.train.settings import TrainSettings
 
 POOLINGS = ("last", "mean", "max", "attention")
 
@@ -62,8 +62,8 @@ class ClassifierConfig:
     dropout: float = 0.3  # between recurrent layers
     output_dropout: float = 0.5  # on the sentence vector, before the linear layer
     ensemble: int = 1  # networks trained side by side, probabilities averaged (1: one)
-    vocab_size: int = 0  # set from the data by fit()
-    num_classes: int = 0  # set from the data by fit()
+    vocab_size: int = 0  # the network's sizes: a TextClassifier learns them from the data
+    num_classes: int = 0  # (in its ``network`` config) and leaves its own config as given
 
     def validate(self) -> None:
         """Raise `InputError` naming the first bad setting."""
@@ -86,33 +86,9 @@ class ClassifierConfig:
                 raise InputError(f"{name}={getattr(self, name)}; expected a value in [0, 1)")
 
 
-@dataclass
-class TrainConfig:
-    """How the network is trained (early stopping watches accuracy on the dev set).
-
-    ``ema`` (a moving average of the weights is scored and kept) and ``lr_schedule`` are
-    options: on SST-2 neither beat these defaults (docs/sentiment.md).
-    """
-
-    epochs: int = 10
-    batch_size: int = 128
-    lr: float = 2e-3
-    weight_decay: float = 0.0
-    clip: float | None = 5.0  # max global gradient norm (None: no clipping)
-    patience: int | None = 3  # epochs without a better dev accuracy before stopping
-    ema: float | None = None  # decay of the moving average of the weights (None: raw weights)
-    lr_schedule: str = "constant"  # one of LR_SCHEDULES (rnnkit.train.settings)
-    max_minutes: float | None = None  # time budget: no epoch starts that would end past it
-    seed: int = 0
-    device: str = "auto"
-
-    def validate(self) -> None:
-        """Raise `InputError` naming the first bad setting."""
-        check_training_settings(self, ("epochs", "batch_size"))
-        if self.patience is not None and self.patience < 1:
-            raise InputError(f"--patience {self.patience}; expected at least 1")
-        if self.ema is not None and not 0 < self.ema < 1:
-            raise InputError(f"--ema {self.ema}; expected a decay between 0 and 1, e.g. 0.998")
+#: Training settings of the text classifier (chosen on SST-2, docs/sentiment.md). A moving
+#: average of the weights (``ema``) and ``lr_schedule`` are options that did not beat them there.
+TRAINING = TrainSettings(epochs=10, batch_size=128, lr=2e-3, clip=5.0, patience=3)
 
 
 class SequenceClassifier(nn.Module):
@@ -201,7 +177,7 @@ class TextClassifier:
         >>> bad = ["a bad film", "dull and bad", "a dull story", "boring"]
         >>> train = TextTable(5 * good + 5 * bad, 20 * ["pos"] + 20 * ["neg"], [*range(40)], "")
         >>> clf = TextClassifier(ClassifierConfig(hidden_size=16, embedding_dim=16, num_layers=1),
-        ...                      TrainConfig(epochs=10, batch_size=8, lr=1e-2))
+        ...                      TrainSettings(epochs=10, batch_size=8, lr=1e-2))
         >>> _ = clf.fit(train, dev=train, progress=False)
         >>> clf.classes, clf.predict(["a charming , funny film", "a dull , boring film"])
         (['neg', 'pos'], ['pos', 'neg'])
@@ -210,9 +186,10 @@ class TextClassifier:
     """
 
     def __init__(self, config: ClassifierConfig | None = None,
-                 train: TrainConfig | None = None) -> None:
+                 train: TrainSettings | None = None) -> None:
         self.config = config or ClassifierConfig()
-        self.train_config = train or TrainConfig()
+        self.train_config = train or replace(TRAINING)
+        self.network: ClassifierConfig | None = None  # config with the data's sizes
         self.tokenizer: Tokenizer | None = None
         self.vocab: Vocab | None = None
         self.classes: list[str] = []
@@ -221,14 +198,7 @@ class TextClassifier:
 
     # ---- training ---------------------------------------------------------------------------
 
-    def check(self, train: TextTable, dev: TextTable) -> list[str]:
-        """Validate the settings and the data without training; returns the classes.
-
-        Raises `InputError` for a bad setting, fewer than 2 classes in ``train``, or a label
-        in ``dev`` that ``train`` does not have.
-        """
-        self.config.validate()
-        self.train_config.validate()
+    def _classes(self, train: TextTable, dev: TextTable) -> list[str]:
         classes = label_classes(train.labels or [])
         if len(classes) < 2:
             raise InputError(f"{train.source} has {len(classes)} distinct label(s) {classes}; "
@@ -236,22 +206,35 @@ class TextClassifier:
         label_indices(dev, classes)
         return classes
 
-    def fit(self, train: TextTable, dev: TextTable, progress: bool = True,
+    def check(self, train: TextTable, dev: TextTable) -> str:
+        """Validate the settings and the data and say in one line what `fit` will train;
+        changes nothing. Raises `InputError` for a bad setting, fewer than 2 classes in
+        ``train``, or a label in ``dev`` that ``train`` does not have."""
+        c = self.config
+        c.validate()
+        self.train_config.validate()
+        classes = self._classes(train, dev)
+        kind = ("Bi" if c.bidirectional else "") + c.cell.upper()
+        return (f"classify: {c.num_layers}x{kind}({c.hidden_size}), {c.pooling} pooling"
+                f"{f' x {c.ensemble}' if c.ensemble > 1 else ''}, {len(classes)} classes, "
+                f"{len(train)} training and {len(dev)} dev texts")
+
+    def fit(self, train: TextTable, dev: TextTable, *, progress: bool = True,
             checkpoint_dir: Path | None = None, resume: bool = False,
-            parallel: Parallel | None = None) -> FitResult:
-        """Train on ``train``; keep the epoch with the best accuracy on ``dev``. With
-        ``checkpoint_dir`` a checkpoint is kept there each epoch; ``resume`` continues one;
-        ``parallel`` trains with several processes (see `rnnkit.train.fit`)."""
+            parallel: Parallel | None = None, log_dir: Path | None = None) -> FitResult:
+        """Train on ``train``; keep the epoch with the best accuracy on ``dev``. The keywords
+        are every estimator's (see `rnnkit.models.forecaster.Forecaster.fit`)."""
+        self.check(train, dev)
         c, t = self.config, self.train_config
-        classes = self.check(train, dev)
+        classes = self._classes(train, dev)
         y_train, y_dev = label_indices(train, classes), label_indices(dev, classes)
         tokenizer = build_tokenizer(c.tokenizer, train.texts, c.lowercase, c.bpe_vocab_size)
         tokens = [tokenizer.tokenize(text) for text in train.texts]
         vocab = Vocab.build(tokens, c.min_freq, c.max_vocab)
-        c.vocab_size, c.num_classes = len(vocab), len(classes)
+        self.network = replace(c, vocab_size=len(vocab), num_classes=len(classes))
         self.tokenizer, self.vocab, self.classes = tokenizer, vocab, classes
         torch.manual_seed(t.seed)
-        self.net = build_network(c)
+        self.net = build_network(self.network)
         x_train = [vocab.encode(seq) for seq in tokens]
         x_dev = encode_texts(dev.texts, tokenizer, vocab)
         train_loader = text_loader(x_train, y_train, t.batch_size, shuffle=True, seed=t.seed)
@@ -264,13 +247,10 @@ class TextClassifier:
                           for (x, n), y in dev_batches)
             return correct / len(y_dev)
 
-        result = fit(
-            self.net, member_cross_entropy, train_loader, dev_loader, epochs=t.epochs, lr=t.lr,
-            weight_decay=t.weight_decay, clip=t.clip, patience=t.patience, device=t.device,
-            seed=t.seed, progress=progress, val_score=dev_accuracy, higher_is_better=True,
-            ema=t.ema, lr_schedule=t.lr_schedule, checkpoint_dir=checkpoint_dir, resume=resume,
-            parallel=parallel, max_seconds=None if t.max_minutes is None else 60 * t.max_minutes,
-        )
+        result = fit(self.net, member_cross_entropy, train_loader, dev_loader, t,
+                     val_score=dev_accuracy, higher_is_better=True, progress=progress,
+                     checkpoint_dir=checkpoint_dir, resume=resume, parallel=parallel,
+                     log_dir=log_dir)
         self.device = next(self.net.parameters()).device
         return result
 
@@ -349,7 +329,7 @@ class TextClassifier:
         (from safetensors); anything that does not fit is refused."""
         try:
             model = config_from_dict(ClassifierConfig, state["model"], where)
-            train = config_from_dict(TrainConfig, state["train"], where)
+            train = config_from_dict(TrainSettings, state["train"], where)
             classes = [str(label) for label in state["classes"]]
         except (KeyError, TypeError) as err:
             raise InputError(f"{where}: missing or malformed entry {err}") from err
@@ -357,10 +337,7 @@ class TextClassifier:
         clf = cls(model, train)
         clf.tokenizer = tokenizer_from_dict(tokenizer, f"{where}: tokenizer")
         clf.vocab = Vocab.from_dict(vocab, f"{where}: vocabulary")
-        if len(clf.vocab) != model.vocab_size or len(classes) != model.num_classes:
-            raise InputError(f"{where}: {len(clf.vocab)} vocabulary entries and {len(classes)} "
-                             f"classes, but the model was built for {model.vocab_size} and "
-                             f"{model.num_classes}")
-        clf.net = load_checked(build_network(model), weights, where)
+        clf.network = replace(model, vocab_size=len(clf.vocab), num_classes=len(classes))
+        clf.net = load_checked(build_network(clf.network), weights, where)
         clf.classes = classes
         return clf

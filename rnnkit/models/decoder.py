@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from rnnkit.errors import InputError
 from rnnkit.layers import Recurrent
 from rnnkit.models.attention import make_attention
 
@@ -320,3 +321,13 @@ def beam_search(decoder: Searchable, memory: Tensor, mask: Tensor, state: Any, b
     pick = (offsets[:, 0] + ranked.argmax(-1))  # (B,) the chosen flat beam per row
     return _collect(tokens[pick], lengths.view(-1)[pick], finished.view(-1)[pick],
                     weights[pick].cpu(), scores.view(-1)[pick].cpu())
+
+
+def check_decoding(label_smoothing: float, beam_size: int, alpha: float) -> None:
+    """Raise `InputError` naming the first bad setting of a decoder's objective and search."""
+    if not 0 <= label_smoothing < 1:
+        raise InputError(f"--label-smoothing {label_smoothing}; expected [0, 1)")
+    if beam_size < 1:
+        raise InputError(f"--beam-size {beam_size}; expected at least 1 (1 = greedy search)")
+    if alpha < 0:
+        raise InputError(f"--alpha {alpha}; expected a length penalty >= 0")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
 from rnnkit import init as rinit
+from rnnkit.configs import config_from_dict, split_settings
 from rnnkit.data.scalers import Scaler
 from rnnkit.data.series import Series
 from rnnkit.data.windows import check_length, consecutive, input_windows, origins_between, windows
@@ -30,12 +31,17 @@ from rnnkit.train.device import resolve_device
 from rnnkit.train.distributed import Parallel
 from rnnkit.train.fit import FitResult, fit
 from rnnkit.train.loader import tensor_loader
-from rnnkit.train.settings import check_lr_schedule
+from rnnkit.train.settings import TrainSettings
 
 
 @dataclass
 class ForecasterConfig:
-    """The network and its data handling (everything needed to rebuild it)."""
+    """The network, its data handling and its objective (everything needed to rebuild it).
+
+    ``n_targets`` and ``n_features`` are the network's data dimensions: a `Forecaster` leaves
+    its own config as given and keeps a copy with the data's dimensions (``network``), learned
+    at fit time.
+    """
 
     model: str = "rnn"  # "rnn": recurrent encoder + linear head; "segrnn": SegRNN (GRU)
     cell: str = "lstm"  # a name in rnnkit.layers.CELLS, or "esn" (model "rnn")
@@ -52,12 +58,15 @@ class ForecasterConfig:
     leak_rate: float = 1.0  # ESN leak rate in (0, 1]
     ridge: float = 1e-6  # ESN readout ridge
     washout: int = 100  # ESN: first training steps left out of the readout fit
-    reservoir_seed: int = 0  # ESN: set from the training seed by fit()
+    reservoir_seed: int = 0  # ESN: a Forecaster uses its training seed
     scaler: str = "standard"  # "standard", "minmax" or "identity", fit on training rows only
     init: str = "torch"  # weight initialiser: a name in rnnkit.init.INITIALISERS
     ensemble: int = 1  # networks trained in turn (seeds seed, seed+1, ...), forecasts averaged
-    n_targets: int = 1  # set from the data by fit()
-    n_features: int = 0  # set from the data by fit()
+    loss: str = "mse"  # training loss: "mse" or "mae" (SegRNN trains with MAE)
+    val_fraction: float = 0.1  # last share of the training rows held out for validation
+    interval: float | None = 0.9  # split-conformal interval level from validation residuals
+    n_targets: int = 1  # data dimensions (see above)
+    n_features: int = 0
 
     def validate(self) -> None:
         """Raise `InputError` naming the first bad setting."""
@@ -96,73 +105,64 @@ class ForecasterConfig:
             raise InputError(f"scaler={self.scaler!r}; expected one of {Scaler.KINDS}")
         if self.init not in rinit.INITIALISERS:
             raise InputError(f"init={self.init!r}; expected one of {sorted(rinit.INITIALISERS)}")
-
-
-@dataclass
-class TrainConfig:
-    """How the network is trained."""
-
-    epochs: int = 60
-    batch_size: int = 32
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    clip: float | None = 1.0  # max global gradient norm (None: no clipping)
-    patience: int | None = 10  # epochs without validation improvement before stopping
-    val_fraction: float = 0.1  # last share of the training rows held out for validation
-    shuffle: bool = True
-    seed: int = 0
-    device: str = "auto"
-    loss: str = "mse"  # "mse" or "mae" (SegRNN trains with MAE)
-    interval: float | None = 0.9  # split-conformal interval level from validation residuals
-    lr_schedule: str = "constant"  # one of LR_SCHEDULES (rnnkit.train.settings)
-
-    def validate(self) -> None:
-        """Raise `InputError` naming the first bad setting."""
-        for name in ("epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise InputError(f"--{name.replace('_', '-')} {getattr(self, name)}; expected >= 1")
-        if self.lr <= 0:
-            raise InputError(f"--lr {self.lr}; expected a positive learning rate")
-        if not 0 <= self.val_fraction < 1:
-            raise InputError(f"val_fraction={self.val_fraction}; expected a value in [0, 1)")
         if self.loss not in LOSSES:
             raise InputError(f"--loss {self.loss!r}; expected one of {sorted(LOSSES)}")
+        if not 0 <= self.val_fraction < 1:
+            raise InputError(f"--val-fraction {self.val_fraction}; expected a value in [0, 1)")
         if self.interval is not None and not 0 < self.interval < 1:
             raise InputError(f"--interval {self.interval}; expected a level in (0, 1)")
-        check_lr_schedule(self.lr_schedule)
 
 
 LOSSES = {"mse": nn.functional.mse_loss, "mae": nn.functional.l1_loss}
 
 
-#: Named settings. ``default``: the dataclass defaults. ``seed``: the tutorial exactly, 4 stacked
-#: LSTM(50) each followed by Dropout(0.2), Dense(1), min-max scaling, Keras initialisation,
-#: Adam 1e-3, MSE, 100 epochs, batch 32, no validation, no early stopping, no clipping.
-PRESETS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
-    "default": ({}, {}),
+#: Training settings of the default forecaster.
+TRAINING = TrainSettings(epochs=60, batch_size=32, lr=1e-3, clip=1.0, patience=10)
+
+#: Named settings: the forecaster's config and its training settings. ``default``: the
+#: defaults. ``seed``: the tutorial exactly, 4 stacked LSTM(50) each followed by Dropout(0.2),
+#: Dense(1), min-max scaling, Keras initialisation, Adam 1e-3, MSE, 100 epochs, batch 32, no
+#: validation, no early stopping, no clipping.
+PRESETS: dict[str, tuple[ForecasterConfig, TrainSettings]] = {
+    "default": (ForecasterConfig(), TRAINING),
     # the LTSF protocol on ETTh1 (see DATA_PRESETS) with SegRNN (d = 512, dropout 0.5,
     # batch 256). Multivariate as Lin et al. ran it at L = 96 (segments of 24, MSE loss, lr
     # 1e-3 kept for four epochs, then x0.8 per epoch), stopped after at most 12 epochs
     # (patience 4) instead of 30 (10). Univariate with segments of 48, MAE loss and the rate
-    # halved after every epoch (the LTSF codebases' "type1"), at most 8 epochs (README,
-    # ETTh1 section; the univariate rate was chosen on validation loss)
+    # halved after every epoch, at most 8 epochs (README, ETTh1 section; the univariate rate
+    # was chosen on validation loss)
     "etth1-m": (
-        dict(model="segrnn", lookback=96, horizon=96, segment_length=24, hidden_size=512,
-             output_dropout=0.5, normalize="last", scaler="standard"),
-        dict(epochs=12, batch_size=256, lr=1e-3, clip=None, patience=4, loss="mse",
-             lr_schedule="decay"),
+        ForecasterConfig(model="segrnn", lookback=96, horizon=96, segment_length=24,
+                         hidden_size=512, output_dropout=0.5, normalize="last",
+                         scaler="standard", loss="mse"),
+        TrainSettings(epochs=12, batch_size=256, lr=1e-3, clip=None, patience=4,
+                      lr_schedule="decay"),
     ),
     "etth1-s": (
-        dict(model="segrnn", lookback=336, horizon=96, segment_length=48, hidden_size=512,
-             output_dropout=0.5, normalize="last", scaler="standard"),
-        dict(epochs=8, batch_size=256, lr=3e-4, clip=None, patience=3, loss="mae",
-             lr_schedule="halving"),
+        ForecasterConfig(model="segrnn", lookback=336, horizon=96, segment_length=48,
+                         hidden_size=512, output_dropout=0.5, normalize="last",
+                         scaler="standard", loss="mae"),
+        TrainSettings(epochs=8, batch_size=256, lr=3e-4, clip=None, patience=3,
+                      lr_schedule="halving"),
     ),
     "seed": (
-        dict(cell="lstm", hidden_size=50, num_layers=4, dropout=0.2, output_dropout=0.2,
-             lookback=60, horizon=1, normalize="none", scaler="minmax", init="keras"),
-        dict(epochs=100, batch_size=32, lr=1e-3, clip=None, patience=None, val_fraction=0.0),
+        ForecasterConfig(cell="lstm", hidden_size=50, num_layers=4, dropout=0.2,
+                         output_dropout=0.2, lookback=60, horizon=1, normalize="none",
+                         scaler="minmax", init="keras", val_fraction=0.0),
+        TrainSettings(epochs=100, batch_size=32, lr=1e-3, clip=None, patience=None),
     ),
+}
+
+#: Settings that mean nothing to a model, refused when given for it: an echo state network is
+#: a fixed reservoir with a closed-form readout (no layers, dropout, epochs or optimiser);
+#: SegRNN is a one-layer GRU of its own; segments belong to SegRNN alone.
+NOT_FOR = {
+    "esn": ("num_layers", "dropout", "output_dropout", "normalize", "channel_independent",
+            "segment_length", "init", "ensemble", "loss", "epochs", "batch_size", "lr",
+            "weight_decay", "clip", "patience", "lr_schedule", "ema", "max_minutes"),
+    "segrnn": ("cell", "num_layers", "dropout", "channel_independent", "init",
+               "spectral_radius", "leak_rate", "ridge", "washout"),
+    "rnn": ("segment_length", "spectral_radius", "leak_rate", "ridge", "washout"),
 }
 
 
@@ -172,14 +172,8 @@ DATA_PRESETS: dict[str, dict[str, Any]] = {
     "etth1-s": dict(target=["OT"], split=[8640, 2880, 2880]),
 }
 
-
-def config_from_dict(cls: type, data: dict[str, Any], where: str) -> Any:
-    """Rebuild a config dataclass, refusing unknown keys (a tampered or foreign file)."""
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise InputError(f"{where}: unknown {cls.__name__} keys {unknown}; known: {sorted(known)}")
-    return cls(**data)
+#: Command-line names of the settings whose option is named otherwise.
+OPTION_NAMES = {"num_layers": "layers"}
 
 
 def esn_config(c: ForecasterConfig) -> ESNConfig:
@@ -270,6 +264,27 @@ class ForecastNet(nn.Module):
         return (y, record) if trace else y
 
 
+class Backtest(NamedTuple):
+    """Forecasts (N, H, n_targets) from ``origins`` (N,), with the scale they were made with
+    (shift, scale: (n,), or (N, 1, n) when each origin had its own) and the interval
+    half-widths ((H, n) or (N, H, n); None without intervals)."""
+
+    origins: np.ndarray
+    forecasts: np.ndarray
+    shift: np.ndarray
+    scale: np.ndarray
+    halfwidth: np.ndarray | None
+
+
+def describe(c: ForecasterConfig) -> str:
+    """The network in a few words, e.g. ``2xLSTM(64)`` or ``SegRNN(GRU 512, segments of 24)``."""
+    if c.cell == "esn":
+        return f"ESN({c.hidden_size} units, closed-form readout)"
+    if c.model == "segrnn":
+        return f"SegRNN(GRU {c.hidden_size}, segments of {c.segment_length})"
+    return f"{c.num_layers}x{c.cell.upper()}({c.hidden_size})"
+
+
 def build_network(config: ForecasterConfig) -> ForecastNet | Ensemble:
     """One `ForecastNet`, or an `Ensemble` of ``config.ensemble`` of them whose forecasts
     are averaged."""
@@ -279,22 +294,29 @@ def build_network(config: ForecasterConfig) -> ForecastNet | Ensemble:
 class Forecaster:
     """A forecasting estimator: ``fit`` on a `Series`, then forecast from any origin.
 
-    The network is built from the data's dimensions at fit time; the scaler is fit on the
-    training rows only (never on validation or test rows).
+    The estimator contract (every estimator has it): `check` (validate, say what will be
+    trained; changes nothing), `fit`, `predict`, `state` and `from_state`. ``config`` and
+    ``train`` are never changed by `fit`; what is learned from the data is state: the scaler
+    (fit on the training rows only), the columns, the network with the data's dimensions
+    (``network``) and the interval half-widths.
 
     Example:
-        >>> series = Series(np.sin(2 * np.pi * np.arange(300) / 20), ["y"])
-        >>> fc = Forecaster(ForecasterConfig(lookback=30), TrainConfig(epochs=10, lr=1e-2))
-        >>> _ = fc.fit(series, progress=False)
-        >>> forecast = fc.predict(series, horizon=3)  # rows 300, 301, 302
-        >>> forecast.shape, bool(abs(forecast[0, 0]) < 0.1)  # row 300: sin(30 pi) = 0
-        ((3, 1), True)
+        >>> from rnnkit.data.datasets import co2
+        >>> series = co2().slice(0, 300)
+        >>> fc = Forecaster(ForecasterConfig(lookback=20, hidden_size=8, num_layers=1),
+        ...                 TrainSettings(epochs=2))
+        >>> fc.check(series)
+        'forecast: 2xLSTM... '  # doctest: +SKIP
+        >>> fit = fc.fit(series, progress=False)
+        >>> fc.predict(series, horizon=3).shape
+        (3, 1)
     """
 
     def __init__(self, config: ForecasterConfig | None = None,
-                 train: TrainConfig | None = None) -> None:
+                 train: TrainSettings | None = None) -> None:
         self.config = config or ForecasterConfig()
-        self.train_config = train or TrainConfig()
+        self.train_config = train or replace(TRAINING)
+        self.network: ForecasterConfig | None = None  # config with the data's dimensions
         self.net: ForecastNet | Ensemble | None = None
         self.scaler: Scaler | None = None
         self.columns: tuple[list[str], list[str]] | None = None
@@ -303,71 +325,95 @@ class Forecaster:
 
     @classmethod
     def from_preset(cls, name: str, **overrides: Any) -> Forecaster:
-        """A forecaster with a named preset's settings, some of them overridden."""
+        """A forecaster with a named preset's settings, some of them overridden (by the names
+        of `ForecasterConfig` and `TrainSettings` fields). A setting that means nothing to the
+        chosen model (see `NOT_FOR`) is refused, not ignored."""
         if name not in PRESETS:
             raise InputError(f"--preset {name!r} is not known; choose one of {sorted(PRESETS)}")
-        model, train = PRESETS[name]
-        model_keys = {f.name for f in fields(ForecasterConfig)}
-        model = {**model, **{k: v for k, v in overrides.items() if k in model_keys}}
-        train = {**train, **{k: v for k, v in overrides.items() if k not in model_keys}}
-        return cls(ForecasterConfig(**model), config_from_dict(TrainConfig, train, "preset"))
+        model, train = split_settings(overrides, ForecasterConfig, TrainSettings)
+        config = replace(PRESETS[name][0], **model)
+        kind = "esn" if config.cell == "esn" else config.model
+        refused = [k for k in overrides if k in NOT_FOR[kind]
+                   and not (k == "cell" and overrides[k] == config.cell and kind == "rnn")]
+        if refused:
+            names = ", ".join("--" + OPTION_NAMES.get(k, k).replace("_", "-") for k in refused)
+            what = "--cell esn" if kind == "esn" else f"--model {config.model}"
+            raise InputError(f"{names}: not used by {what}; leave "
+                             f"{'them' if len(refused) > 1 else 'it'} out")
+        return cls(config, replace(PRESETS[name][1], **train))
 
     # ---- training ---------------------------------------------------------------------------
 
-    def check(self, series: Series, val_start: int | None = None) -> int:
-        """Validate the settings against ``series`` (its dimensions are taken into the config)
-        and return the first validation row; raises `InputError` before anything is done."""
-        c, t = self.config, self.train_config
-        c.n_targets, c.n_features = len(series.targets), len(series.features)
+    def _network(self, series: Series) -> ForecasterConfig:
+        """This forecaster's config with the dimensions of ``series`` (and the ESN's seed)."""
+        return replace(self.config, n_targets=len(series.targets),
+                       n_features=len(series.features), reservoir_seed=self.train_config.seed)
+
+    def _val_start(self, series: Series, val_start: int | None) -> int:
+        if val_start is None:
+            return len(series) - int(round(len(series) * self.config.val_fraction))
+        return val_start
+
+    def check(self, series: Series, val_start: int | None = None) -> str:
+        """Validate the settings against ``series`` (rows before ``val_start`` train, the rest
+        validate; default: the last ``val_fraction``) and say in one line what `fit` will
+        train. Raises `InputError` naming the first problem; changes nothing."""
+        c, t = self._network(series), self.train_config
         c.validate()
         t.validate()
-        if val_start is None:
-            val_start = len(series) - int(round(len(series) * t.val_fraction))
+        val_start = self._val_start(series, val_start)
         n_val = len(series) - val_start
         check_length(val_start, c.lookback, c.horizon, f"the training part of {series.source}")
         if c.cell == "esn" and not 0 <= c.washout < val_start - 1:
             raise InputError(f"--washout {c.washout} must be >= 0 and below the {val_start - 1} "
                              "training steps; use a smaller washout or more data")
+        if c.cell == "esn" and c.lookback < c.washout:
+            raise InputError(
+                f"--cell esn warms its reservoir up from zero over each {c.lookback}-row window, "
+                f"but its readout was fitted only after --washout {c.washout} steps; use "
+                f"--lookback {c.washout} or more, or a smaller --washout")
         if n_val and n_val < c.horizon:
             raise InputError(
                 f"the validation part ({n_val} rows) is shorter than horizon={c.horizon}; "
                 "raise --val-fraction or give more data"
             )
-        return val_start
+        windows_ = max(0, val_start - c.lookback - c.horizon + 1)
+        valid = max(0, n_val - c.horizon + 1) if n_val else 0
+        return (f"forecast: {describe(c)}{f' x {c.ensemble}' if c.ensemble > 1 else ''} on "
+                f"{windows_} training windows, {valid} validation windows of {series.source}")
 
-    def fit(self, series: Series, val_start: int | None = None, progress: bool = True,
+    def fit(self, series: Series, val_start: int | None = None, *, progress: bool = True,
             checkpoint_dir: Path | None = None, resume: bool = False,
-            parallel: Parallel | None = None) -> FitResult:
+            parallel: Parallel | None = None, log_dir: Path | None = None) -> FitResult:
         """Train on ``series``: rows before ``val_start`` train (and fit the scaler), the rows
         from it on validate (default: the last ``val_fraction`` of the rows). With validation,
-        split-conformal intervals are calibrated on the validation residuals. With
-        ``checkpoint_dir`` a checkpoint is kept there each epoch; ``resume`` continues one;
-        ``parallel`` trains with several processes (see `rnnkit.train.fit`)."""
-        c, t = self.config, self.train_config
-        val_start = self.check(series, val_start)
+        split-conformal intervals are calibrated on the validation residuals. The keywords are
+        every estimator's: ``checkpoint_dir`` keeps a checkpoint there each epoch, ``resume``
+        continues one, ``parallel`` trains with several processes and ``log_dir`` receives
+        the logger's files (see `rnnkit.train.fit.fit`)."""
+        self.check(series, val_start)
+        val_start = self._val_start(series, val_start)
+        c, t = self._network(series), self.train_config
         if c.ensemble > 1:
             return self._fit_members(series, val_start, progress, checkpoint_dir, resume,
-                                     parallel)
+                                     parallel, log_dir)
         n_train, n_val = val_start, len(series) - val_start
+        self.network = c
         self.columns = (list(series.targets), list(series.features))
         self.scaler = Scaler.fit(series.values[:n_train], c.scaler)
-        c.reservoir_seed = t.seed
         torch.manual_seed(t.seed)
         self.net = build_network(c)
         if c.cell == "esn":
             return self._fit_esn(series, n_train, n_val)
         train_origins = origins_between(c.lookback, n_train, c.horizon, c.lookback)
-        train_loader = self.loader(series, train_origins, t.batch_size, t.shuffle, t.seed)
+        train_loader = self.loader(series, train_origins, t.batch_size, True, t.seed)
         val_loader = None
         if n_val:
             val_origins = origins_between(n_train, len(series), c.horizon, c.lookback)
             val_loader = self.loader(series, val_origins, 256)
-        result = fit(
-            self.net, LOSSES[t.loss], train_loader, val_loader, epochs=t.epochs,
-            lr=t.lr, weight_decay=t.weight_decay, clip=t.clip, patience=t.patience,
-            device=t.device, seed=t.seed, progress=progress, checkpoint_dir=checkpoint_dir,
-            resume=resume, parallel=parallel, lr_schedule=t.lr_schedule,
-        )
+        result = fit(self.net, LOSSES[c.loss], train_loader, val_loader, t, progress=progress,
+                     checkpoint_dir=checkpoint_dir, resume=resume, parallel=parallel,
+                     log_dir=log_dir)
         self.device = next(self.net.parameters()).device
         self._calibrate(series, n_train, n_val)
         return result
@@ -380,8 +426,8 @@ class Forecaster:
                           replace(self.train_config, seed=self.train_config.seed + k))
 
     def _fit_members(self, series: Series, val_start: int, progress: bool,
-                     checkpoint_dir: Path | None, resume: bool,
-                     parallel: Parallel | None) -> FitResult:
+                     checkpoint_dir: Path | None, resume: bool, parallel: Parallel | None,
+                     log_dir: Path | None) -> FitResult:
         """Train the ensemble's networks one after another, each as a forecaster of its own
         (`member`): its own initial weights, batch order, dropout masks and early stopping.
         With ``checkpoint_dir`` member k keeps its checkpoints in ``member{k}`` under it;
@@ -391,7 +437,9 @@ class Forecaster:
             member = self.member(k)
             place = None if checkpoint_dir is None else member_folder(checkpoint_dir, k)
             again = resume and (k == 0 or has_checkpoint(place))  # member 0: "nothing to resume"
-            results.append(member.fit(series, val_start, progress, place, again, parallel))
+            logs = None if log_dir is None else Path(log_dir) / f"member{k}"
+            results.append(member.fit(series, val_start, progress=progress, checkpoint_dir=place,
+                                      resume=again, parallel=parallel, log_dir=logs))
             members.append(member)
         self.join(members, series, val_start)
         return FitResult.of_members(results)
@@ -403,7 +451,8 @@ class Forecaster:
         up to ``val_start``): its forecast is their mean, its intervals are calibrated anew
         on the validation rows of ``series``. Raises `InputError` on a mismatch."""
         c = self.config
-        val_start = self.check(series, val_start)
+        self.check(series, val_start)
+        val_start = self._val_start(series, val_start)
         if len(members) != c.ensemble:
             raise InputError(f"ensemble={c.ensemble} needs {c.ensemble} trained members; "
                              f"got {len(members)}")
@@ -413,8 +462,7 @@ class Forecaster:
                 raise InputError(f"ensemble member {k} is not trained yet")
             other = [f"{f.name}={getattr(member.config, f.name)!r} (not "
                      f"{getattr(one, f.name)!r})" for f in fields(one)
-                     if f.name != "reservoir_seed"
-                     and getattr(member.config, f.name) != getattr(one, f.name)]
+                     if getattr(member.config, f.name) != getattr(one, f.name)]
             if other:
                 raise InputError(f"ensemble member {k} has other settings than the ensemble: "
                                  f"{', '.join(other)}")
@@ -422,6 +470,7 @@ class Forecaster:
                     member.scaler.to_dict() != members[0].scaler.to_dict():
                 raise InputError(f"ensemble member {k} was trained on other data than member 0")
         self.columns, self.scaler = members[0].columns, members[0].scaler
+        self.network = replace(members[0].network, ensemble=c.ensemble)
         self.net = Ensemble([m.net for m in members], combine="mean").eval()
         self.device = members[0].device
         self._calibrate(series, val_start, len(series) - val_start)
@@ -432,7 +481,7 @@ class Forecaster:
         x (B, L, C), y (B, H, n_targets). The windows are views of ``series.values``, scaled
         batch by batch, so no scaled copy of the series is made and memory does not grow with
         the lookback; ``shuffle`` draws the batches with a generator seeded with ``seed``."""
-        c = self.config
+        c = self.network
         x, y = windows(torch.from_numpy(series.values), c.lookback, c.horizon, c.n_targets,
                        origins)  # float64 views
         return tensor_loader(x, y, batch_size=batch_size, shuffle=shuffle, seed=seed,
@@ -458,11 +507,11 @@ class Forecaster:
 
     def _scale_batch(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         """A batch of float64 windows x (B, L, C) and targets y (B, H, n), scaled to float32."""
-        return self._scale(x), self._scale(y, slice(0, self.config.n_targets))
+        return self._scale(x), self._scale(y, slice(0, self.network.n_targets))
 
     def _fit_esn(self, series: Series, n_train: int, n_val: int) -> FitResult:
         """Closed-form fit of the reservoir readout: no epochs, no backpropagation."""
-        c, t = self.config, self.train_config
+        c, t = self.network, self.train_config
         self.device = resolve_device(t.device)
         self.net.to(self.device)
         start = time.perf_counter()
@@ -476,13 +525,13 @@ class Forecaster:
 
     def _calibrate(self, series: Series, n_train: int, n_val: int) -> None:
         """Split-conformal interval half-widths from the validation residuals."""
-        c, t = self.config, self.train_config
+        c = self.network
         self.halfwidth = None
-        if n_val and t.interval is not None:
+        if n_val and c.interval is not None:
             origins = origins_between(n_train, len(series), c.horizon, c.lookback).numpy()
             rows = origins[:, None] + np.arange(1, c.horizon + 1)[None, :]
             residuals = series.target_values[rows] - self.forecast(series, origins)
-            self.halfwidth = conformal_halfwidth(residuals, t.interval)  # (H, n_targets)
+            self.halfwidth = conformal_halfwidth(residuals, c.interval)  # (H, n_targets)
 
     # ---- forecasting ------------------------------------------------------------------------
 
@@ -500,7 +549,7 @@ class Forecaster:
         """Forecasts (N, H, n_targets), in the data's units, from each origin (row index of
         the last observed value), using only rows up to it. Windows are scaled 1024 at a time."""
         self._check_ready(series)
-        c = self.config
+        c = self.network
         origins = torch.as_tensor(np.asarray(origins), dtype=torch.long)
         values = torch.from_numpy(series.values)  # (T, C) float64, not copied
         self.net.eval()
@@ -522,7 +571,8 @@ class Forecaster:
         Up to the model's horizon the forecast is direct; beyond it, for models without
         feature columns, forecasts are fed back as inputs (recursive).
         """
-        c = self.config
+        self._check_ready(series)
+        c = self.network
         horizon = c.horizon if horizon is None else horizon
         if horizon < 1:
             raise InputError(f"--horizon {horizon}; expected at least 1")
@@ -542,58 +592,73 @@ class Forecaster:
             values = np.concatenate([values, block])
         return np.concatenate(produced)[:horizon]
 
-    def historical_forecasts(
-        self, series: Series, start: int, stride: int = 1, retrain: bool = False
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def historical_forecasts(self, series: Series, start: int, stride: int = 1,
+                             retrain: bool = False) -> Backtest:
         """Walk-forward backtest: from every ``stride``-th origin whose horizon fits in
-        rows ``start..T-1``, forecast the next ``horizon`` rows. With ``retrain`` the model is
-        refit on the rows up to each origin first (slow; the honest test of a procedure).
-
-        Returns (origins (N,), forecasts (N, H, n_targets)).
-        """
-        c = self.config
+        rows ``start..T-1``, forecast the next ``horizon`` rows. With ``retrain`` a copy of
+        this forecaster is refit on the rows up to each origin first (slow; the honest test of
+        a procedure), and each origin keeps its own refit's scale and interval width; this
+        forecaster itself is left as it is."""
+        c = self.network
+        if c is None:
+            raise InputError("this forecaster is not trained yet; call fit() or load a run")
         origins = origins_between(start, len(series), c.horizon, c.lookback).numpy()[::stride]
         if not len(origins):
             raise InputError(f"no forecast origin fits between row {start} and {len(series)}")
+        n = c.n_targets
         if not retrain:
-            return origins, self.forecast(series, origins)
-        blocks = []
+            return Backtest(origins, self.forecast(series, origins), self.scaler.shift[:n],
+                            self.scaler.scale[:n], self.halfwidth)
+        fits = []
         for origin in origins:
-            self.fit(series.slice(0, int(origin) + 1), progress=False)
-            blocks.append(self.forecast(series, np.array([origin])))
-        return origins, np.concatenate(blocks)
+            refit = Forecaster(self.config, self.train_config)
+            refit.fit(series.slice(0, int(origin) + 1), progress=False)
+            fits.append(refit)
+        widths = [f.halfwidth for f in fits]
+        return Backtest(
+            origins, np.concatenate([f.forecast(series, np.array([o]))
+                                     for f, o in zip(fits, origins, strict=True)]),
+            np.stack([f.scaler.shift[:n] for f in fits])[:, None],  # (N, 1, n)
+            np.stack([f.scaler.scale[:n] for f in fits])[:, None],
+            None if any(w is None for w in widths) else np.stack(widths))  # (N, H, n)
 
     # ---- persistence ------------------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
-        """Everything but the weights, JSON-ready (the run's config.json and scaler.json)."""
+        """Everything but the weights and the scaler (``scaler.to_dict()``), JSON-ready: the
+        run's config.json entries."""
         return {
             "model": asdict(self.config),
             "train": asdict(self.train_config),
+            "network": {k: getattr(self.network, k)
+                        for k in ("n_targets", "n_features", "reservoir_seed")},
             "targets": self.columns[0],
             "features": self.columns[1],
-            "scaler": self.scaler.to_dict(),
             "interval_halfwidth": None if self.halfwidth is None else self.halfwidth.tolist(),
         }
 
     @classmethod
-    def from_state(cls, state: dict[str, Any], weights: dict[str, Tensor],
+    def from_state(cls, state: dict[str, Any], scaler: Any, weights: dict[str, Tensor],
                    where: str) -> Forecaster:
-        """Rebuild from `state` and a weights dict (from safetensors); mismatches are refused."""
+        """Rebuild from `state`, the scaler's ``to_dict`` and a weights dict (from
+        safetensors); mismatches are refused."""
         try:
             model = config_from_dict(ForecasterConfig, state["model"], where)
-            train = config_from_dict(TrainConfig, state["train"], where)
+            train = config_from_dict(TrainSettings, state["train"], where)
+            network = replace(model, **{k: int(state["network"][k])
+                                        for k in ("n_targets", "n_features", "reservoir_seed")})
             columns = (list(state["targets"]), list(state["features"]))
-            scaler = Scaler.from_dict(state["scaler"])
+            scaler = Scaler.from_dict(scaler)
             halfwidth = state.get("interval_halfwidth")
             halfwidth = None if halfwidth is None else np.asarray(halfwidth, dtype=np.float64)
-        except (KeyError, TypeError) as err:
+        except (KeyError, TypeError, ValueError) as err:
             raise InputError(f"{where}: missing or malformed entry {err}") from err
-        model.validate()
+        network.validate()
         forecaster = cls(model, train)
-        forecaster.net = load_checked(build_network(model), weights, where)
-        if halfwidth is not None and halfwidth.shape != (model.horizon, model.n_targets):
+        forecaster.network = network
+        forecaster.net = load_checked(build_network(network), weights, where)
+        if halfwidth is not None and halfwidth.shape != (model.horizon, network.n_targets):
             raise InputError(f"{where}: interval_halfwidth has shape {halfwidth.shape}; expected "
-                             f"({model.horizon}, {model.n_targets})")
+                             f"({model.horizon}, {network.n_targets})")
         forecaster.scaler, forecaster.columns, forecaster.halfwidth = scaler, columns, halfwidth
         return forecaster

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +24,16 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from rnnkit.configs import config_from_dict
 from rnnkit.data.text import Tokenizer, Vocab, build_tokenizer, tokenizer_from_dict
 from rnnkit.errors import InputError
 from rnnkit.io.weights import load_checked
 from rnnkit.layers import CELLS, Recurrent
 from rnnkit.models.decoder import sequence_loss
-from rnnkit.models.forecaster import config_from_dict
 from rnnkit.train.distributed import Parallel
 from rnnkit.train.fit import FitResult, fit
 from rnnkit.train.loader import tensor_loader
-from rnnkit.train.settings import check_training_settings
+from rnnkit.train.settings import TrainSettings
 
 LEVELS = ("char", "word")
 NEWLINE = "\n"
@@ -51,7 +51,9 @@ class LanguageModelConfig:
     hidden_size: int = 256
     num_layers: int = 2
     dropout: float = 0.2  # between layers and before the output layer
-    vocab_size: int = 0  # set from the data by fit()
+    seq_length: int = 128  # tokens per training chunk (backpropagation through time)
+    vocab_size: int = 0  # the network's size: a LanguageModel learns it from the data (in its
+    #                      ``network`` config) and leaves its own config as given
 
     def validate(self) -> None:
         """Raise `InputError` naming the first bad setting."""
@@ -59,7 +61,7 @@ class LanguageModelConfig:
             raise InputError(f"--level {self.level!r}; choose char or word")
         if self.cell not in CELLS:
             raise InputError(f"--cell {self.cell!r} is not known; choose one of {sorted(CELLS)}")
-        for name in ("embedding_dim", "hidden_size", "num_layers", "min_freq"):
+        for name in ("embedding_dim", "hidden_size", "num_layers", "min_freq", "seq_length"):
             if getattr(self, name) < 1:
                 raise InputError(f"--{name.replace('_', '-')} {getattr(self, name)}; "
                                  "expected at least 1")
@@ -67,23 +69,8 @@ class LanguageModelConfig:
             raise InputError(f"--dropout {self.dropout}; expected a value in [0, 1)")
 
 
-@dataclass
-class TrainConfig:
-    """How the network is trained."""
-
-    epochs: int = 20
-    batch_size: int = 64
-    seq_length: int = 128  # tokens per training chunk (backpropagation through time)
-    lr: float = 2e-3
-    clip: float | None = 1.0  # max global gradient norm
-    patience: int | None = 3  # epochs without a lower validation loss before stopping
-    seed: int = 0
-    device: str = "auto"
-    max_minutes: float | None = None  # time budget: no epoch starts that would end past it
-
-    def validate(self) -> None:
-        """Raise `InputError` naming the first bad setting."""
-        check_training_settings(self, ("epochs", "batch_size", "seq_length"))
+#: Training settings of the language model.
+TRAINING = TrainSettings(epochs=20, batch_size=64, lr=2e-3, clip=1.0, patience=3)
 
 
 class RecurrentLM(nn.Module):
@@ -122,8 +109,8 @@ class LanguageModel:
 
     Example:
         >>> text = "A dog runs on the grass.\\nA cat sleeps on a mat.\\n" * 40
-        >>> lm = LanguageModel(LanguageModelConfig(hidden_size=32),
-        ...                    TrainConfig(epochs=2, seq_length=32, batch_size=4, lr=0.02))
+        >>> lm = LanguageModel(LanguageModelConfig(hidden_size=32, seq_length=32),
+        ...                    TrainSettings(epochs=2, batch_size=4, lr=0.02))
         >>> _ = lm.fit(text, valid=text[-96:], progress=False)
         >>> bool(lm.evaluate(text)["bits_per_char"] < 1)  # characters alone: 3.9 bits
         True
@@ -132,17 +119,13 @@ class LanguageModel:
     """
 
     def __init__(self, config: LanguageModelConfig | None = None,
-                 train: TrainConfig | None = None) -> None:
+                 train: TrainSettings | None = None) -> None:
         self.config = config or LanguageModelConfig()
-        self.train_config = train or TrainConfig()
+        self.train_config = train or replace(TRAINING)
+        self.network: LanguageModelConfig | None = None  # config with the vocabulary's size
         self.tokenizer: Tokenizer | None = None
         self.vocab: Vocab | None = None
         self.net: RecurrentLM | None = None
-
-    def validate(self) -> None:
-        """Check every setting (`InputError` on the first bad one)."""
-        self.config.validate()
-        self.train_config.validate()
 
     # ---- tokens -----------------------------------------------------------------------------
 
@@ -186,34 +169,40 @@ class LanguageModel:
 
     # ---- training ---------------------------------------------------------------------------
 
-    def fit(self, train: str, valid: str, progress: bool = True,
-            parallel: Parallel | None = None, checkpoint_dir: Path | None = None,
-            resume: bool = False) -> FitResult:
-        """Train on chunks of ``train``; keep the epoch with the lowest loss on ``valid``.
-        ``parallel`` trains with several processes; ``checkpoint_dir`` and ``resume`` keep
-        and continue from epoch checkpoints (see `rnnkit.train.fit`)."""
-        c, t = self.config, self.train_config
-        self.validate()
+    def check(self, train: str, valid: str) -> str:
+        """Check every setting and that both texts have some (`InputError` on the first
+        problem) and say in one line what `fit` will train; changes nothing."""
+        c = self.config
+        c.validate()
+        self.train_config.validate()
         if not train.strip():
             raise InputError("the training text is empty; give a file with some text")
         if not valid.strip():
             raise InputError("the validation text is empty; give more text")
+        return (f"generate: {c.num_layers}x{c.cell.upper()}({c.hidden_size}) {c.level}-level "
+                f"model on {len(train)} training and {len(valid)} validation characters")
+
+    def fit(self, train: str, valid: str, *, progress: bool = True,
+            checkpoint_dir: Path | None = None, resume: bool = False,
+            parallel: Parallel | None = None, log_dir: Path | None = None) -> FitResult:
+        """Train on chunks of ``train``; keep the epoch with the lowest loss on ``valid``.
+        The keywords are every estimator's (see `rnnkit.models.forecaster.Forecaster.fit`)."""
+        self.check(train, valid)
+        c, t = self.config, self.train_config
         self.tokenizer = build_tokenizer("char" if c.level == "char" else "word", [],
                                          c.lowercase)
         self.vocab = Vocab.build([self.tokens(train)], c.min_freq)
-        c.vocab_size = len(self.vocab)
+        self.network = replace(c, vocab_size=len(self.vocab))
         torch.manual_seed(t.seed)
-        self.net = RecurrentLM(c)
-        x, y = self._chunks(self.encode(train), t.seq_length)
+        self.net = RecurrentLM(self.network)
+        x, y = self._chunks(self.encode(train), c.seq_length)
         valid_ids = self.encode(valid)
-        vx, vy = self._chunks(valid_ids, min(t.seq_length, max(1, len(valid_ids) - 1)))
-        return fit(self.net, sequence_loss, tensor_loader(x, y, batch_size=t.batch_size,
-                                                          shuffle=True, seed=t.seed),
-                   tensor_loader(vx, vy, batch_size=256, shuffle=False), epochs=t.epochs,
-                   lr=t.lr, clip=t.clip, patience=t.patience, device=t.device, seed=t.seed,
-                   progress=progress,
-                   max_seconds=None if t.max_minutes is None else 60 * t.max_minutes,
-                   parallel=parallel, checkpoint_dir=checkpoint_dir, resume=resume)
+        vx, vy = self._chunks(valid_ids, min(c.seq_length, max(1, len(valid_ids) - 1)))
+        return fit(self.net, sequence_loss,
+                   tensor_loader(x, y, batch_size=t.batch_size, shuffle=True, seed=t.seed),
+                   tensor_loader(vx, vy, batch_size=256, shuffle=False), t, progress=progress,
+                   checkpoint_dir=checkpoint_dir, resume=resume, parallel=parallel,
+                   log_dir=log_dir)
 
     def _check_ready(self) -> None:
         if self.net is None or self.vocab is None:
@@ -355,17 +344,15 @@ class LanguageModel:
         is refused."""
         try:
             model = config_from_dict(LanguageModelConfig, state["model"], where)
-            train = config_from_dict(TrainConfig, state["train"], where)
+            train = config_from_dict(TrainSettings, state["train"], where)
         except (KeyError, TypeError) as err:
             raise InputError(f"{where}: missing or malformed entry {err}") from err
+        model.validate()
         lm = cls(model, train)
-        lm.validate()
         if not isinstance(vocab, dict) or set(vocab) != {"tokenizer", "vocab"}:
             raise InputError(f"{where}: vocab.json has exactly 'tokenizer' and 'vocab'")
         lm.tokenizer = tokenizer_from_dict(vocab["tokenizer"], f"{where}: tokenizer")
         lm.vocab = Vocab.from_dict(vocab["vocab"], f"{where}: vocabulary")
-        if len(lm.vocab) != model.vocab_size:
-            raise InputError(f"{where}: a vocabulary of {len(lm.vocab)} tokens, but the model "
-                             f"was built for {model.vocab_size}")
-        lm.net = load_checked(RecurrentLM(model), weights, where)
+        lm.network = replace(model, vocab_size=len(lm.vocab))
+        lm.net = load_checked(RecurrentLM(lm.network), weights, where)
         return lm

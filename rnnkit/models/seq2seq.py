@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from rnnkit.configs import config_from_dict
 from rnnkit.data.parallel import (
     CorpusConfig,
     ParallelCorpus,
@@ -38,13 +39,13 @@ from rnnkit.models.decoder import (
     DecoderState,
     Hypotheses,
     beam_search,
+    check_decoding,
     greedy_search,
     sequence_loss,
 )
-from rnnkit.models.forecaster import config_from_dict
 from rnnkit.train.distributed import Parallel
 from rnnkit.train.fit import FitResult, fit
-from rnnkit.train.settings import check_training_settings
+from rnnkit.train.settings import TrainSettings
 
 
 @dataclass
@@ -60,8 +61,12 @@ class Seq2SeqConfig:
     attention: str = "additive"  # additive (Bahdanau et al. 2015), dot or general (Luong 2015)
     dropout: float = 0.3  # on embeddings, between layers, before the output layer
     teacher_forcing: float = 1.0  # share of training steps fed the true previous token
-    src_vocab_size: int = 0  # set from the data by fit()
-    tgt_vocab_size: int = 0  # set from the data by fit()
+    label_smoothing: float = 0.1  # Szegedy et al. 2016; 0 = plain cross-entropy
+    beam_size: int = 5  # default search of predict/evaluate (validation BLEU is greedy)
+    alpha: float = 0.6  # length penalty exponent (Wu et al. 2016)
+    write_unk: bool = False  # let the search write <unk> (never right in a translation)
+    src_vocab_size: int = 0  # the network's sizes: a Translator learns them from the data (in
+    tgt_vocab_size: int = 0  # its ``network`` config) and leaves its own config as given
 
     def validate(self) -> None:
         """Raise `InputError` naming the first bad setting."""
@@ -79,33 +84,12 @@ class Seq2SeqConfig:
         if not 0 <= self.teacher_forcing <= 1:
             raise InputError(f"--teacher-forcing {self.teacher_forcing}; expected a ratio in "
                              "[0, 1]")
+        check_decoding(self.label_smoothing, self.beam_size, self.alpha)
 
 
-@dataclass
-class TrainConfig:
-    """How the network is trained and how it translates (defaults: as in
-    ``benchmarks/multi30k.py``, whose budget gave 12 epochs)."""
-
-    epochs: int = 12
-    batch_size: int = 128
-    lr: float = 2e-3
-    clip: float | None = 1.0  # max global gradient norm
-    patience: int | None = 4  # epochs without a better validation BLEU before stopping
-    label_smoothing: float = 0.1  # Szegedy et al. 2016; 0 = plain cross-entropy
-    lr_schedule: str = "cosine"  # one of LR_SCHEDULES (rnnkit.train.settings)
-    seed: int = 0
-    device: str = "auto"
-    beam_size: int = 5  # default search of predict/evaluate (validation BLEU is greedy)
-    alpha: float = 0.6  # length penalty exponent (Wu et al. 2016)
-    write_unk: bool = False  # let the search write <unk> (never right in a translation)
-
-    def validate(self) -> None:
-        """Raise `InputError` naming the first bad setting."""
-        check_training_settings(self, ("epochs", "batch_size", "beam_size"))
-        if not 0 <= self.label_smoothing < 1:
-            raise InputError(f"--label-smoothing {self.label_smoothing}; expected [0, 1)")
-        if self.alpha < 0:
-            raise InputError(f"--alpha {self.alpha}; expected a length penalty >= 0")
+#: Training settings of the translator (as in ``benchmarks/multi30k.py``).
+TRAINING = TrainSettings(epochs=12, batch_size=128, lr=2e-3, clip=1.0, patience=4,
+                         lr_schedule="cosine")
 
 
 class Seq2Seq(nn.Module):
@@ -196,7 +180,7 @@ class Translator:
         >>> corpus = ParallelCorpus(["ein hund rennt .", "eine katze schläft ."],
         ...                         ["a dog runs .", "a cat sleeps ."], lines=[1, 2], origin="")
         >>> tr = Translator(Seq2SeqConfig(hidden_size=16, embedding_dim=8),
-        ...                 CorpusConfig(min_freq=1), TrainConfig(epochs=2))
+        ...                 CorpusConfig(min_freq=1), TrainSettings(epochs=2))
         >>> _ = tr.fit(corpus, valid=corpus, progress=False)
         >>> out = tr.translate(["ein hund schläft ."])[0]
         >>> out.source_tokens, out.attention.shape[1]  # attention (T_out, S) over the source
@@ -204,40 +188,46 @@ class Translator:
     """
 
     def __init__(self, config: Seq2SeqConfig | None = None, corpus: CorpusConfig | None = None,
-                 train: TrainConfig | None = None) -> None:
+                 train: TrainSettings | None = None) -> None:
         self.config = config or Seq2SeqConfig()
         self.corpus_config = corpus or CorpusConfig()
-        self.train_config = train or TrainConfig()
+        self.train_config = train or replace(TRAINING)
+        self.network: Seq2SeqConfig | None = None  # config with the vocabularies' sizes
         self.source: Side | None = None
         self.target: Side | None = None
         self.net: Seq2Seq | None = None
         self.dropped_long = 0
 
-    def validate(self) -> None:
-        """Check every setting (`InputError` on the first bad one)."""
-        self.config.validate()
-        self.corpus_config.validate()
-        self.train_config.validate()
-
     # ---- training ---------------------------------------------------------------------------
 
-    def fit(self, train: ParallelCorpus, valid: ParallelCorpus, progress: bool = True,
-            epochs: int | None = None, checkpoint_dir: Path | None = None,
-            resume: bool = False, parallel: Parallel | None = None) -> FitResult:
+    def check(self, train: ParallelCorpus, valid: ParallelCorpus) -> str:
+        """Check every setting (`InputError` on the first bad one) and say in one line what
+        `fit` will train; changes nothing."""
+        c = self.config
+        c.validate()
+        self.corpus_config.validate()
+        self.train_config.validate()
+        kind = ("bi-" if c.bidirectional else "") + c.cell.upper()
+        return (f"translate: {c.num_layers}x{kind}({c.hidden_size}) encoder, {c.attention} "
+                f"attention; {len(train)} training and {len(valid)} validation pairs")
+
+    def fit(self, train: ParallelCorpus, valid: ParallelCorpus, *, progress: bool = True,
+            checkpoint_dir: Path | None = None, resume: bool = False,
+            parallel: Parallel | None = None, log_dir: Path | None = None) -> FitResult:
         """Train on ``train``; keep the epoch with the best greedy BLEU on ``valid``.
 
         The first call builds the vocabularies and the network; a later call continues from
-        the kept weights (with a fresh optimiser) for ``epochs`` more epochs. With
-        ``checkpoint_dir`` a checkpoint is kept there each epoch; ``resume`` continues one;
-        ``parallel`` trains with several processes (see `rnnkit.train.fit`).
+        the kept weights (with a fresh optimiser) for ``train_config.epochs`` more epochs. The
+        keywords are every estimator's (see `rnnkit.models.forecaster.Forecaster.fit`).
         """
+        self.check(train, valid)
         c, t = self.config, self.train_config
-        self.validate()
         if self.net is None:
             self.source, self.target = build_sides(train, self.corpus_config)
-            c.src_vocab_size, c.tgt_vocab_size = len(self.source.vocab), len(self.target.vocab)
+            self.network = replace(c, src_vocab_size=len(self.source.vocab),
+                                   tgt_vocab_size=len(self.target.vocab))
             torch.manual_seed(t.seed)
-            self.net = Seq2Seq(c)
+            self.net = Seq2Seq(self.network)
         pairs = encode_pairs(train, self.source, self.target, self.corpus_config.max_length)
         self.dropped_long = pairs.dropped_long
         val_src, _ = self.encode_sources(valid.source)
@@ -252,11 +242,10 @@ class Translator:
             return corpus_scores([self.target.decode(h[0]) for h in hyps], valid.target,
                                  self.corpus_config.lowercase)["bleu"]
 
-        return fit(self.net, partial(sequence_loss, label_smoothing=t.label_smoothing),
-                   train_loader, val_loader, epochs=epochs or t.epochs, lr=t.lr, clip=t.clip,
-                   patience=t.patience, device=t.device, seed=t.seed, progress=progress,
-                   val_score=val_bleu, higher_is_better=True, checkpoint_dir=checkpoint_dir,
-                   resume=resume, parallel=parallel, lr_schedule=t.lr_schedule)
+        return fit(self.net, partial(sequence_loss, label_smoothing=c.label_smoothing),
+                   train_loader, val_loader, t, val_score=val_bleu, higher_is_better=True,
+                   progress=progress, checkpoint_dir=checkpoint_dir, resume=resume,
+                   parallel=parallel, log_dir=log_dir)
 
     @torch.no_grad()
     def perplexity(self, corpus: ParallelCorpus) -> float:
@@ -309,7 +298,7 @@ class Translator:
         model.eval()
         device = next(model.parameters()).device
         bos, eos = self.target.bos_index, self.target.eos_index
-        banned = () if self.train_config.write_unk else (self.target.vocab.unk_index,)
+        banned = () if self.config.write_unk else (self.target.vocab.unk_index,)
         results: list[Any] = [None] * len(ids)
         for index in BucketSampler([len(s) for s in ids], batch_size, shuffle=False):
             source, lengths = pad_batch([torch.as_tensor(ids[k]) for k in index])
@@ -327,7 +316,7 @@ class Translator:
         """Translate each text (order kept): beam search with the configured ``beam_size``
         and length penalty ``alpha`` unless given; ``beam_size=1`` is greedy."""
         ids, cut = self.encode_sources(texts)
-        t = self.train_config
+        t = self.config
         beam = t.beam_size if beam_size is None else beam_size
         if beam < 1:
             raise InputError(f"--beam {beam}; expected at least 1 (1 = greedy search)")
@@ -361,19 +350,17 @@ class Translator:
         try:
             model = config_from_dict(Seq2SeqConfig, state["model"], where)
             corpus = config_from_dict(CorpusConfig, state["corpus"], where)
-            train = config_from_dict(TrainConfig, state["train"], where)
+            train = config_from_dict(TrainSettings, state["train"], where)
         except (KeyError, TypeError) as err:
             raise InputError(f"{where}: missing or malformed entry {err}") from err
+        model.validate()
+        corpus.validate()
         tr = cls(model, corpus, train)
-        tr.validate()
         if not isinstance(sides, dict) or set(sides) != {"source", "target"}:
             raise InputError(f"{where}: vocab.json has exactly 'source' and 'target'")
         tr.source = Side.from_dict(sides["source"], f"{where}: source side")
         tr.target = Side.from_dict(sides["target"], f"{where}: target side")
-        if (len(tr.source.vocab), len(tr.target.vocab)) != (model.src_vocab_size,
-                                                             model.tgt_vocab_size):
-            raise InputError(f"{where}: vocabularies of {len(tr.source.vocab)} and "
-                             f"{len(tr.target.vocab)} tokens, but the model was built for "
-                             f"{model.src_vocab_size} and {model.tgt_vocab_size}")
-        tr.net = load_checked(Seq2Seq(model), weights, where)
+        tr.network = replace(model, src_vocab_size=len(tr.source.vocab),
+                             tgt_vocab_size=len(tr.target.vocab))
+        tr.net = load_checked(Seq2Seq(tr.network), weights, where)
         return tr

@@ -6,34 +6,26 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
-import sys
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from rnnkit.configs import config_from_dict
 from rnnkit.data.captions import CaptionSet, load_images, read_captions
 from rnnkit.data.digit_scenes import SceneConfig, digit_scenes
 from rnnkit.data.parallel import CorpusConfig
 from rnnkit.errors import InputError
-from rnnkit.io.run import (
-    mark_complete,
-    read_json,
-    read_run_config,
-    save_figure,
-    write_bytes,
-    write_json,
-)
+from rnnkit.io.files import read_json, save_figure, write_bytes, write_json
 from rnnkit.io.weights import load_weights, save_weights
-from rnnkit.models.captioner import Caption, CaptionerConfig, ImageCaptioner, TrainConfig
-from rnnkit.models.forecaster import config_from_dict
-from rnnkit.tasks.runs import CHECKPOINT, checkpoint_dir, interrupted_config, training_run_dir
-from rnnkit.train.distributed import Parallel
+from rnnkit.models.captioner import Caption, CaptionerConfig, ImageCaptioner
+from rnnkit.runs import load_config
+from rnnkit.tasks.workflow import Task, register
 from rnnkit.train.fit import FitResult
+from rnnkit.train.settings import TrainSettings
 
 
 @dataclass
@@ -112,16 +104,6 @@ def read_data(spec: DataSpec) -> Splits:
                   data.subset(sorted(order[:n_valid].tolist())), None)
 
 
-@dataclass
-class TrainOutcome:
-    """What `train` produced: the run folder, the fit, the metrics and the captioner."""
-
-    run_dir: Path
-    fit: FitResult
-    metrics: dict[str, Any]
-    captioner: ImageCaptioner
-
-
 def _png(image: torch.Tensor) -> bytes:
     from PIL import Image
 
@@ -141,95 +123,88 @@ def _predictions_csv(data: CaptionSet, captions: Sequence[Caption]) -> bytes:
     return buffer.getvalue().encode()
 
 
-def train(spec: DataSpec, captioner: ImageCaptioner, out: Path | None, progress: bool = True,
-          command: str | None = None, force: bool = False,
-          parallel: Parallel | None = None, resume: bool = False) -> TrainOutcome | None:
-    """Read the data, fit (early stopping on the validation score), score validation (and
-    test) with greedy and beam search, and write the run folder: config.json, vocab.json,
-    model.safetensors, metrics.json, predictions.csv, training.png and, for the digit scenes,
-    ``examples/`` (test images as PNG files to try ``predict`` and ``explain`` on).
+@register
+@dataclass
+class CaptionTask(Task[Splits]):
+    """``rnnkit caption train``: an `ImageCaptioner` on captioned images (a folder, or the
+    built-in digit scenes), scored with greedy and beam search on the held-out images."""
 
-    Every input is read and validated before the run folder is created; from then on
-    config.json is there and a checkpoint is kept after each epoch, so an interrupted run can
-    be continued (``resume``, see `resume_run`). With ``parallel``
-    (several DDP processes, each running this), only the main process writes and returns the
-    outcome; the others return None once training is done.
-    """
-    from rnnkit.plots.text import training_figure
+    group = "caption"
+    spec: DataSpec
+    estimator: ImageCaptioner = field(default_factory=ImageCaptioner)
 
-    captioner.validate()
-    data = read_data(spec)
-    run_dir = training_run_dir(out, "caption", force, resume)
-    command = command or " ".join(sys.argv)
-    if run_dir is not None and not resume:  # what --resume needs, before training starts
-        write_json(run_dir / "config.json",
-                   {"command": command, "data": asdict(spec), **captioner.state()})
-    fit = captioner.fit(data.train, data.valid, progress=progress, parallel=parallel,
-                        checkpoint_dir=checkpoint_dir(run_dir), resume=resume)
-    if run_dir is None:  # another process of a distributed run: the main one writes
-        return None
-    t = captioner.train_config
-    metrics: dict[str, Any] = {}
-    held_out = {"valid": data.valid, **({"test": data.test} if data.test is not None else {})}
-    final: list[Caption] = []
-    for name, part in held_out.items():
-        greedy, _ = captioner.scores(part, beam_size=1)
-        beam, final = captioner.scores(part, beam_size=t.beam_size)
-        metrics[name] = {"greedy": greedy, f"beam{t.beam_size}": beam}
-    net = captioner.net
-    metrics.update({
-        "train_images": len(data.train),
-        "train_captions": sum(len(c) for c in data.train.captions),
-        "vocab": len(captioner.side.vocab),
-        "parameters": sum(p.numel() for p in net.parameters()),
-        "training": {**fit.report(), "monitor": t.monitor},
-    })
-    write_json(run_dir / "config.json", {"command": command, "data": asdict(spec),
-                                         **captioner.state()})
-    write_json(run_dir / "vocab.json", captioner.side.to_dict())
-    save_weights(run_dir / "model.safetensors", net)
-    write_json(run_dir / "metrics.json", metrics)
-    last = data.test if data.test is not None else data.valid
-    write_bytes(run_dir / "predictions.csv", _predictions_csv(last, final))
-    label = "validation exact match" if t.monitor == "exact" else "validation BLEU-4"
-    save_figure(training_figure(fit.history, fit.best_epoch, label), run_dir / "training.png")
-    if data.test is not None:
-        for k in range(min(8, len(data.test))):
-            write_bytes(run_dir / "examples" / f"test-{k:02d}.png", _png(data.test.images[k]))
-    shutil.rmtree(run_dir / CHECKPOINT, ignore_errors=True)  # the finished run needs none
-    mark_complete(run_dir)
-    return TrainOutcome(run_dir, fit, metrics, captioner)
+    def read(self) -> Splits:
+        """The training, validation and (digit scenes) test images."""
+        return read_data(self.spec)
+
+    def fit_inputs(self, data: Splits) -> tuple[CaptionSet, CaptionSet]:
+        """Training and validation images."""
+        return data.train, data.valid
+
+    def evaluate(self, data: Splits, fit: FitResult) -> dict[str, Any]:
+        """Exact match and BLEU-4 of greedy and beam-search captions, per held-out part."""
+        captioner = self.estimator
+        beam_size = captioner.config.beam_size
+        metrics: dict[str, Any] = {}
+        held_out = {"valid": data.valid, **({"test": data.test} if data.test is not None else {})}
+        for name, part in held_out.items():
+            greedy, _ = captioner.scores(part, beam_size=1)
+            beam, self.captions = captioner.scores(part, beam_size=beam_size)
+            metrics[name] = {"greedy": greedy, f"beam{beam_size}": beam}
+        return {**metrics, "train_images": len(data.train),
+                "train_captions": sum(len(c) for c in data.train.captions),
+                "vocab": len(captioner.side.vocab),
+                "parameters": sum(p.numel() for p in captioner.net.parameters()),
+                "monitor": captioner.config.monitor}
+
+    def artefacts(self, run: Path, data: Splits, fit: FitResult,
+                  metrics: dict[str, Any]) -> None:
+        """vocab.json, the weights, the last part's captions, training.png and, for the digit
+        scenes, ``examples/`` (test images to try ``predict`` and ``explain`` on)."""
+        from rnnkit.plots.text import training_figure
+
+        captioner = self.estimator
+        write_json(run / "vocab.json", captioner.side.to_dict())
+        save_weights(run / "model.safetensors", captioner.net)
+        last = data.test if data.test is not None else data.valid
+        write_bytes(run / "predictions.csv", _predictions_csv(last, self.captions))
+        label = ("validation exact match" if captioner.config.monitor == "exact"
+                 else "validation BLEU-4")
+        save_figure(training_figure(fit.history, fit.best_epoch, label), run / "training.png")
+        if data.test is not None:
+            for k in range(min(8, len(data.test))):
+                write_bytes(run / "examples" / f"test-{k:02d}.png", _png(data.test.images[k]))
+
+    def settings(self) -> dict[str, Any]:
+        """The data settings, the network's, the captions' and the training settings."""
+        cap = self.estimator
+        return {"data": asdict(self.spec), "model": asdict(cap.config),
+                "text": asdict(cap.text_config), "train": asdict(cap.train_config)}
+
+    @classmethod
+    def from_settings(cls, config: dict[str, Any], where: str) -> CaptionTask:
+        """The task of a run's config.json."""
+        return cls(config_from_dict(DataSpec, config["data"], where), ImageCaptioner(
+            config_from_dict(CaptionerConfig, config["model"], where),
+            config_from_dict(CorpusConfig, config["text"], where),
+            config_from_dict(TrainSettings, config["train"], where)))
 
 
-def resume_run(run_dir: Path, progress: bool = True,
-               parallel: Parallel | None = None) -> TrainOutcome | None:
-    """Continue an interrupted ``caption train`` from its last epoch checkpoint, reaching the
-    same result as an uninterrupted run (the data and vocabulary are read again)."""
-    run_dir = Path(run_dir)
-    config = interrupted_config(run_dir)
-    where = str(run_dir / "config.json")
-    try:
-        captioner = ImageCaptioner(config_from_dict(CaptionerConfig, config["model"], where),
-                                   config_from_dict(CorpusConfig, config["text"], where),
-                                   config_from_dict(TrainConfig, config["train"], where))
-        spec, command = DataSpec(**config["data"]), config["command"]
-    except (KeyError, TypeError) as err:
-        raise InputError(f"{where}: malformed ({err}); cannot resume this run") from err
-    return train(spec, captioner, run_dir, progress, command, resume=True, parallel=parallel)
+#: The entries of a caption run's config.json.
+KEYS = {"data", "model", "text", "train", "network"}
 
 
 def load(run_dir: Path) -> ImageCaptioner:
     """A trained captioner from a run folder (JSON and safetensors only)."""
     run_dir = Path(run_dir)
-    config, where = read_run_config(run_dir, "caption", "text",
-                                    {"command", "data", "model", "text", "train"})
+    config, where = load_config(run_dir, "caption", KEYS)
     return ImageCaptioner.from_state(config, read_json(run_dir / "vocab.json"),
                                      load_weights(run_dir / "model.safetensors"), where)
 
 
 def read_run_images(captioner: ImageCaptioner, paths: Sequence[str | Path]) -> torch.Tensor:
     """Image files as the run's model reads them: its channels and size."""
-    c = captioner.config
+    c = captioner.network
     return load_images(list(paths), (c.image_height, c.image_width), c.image_channels)
 
 
@@ -245,7 +220,7 @@ def evaluate_run(run_dir: Path, spec: DataSpec, beam_size: int | None = None) ->
     its captions file, or the digit scenes' test split (``spec.dataset="digits"``)."""
     captioner = load(run_dir)
     spec.validate()
-    c = captioner.config
+    c = captioner.network
     if spec.dataset == "digits":
         data = digit_scenes("test", spec.test_scenes, SceneConfig(), spec.seed).caption_set()
     else:
@@ -254,7 +229,7 @@ def evaluate_run(run_dir: Path, spec: DataSpec, beam_size: int | None = None) ->
     if tuple(data.images.shape[1:]) != (c.image_channels, c.image_height, c.image_width):
         raise InputError(f"these images are {tuple(data.images.shape[1:])}; the run reads "
                          f"({c.image_channels}, {c.image_height}, {c.image_width})")
-    beam = captioner.train_config.beam_size if beam_size is None else beam_size
+    beam = captioner.config.beam_size if beam_size is None else beam_size
     return {"data": data.origin, "beam_size": beam, **captioner.scores(data, beam)[0]}
 
 

@@ -5,32 +5,24 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
-import sys
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from rnnkit.configs import config_from_dict
 from rnnkit.data.text import TextTable, label_indices, read_lines, read_text_table
 from rnnkit.errors import InputError
-from rnnkit.io.run import (
-    mark_complete,
-    read_json,
-    read_run_config,
-    save_figure,
-    write_bytes,
-    write_json,
-)
+from rnnkit.io.files import read_json, save_figure, write_bytes, write_json
 from rnnkit.io.weights import load_weights, save_weights
-from rnnkit.models.classifier import ClassifierConfig, TextClassifier, TrainConfig
-from rnnkit.models.forecaster import config_from_dict
-from rnnkit.tasks.runs import CHECKPOINT, checkpoint_dir, interrupted_config, training_run_dir
-from rnnkit.train.distributed import Parallel, is_main_process
+from rnnkit.models.classifier import ClassifierConfig, TextClassifier
+from rnnkit.runs import load_config
+from rnnkit.tasks.workflow import Task, register
 from rnnkit.train.fit import FitResult
+from rnnkit.train.settings import TrainSettings
 
 #: Gates shown by ``explain``, when the cell has them: the LSTM's forget and input gates, the
 #: GRU's update and reset gates, else the Elman cell's pre-activation.
@@ -54,16 +46,6 @@ class DataSpec:
     def read(self, path: str, labels: bool = True) -> TextTable:
         """Read a TSV/CSV file with these columns (the label column only if ``labels``)."""
         return read_text_table(path, self.text_column, self.label_column, labels)
-
-
-@dataclass
-class TrainOutcome:
-    """What `train` produced: the run folder, the fit, the dev metrics and the classifier."""
-
-    run_dir: Path
-    fit: FitResult
-    metrics: dict[str, Any]
-    classifier: TextClassifier
 
 
 def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int],
@@ -99,13 +81,6 @@ def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int],
     }
 
 
-def read_data(spec: DataSpec) -> tuple[TextTable, TextTable]:
-    """The training and dev tables; the resolved column names are stored in ``spec``."""
-    train_table = spec.read(spec.train)
-    spec.text_column, spec.label_column = train_table.text_column, train_table.label_column
-    return train_table, spec.read(spec.dev)
-
-
 def _predictions_csv(table: TextTable, probs: np.ndarray, classes: Sequence[str]) -> bytes:
     best = probs.argmax(1)
     frame = pd.DataFrame({
@@ -115,83 +90,74 @@ def _predictions_csv(table: TextTable, probs: np.ndarray, classes: Sequence[str]
     return frame.to_csv(index=False, float_format="%.4f").encode()
 
 
-def train(spec: DataSpec, classifier: TextClassifier, out: Path | None, progress: bool = True,
-          command: str | None = None, force: bool = False, resume: bool = False,
-          parallel: Parallel | None = None) -> TrainOutcome | None:
-    """Read, fit (early stopping on dev accuracy), score the dev set and write the run folder:
-    config.json, tokenizer.json, vocab.json, model.safetensors, metrics.json (the dev
-    scores), predictions.csv (dev), training.png. ``force`` replaces an earlier run at ``out``.
+@register
+@dataclass
+class ClassifyTask(Task[tuple[TextTable, TextTable]]):
+    """``rnnkit classify train``: a `TextClassifier` on a labelled table, early stopping and
+    scores on the dev table."""
 
-    Every input is validated before the run folder is created: bad input leaves nothing.
-    From then on config.json is in the folder and a checkpoint is kept after each epoch, so
-    an interrupted run can be resumed (``resume``, see `resume_run`). With ``parallel``
-    (several DDP processes, each running this), only the main process writes and returns
-    the outcome; the others return None once training is done.
-    """
-    from rnnkit.plots.text import training_figure
+    group = "classify"
+    spec: DataSpec
+    estimator: TextClassifier = field(default_factory=TextClassifier)
 
-    train_table, dev_table = read_data(spec)
-    classifier.check(train_table, dev_table)
-    run_dir = training_run_dir(out, "classify", force, resume)
-    command = command or " ".join(sys.argv)
-    if run_dir is not None and not resume:  # what --resume needs, before training starts
-        write_json(run_dir / "config.json", {
-            "command": command, "data": asdict(spec), "model": asdict(classifier.config),
-            "train": asdict(classifier.train_config)})
-    fit = classifier.fit(train_table, dev_table, progress=progress,
-                         checkpoint_dir=checkpoint_dir(run_dir), resume=resume, parallel=parallel)
-    if run_dir is None or not is_main_process():
-        return None
-    probs = classifier.predict_proba(dev_table.texts)
-    y_dev = label_indices(dev_table, classifier.classes)
-    metrics = {"data": spec.dev,
-               **classification_metrics(y_dev, probs.argmax(1), classifier.classes),
-               "train_examples": len(train_table),
-               "vocab_size": classifier.config.vocab_size,
-               "parameters": sum(p.numel() for p in classifier.net.parameters()),
-               "training": fit.report()}
+    def read(self) -> tuple[TextTable, TextTable]:
+        """The training and dev tables; the column names found in the training file are
+        stored in the spec, so later files are read alike."""
+        spec = self.spec
+        train = spec.read(spec.train)
+        spec.text_column, spec.label_column = train.text_column, train.label_column
+        return train, spec.read(spec.dev)
 
-    config = {"command": command, "data": asdict(spec), **classifier.state()}
-    write_json(run_dir / "config.json", config)
-    write_json(run_dir / "tokenizer.json", classifier.tokenizer.to_dict())
-    write_json(run_dir / "vocab.json", classifier.vocab.to_dict())
-    save_weights(run_dir / "model.safetensors", classifier.net)
-    write_json(run_dir / "metrics.json", metrics)
-    write_bytes(run_dir / "predictions.csv",
-                _predictions_csv(dev_table, probs, classifier.classes))
-    save_figure(training_figure(fit.history, fit.best_epoch), run_dir / "training.png")
-    shutil.rmtree(run_dir / CHECKPOINT, ignore_errors=True)  # the finished run needs none
-    mark_complete(run_dir)
-    return TrainOutcome(run_dir, fit, metrics, classifier)
+    def fit_inputs(self, data: tuple[TextTable, TextTable]) -> tuple[Any, Any]:
+        """Both tables as they are."""
+        return data
+
+    def evaluate(self, data: tuple[TextTable, TextTable], fit: FitResult) -> dict[str, Any]:
+        """Accuracy, macro-F1, per-class scores and the confusion matrix on the dev table."""
+        train, dev = data
+        clf = self.estimator
+        self.dev_probs = clf.predict_proba(dev.texts)
+        y_dev = label_indices(dev, clf.classes)
+        return {"data": self.spec.dev,
+                **classification_metrics(y_dev, self.dev_probs.argmax(1), clf.classes),
+                "train_examples": len(train), "vocab_size": len(clf.vocab),
+                "parameters": sum(p.numel() for p in clf.net.parameters())}
+
+    def artefacts(self, run: Path, data: tuple[TextTable, TextTable], fit: FitResult,
+                  metrics: dict[str, Any]) -> None:
+        """tokenizer.json, vocab.json, the weights, the dev predictions and training.png."""
+        from rnnkit.plots.text import training_figure
+
+        clf = self.estimator
+        write_json(run / "tokenizer.json", clf.tokenizer.to_dict())
+        write_json(run / "vocab.json", clf.vocab.to_dict())
+        save_weights(run / "model.safetensors", clf.net)
+        write_bytes(run / "predictions.csv",
+                    _predictions_csv(data[1], self.dev_probs, clf.classes))
+        save_figure(training_figure(fit.history, fit.best_epoch), run / "training.png")
+
+    def settings(self) -> dict[str, Any]:
+        """The files and columns, the network's and the training settings."""
+        return {"data": asdict(self.spec), "model": asdict(self.estimator.config),
+                "train": asdict(self.estimator.train_config)}
+
+    @classmethod
+    def from_settings(cls, config: dict[str, Any], where: str) -> ClassifyTask:
+        """The task of a run's config.json."""
+        return cls(config_from_dict(DataSpec, config["data"], where), TextClassifier(
+            config_from_dict(ClassifierConfig, config["model"], where),
+            config_from_dict(TrainSettings, config["train"], where)))
 
 
-def resume_run(run_dir: Path, progress: bool = True,
-               parallel: Parallel | None = None) -> TrainOutcome | None:
-    """Continue an interrupted ``classify train`` from its last epoch checkpoint, reaching the
-    same result as an uninterrupted run with the same settings (the vocabulary is rebuilt
-    from the same training file)."""
-    run_dir = Path(run_dir)
-    config = interrupted_config(run_dir)
-    where = str(run_dir / "config.json")
-    try:
-        spec = DataSpec(**config["data"])
-        classifier = TextClassifier(config_from_dict(ClassifierConfig, config["model"], where),
-                                    config_from_dict(TrainConfig, config["train"], where))
-        command = config["command"]
-    except (KeyError, TypeError) as err:
-        raise InputError(f"{where}: malformed ({err}); cannot resume this run") from err
-    return train(spec, classifier, run_dir, progress, command, resume=True, parallel=parallel)
+#: The entries of a classify run's config.json.
+KEYS = {"data", "model", "train", "classes"}
 
 
 def load(run_dir: Path) -> tuple[TextClassifier, DataSpec]:
     """A trained classifier and its data settings from a run folder (no unpickling)."""
     run_dir = Path(run_dir)
-    known = {"command", "data", "model", "train", "classes"}
-    config, where = read_run_config(run_dir, "classify", "classes", known)
-    try:
-        spec = DataSpec(**config["data"])
-    except TypeError as err:
-        raise InputError(f"{where}: malformed 'data' entry ({err})") from err
+    config, where = load_config(run_dir, "classify", KEYS)
+    spec = config_from_dict(DataSpec, config.get("data"), where)
     clf = TextClassifier.from_state(config, read_json(run_dir / "tokenizer.json"),
                                     read_json(run_dir / "vocab.json"),
                                     load_weights(run_dir / "model.safetensors"), where)

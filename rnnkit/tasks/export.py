@@ -22,7 +22,7 @@ from torch.nn import functional as F
 
 from rnnkit.data.text import Vocab
 from rnnkit.errors import InputError
-from rnnkit.io.run import read_json, write_bytes, write_json
+from rnnkit.io.files import read_json, write_bytes, write_json
 from rnnkit.models.classifier import SequenceClassifier, TextClassifier
 from rnnkit.models.forecaster import Forecaster, ForecastNet
 
@@ -111,7 +111,7 @@ def _write_model(wrapper: nn.Module, examples: tuple[Tensor, ...], names: dict[s
 
 def export_forecaster(fc: Forecaster, run_dir: Path, fmt: str) -> Path:
     """Write ``model.onnx`` or ``model.torchscript.pt`` and ``export.json`` into ``run_dir``."""
-    c = fc.config
+    c = fc.network
     wrapper = RawForecaster(fc.net.cpu().eval(), torch.as_tensor(fc.scaler.shift),
                             torch.as_tensor(fc.scaler.scale)).eval()
     example = torch.zeros(1, c.lookback, c.n_targets + c.n_features)
@@ -173,11 +173,12 @@ def export_run(run_dir: Path, fmt: str) -> Path:
     from rnnkit.tasks import classify, forecast
 
     config = read_json(Path(run_dir) / "config.json") if Path(run_dir).is_dir() else None
-    if isinstance(config, dict) and "classes" in config:
+    group = config.get("group") if isinstance(config, dict) else None
+    if group == "classify":
         clf, _ = classify.load(run_dir)
         return export_classifier(clf, Path(run_dir), fmt)
-    if isinstance(config, dict) and "targets" not in config:
+    if group not in (None, "forecast"):
         raise InputError(f"--run {run_dir} is not a forecast or classify run; export supports "
-                         "those two (translate, caption and generate runs have no export yet)")
+                         f"those two ({group} runs have no export yet)")
     fc, _ = forecast.load(run_dir)
     return export_forecaster(fc, Path(run_dir), fmt)

@@ -1,10 +1,8 @@
-"""The forecasting workflow: data in, model trained and judged beside baselines, run written."""
+"""The forecasting task: data in, model trained and judged beside baselines, run written; then
+forecasts, evaluation and the glass box on one forecast from a run."""
 
 from __future__ import annotations
 
-import shlex
-import shutil
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,24 +10,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rnnkit.configs import config_from_dict
 from rnnkit.data.datasets import co2
 from rnnkit.data.series import Series, infer_frequency, read_series
 from rnnkit.errors import InputError
 from rnnkit.evaluate.backtest import Evaluation, evaluate
 from rnnkit.evaluate.baselines import infer_period
-from rnnkit.io.run import (
-    mark_complete,
-    read_json,
-    read_run_config,
-    save_figure,
-    write_bytes,
-    write_json,
-)
+from rnnkit.io.files import read_json, save_figure, write_bytes, write_json
 from rnnkit.io.weights import load_weights, save_weights
-from rnnkit.models.forecaster import Forecaster, ForecasterConfig, TrainConfig, config_from_dict
-from rnnkit.tasks.runs import CHECKPOINT, checkpoint_dir, interrupted_config, training_run_dir
-from rnnkit.train.distributed import Parallel, is_main_process
+from rnnkit.models.forecaster import Forecaster, ForecasterConfig
+from rnnkit.runs import load_config
+from rnnkit.tasks.workflow import Task, register
 from rnnkit.train.fit import FitResult
+from rnnkit.train.settings import TrainSettings
 
 
 @dataclass
@@ -64,20 +57,23 @@ class DataSpec:
 
 
 @dataclass
-class TrainOutcome:
-    """What `train` produced: the run folder, the fit and the evaluation on the test part."""
+class ForecastData:
+    """The series read for training, where its test part starts, and where validation
+    starts (None: the last ``val_fraction`` of the training part)."""
 
-    run_dir: Path
-    fit: FitResult
-    evaluation: Evaluation
-    forecaster: Forecaster
     series: Series
     first_test: int
+    val_start: int | None
+
+    @property
+    def train_part(self) -> Series:
+        """The rows before the test part."""
+        return self.series.slice(0, self.first_test)
 
 
-def split(spec: DataSpec, lookback: int, horizon: int) -> tuple[Series, int, int | None]:
-    """The series, the index of its first test row and of its first validation row (None:
-    the last ``val_fraction`` of the training part), validated."""
+def split(spec: DataSpec, lookback: int, horizon: int) -> ForecastData:
+    """The series with the index of its first test row and of its first validation row
+    (None: the last ``val_fraction`` of the training part), validated."""
     if sum(x is not None for x in (spec.test, spec.test_size, spec.split)) > 1:
         raise InputError("give only one of --test FILE, --test-size N and --split A,B,C")
     series = spec.read()
@@ -92,10 +88,10 @@ def split(spec: DataSpec, lookback: int, horizon: int) -> tuple[Series, int, int
         if min(val_rows, test_rows) < horizon or train_rows < lookback + horizon:
             raise InputError(f"--split {spec.split} is too small for lookback={lookback} and "
                              f"horizon={horizon}")
-        return series.slice(0, sum(spec.split)), train_rows + val_rows, train_rows
+        return ForecastData(series.slice(0, sum(spec.split)), train_rows + val_rows, train_rows)
     if spec.test:
         test = spec.read(spec.test)
-        return series.concat(test), len(series), None
+        return ForecastData(series.concat(test), len(series), None)
     size = spec.test_size if spec.test_size is not None else max(horizon, len(series) // 10)
     if size < horizon:
         raise InputError(f"--test-size {size} is shorter than --horizon {horizon}")
@@ -104,20 +100,20 @@ def split(spec: DataSpec, lookback: int, horizon: int) -> tuple[Series, int, int
             f"--test-size {size} leaves {len(series) - size} training rows of {series.source}; "
             f"lookback={lookback} needs more: lower --test-size or --lookback"
         )
-    return series, len(series) - size, None
+    return ForecastData(series, len(series) - size, None)
 
 
 def _test_evaluation(fc: Forecaster, series: Series, first_test: int, period: int | None,
                      stride: int = 1, retrain: bool = False) -> Evaluation:
     """Walk forward through rows ``first_test..``: forecasts from every ``stride``-th origin
-    whose horizon fits (all of them by default), judged beside the baselines."""
+    whose horizon fits (all of them by default), judged beside the baselines. With
+    ``retrain`` each origin's forecast, scaled errors and interval come from the model refit
+    on the rows up to that origin (its own scaler and interval width)."""
     if stride < 1:
         raise InputError(f"--stride {stride}; expected at least 1")
-    origins, forecasts = fc.historical_forecasts(series, first_test, stride, retrain)
-    n = fc.config.n_targets
-    scale = (fc.scaler.shift[:n], fc.scaler.scale[:n])
-    return evaluate(series.target_values, origins, forecasts, first_test, period,
-                    scale, fc.halfwidth, fc.train_config.interval)
+    back = fc.historical_forecasts(series, first_test, stride, retrain)
+    return evaluate(series.target_values, back.origins, back.forecasts, first_test, period,
+                    (back.shift, back.scale), back.halfwidth, fc.config.interval)
 
 
 def _axis(series: Series) -> np.ndarray:
@@ -165,102 +161,92 @@ def _predictions_csv(ev: Evaluation, series: Series) -> bytes:
     return pd.DataFrame(table).to_csv(index=False, float_format="%.10g").encode()
 
 
-def metrics_json(ev: Evaluation, fit: FitResult | None, first_test: int, series: Series) -> dict:
-    """The run's metrics.json: every forecaster's scores, the verdict, training facts."""
+def metrics_json(ev: Evaluation, first_test: int, series: Series,
+                 in_sample: int = 0) -> dict[str, Any]:
+    """Every forecaster's scores on rows ``first_test..`` of ``series``, the verdict, the
+    interval and per-step errors. ``in_sample`` counts scored rows the model was trained on:
+    when there are any, ``scope`` and the verdict say so."""
+    verdict = ev.verdict()
+    if in_sample:
+        verdict = (f"IN-SAMPLE: {in_sample} of the {len(series) - first_test} scored rows were "
+                   f"used to train the model, so this is no test. {verdict}")
     result: dict[str, Any] = {
+        "scope": "in-sample" if in_sample else "held-out",
+        "in_sample_rows": in_sample,
         "test_rows": len(series) - first_test,
         "test_forecasts": len(ev.origins),
         "seasonal_period": ev.period,
-        "verdict": ev.verdict(),
+        "verdict": verdict,
         "beats_persistence": ev.metrics["model"]["rmse"] < ev.metrics["persistence"]["rmse"],
         "metrics": ev.metrics,
         "scaled": ev.scaled,
         "interval": ev.interval,
         "per_step": ev.per_step(),
     }
-    if fit is not None:
-        result["training"] = fit.report()
     return result
 
 
-def train(spec: DataSpec, forecaster: Forecaster, out: Path | None, progress: bool = True,
-          command: str | None = None, force: bool = False, resume: bool = False,
-          parallel: Parallel | None = None) -> TrainOutcome | None:
-    """Read, split, fit, evaluate beside baselines and write the run folder.
+@register
+@dataclass
+class ForecastTask(Task[ForecastData]):
+    """``rnnkit forecast train``: a `Forecaster` on a CSV (or the embedded CO2 series),
+    judged on the held-out test part beside the naive baselines."""
 
-    Every input is validated before the run folder is created: bad input leaves nothing.
-    From then on config.json is in the folder and a checkpoint is kept after each epoch, so
-    an interrupted run can be resumed (``resume``, see `resume_run`); ``COMPLETE`` is
-    written last. ``force`` replaces an earlier run folder at ``out``.
+    group = "forecast"
+    spec: DataSpec
+    estimator: Forecaster = field(default_factory=Forecaster)
 
-    With ``parallel`` (several DDP processes, each running this), only the main process
-    writes and returns the outcome; the others return None once training is done.
-    """
-    c, t = forecaster.config, forecaster.train_config
-    t.validate()
-    series, first_test, val_start = split(spec, c.lookback, c.horizon)
-    train_part = series.slice(0, first_test)
-    val_start = forecaster.check(train_part, val_start)
-    run_dir = training_run_dir(out, "forecast", force, resume)
-    config = {"command": command or shlex.join(sys.argv), "data": asdict(spec),
-              "model": asdict(c), "train": asdict(t), "targets": series.targets,
-              "features": series.features}
-    if not resume and run_dir is not None:
-        write_json(run_dir / "config.json", config)
-    fit = forecaster.fit(train_part, val_start, progress=progress,
-                         checkpoint_dir=checkpoint_dir(run_dir), resume=resume, parallel=parallel)
-    if run_dir is None or not is_main_process():
-        return None
-    period = spec.period or infer_period(train_part.target_values[:, 0], train_part.time)
-    ev = _test_evaluation(forecaster, series, first_test, period)
+    def read(self) -> ForecastData:
+        """The series and its split (validated)."""
+        c = self.estimator.config
+        return split(self.spec, c.lookback, c.horizon)
 
-    state = forecaster.state()
-    write_json(run_dir / "config.json",
-               {**config, "interval_halfwidth": state["interval_halfwidth"]})
-    write_json(run_dir / "scaler.json", state["scaler"])
-    save_weights(run_dir / "model.safetensors", forecaster.net)
-    write_json(run_dir / "metrics.json", metrics_json(ev, fit, first_test, series))
-    write_bytes(run_dir / "predictions.csv", _predictions_csv(ev, series))
-    _write_plots(run_dir, fit, ev, series, f"{series.targets[0]}: test period", c.lookback)
-    shutil.rmtree(run_dir / CHECKPOINT, ignore_errors=True)  # the finished run needs none
-    mark_complete(run_dir)
-    return TrainOutcome(run_dir, fit, ev, forecaster, series, first_test)
+    def fit_inputs(self, data: ForecastData) -> tuple[Series, int | None]:
+        """The training part and where its validation rows start."""
+        return data.train_part, data.val_start
+
+    def evaluate(self, data: ForecastData, fit: FitResult) -> dict[str, Any]:
+        """The model and the baselines on every test origin."""
+        period = self.spec.period or infer_period(data.train_part.target_values[:, 0],
+                                                  data.train_part.time)
+        self.evaluation = _test_evaluation(self.estimator, data.series, data.first_test, period)
+        return metrics_json(self.evaluation, data.first_test, data.series)
+
+    def artefacts(self, run: Path, data: ForecastData, fit: FitResult,
+                  metrics: dict[str, Any]) -> None:
+        """scaler.json, the weights, predictions.csv and the plots."""
+        fc, series = self.estimator, data.series
+        write_json(run / "scaler.json", fc.scaler.to_dict())
+        save_weights(run / "model.safetensors", fc.net)
+        write_bytes(run / "predictions.csv", _predictions_csv(self.evaluation, series))
+        _write_plots(run, fit, self.evaluation, series, f"{series.targets[0]}: test period",
+                     fc.config.lookback)
+
+    def settings(self) -> dict[str, Any]:
+        """The data settings, the forecaster's config and its training settings."""
+        return {"data": asdict(self.spec), "model": asdict(self.estimator.config),
+                "train": asdict(self.estimator.train_config)}
+
+    @classmethod
+    def from_settings(cls, config: dict[str, Any], where: str) -> ForecastTask:
+        """The task of a run's config.json."""
+        return cls(config_from_dict(DataSpec, config["data"], where),
+                   Forecaster(config_from_dict(ForecasterConfig, config["model"], where),
+                              config_from_dict(TrainSettings, config["train"], where)))
 
 
-def resume_run(run_dir: Path, progress: bool = True,
-               parallel: Parallel | None = None) -> TrainOutcome | None:
-    """Continue an interrupted ``forecast train`` from its last epoch checkpoint, reaching the
-    same result as an uninterrupted run with the same settings."""
-    run_dir = Path(run_dir)
-    config = interrupted_config(run_dir)
-    where = str(run_dir / "config.json")
-    try:
-        spec = DataSpec(**config["data"])
-        forecaster = Forecaster(config_from_dict(ForecasterConfig, config["model"], where),
-                                config_from_dict(TrainConfig, config["train"], where))
-        command = config["command"]
-    except (KeyError, TypeError) as err:
-        raise InputError(f"{where}: malformed ({err}); cannot resume this run") from err
-    return train(spec, forecaster, run_dir, progress, command, resume=True, parallel=parallel)
+#: The entries of a forecast run's config.json.
+KEYS = {"data", "model", "train", "network", "targets", "features", "interval_halfwidth"}
 
 
 def load(run_dir: Path) -> tuple[Forecaster, DataSpec]:
     """A trained forecaster and its data settings from a run folder (no unpickling)."""
     run_dir = Path(run_dir)
-    known = {"command", "data", "model", "train", "targets", "features", "interval_halfwidth"}
-    config, where = read_run_config(run_dir, "forecast", "data", known)
-    try:
-        spec = DataSpec(**config["data"])
-    except TypeError as err:
-        raise InputError(f"{where}: malformed 'data' entry ({err})") from err
-    state = {**config, "scaler": read_json(run_dir / "scaler.json")}
+    config, where = load_config(run_dir, "forecast", KEYS)
+    spec = config_from_dict(DataSpec, config.get("data"), where)
     weights = load_weights(run_dir / "model.safetensors")
-    return Forecaster.from_state(state, weights, where), spec
-
-
-def read_like_run(spec: DataSpec, csv: str | None) -> Series:
-    """Read new data with the columns and settings the run was trained with."""
-    return spec.read(csv)
+    return Forecaster.from_state(config, read_json(run_dir / "scaler.json"), weights,
+                                 where), spec
 
 
 def predict(run_dir: Path, csv: str | None, horizon: int | None,
@@ -268,7 +254,7 @@ def predict(run_dir: Path, csv: str | None, horizon: int | None,
     """Forecasts from a run: ``horizon`` rows after the end of the data, or (``rolling``)
     one-step forecasts of every row after the first lookback rows, from the true rows."""
     fc, spec = load(run_dir)
-    series = read_like_run(spec, csv)
+    series = spec.read(csv)
     targets = series.targets
     if rolling:
         first = fc.config.lookback
@@ -304,23 +290,44 @@ def _future_times(series: Series, n: int) -> pd.DatetimeIndex | None:
 
 
 def evaluate_run(run_dir: Path, csv: str | None, test_size: int | None, stride: int = 1,
-                 retrain: bool = False) -> tuple[Evaluation, dict]:
-    """Score a run on data, walking forward through the last ``test_size`` rows (default: all
-    rows after the first lookback) from every ``stride``-th origin, beside the baselines.
+                 retrain: bool = False) -> tuple[Evaluation, dict[str, Any]]:
+    """Score a run beside the baselines, walking forward from every ``stride``-th origin.
+
+    Without ``csv`` the run's own data is read again: by default its test part is scored
+    (what ``train`` reported); ``test_size`` scores the last N rows instead. With ``csv``
+    the last ``test_size`` rows of that file are scored (default: every row after the first
+    lookback). Scored rows that the model was trained on (by timestamp, or by row when the
+    data is the run's own) are counted, and the output says "in-sample" when there are any.
     With ``retrain`` the model is refit on the rows before each origin (a backtest of the
     whole procedure, slow)."""
     fc, spec = load(run_dir)
-    series = read_like_run(spec, csv)
     c = fc.config
-    first = len(series) - test_size if test_size else c.lookback
+    own = split(spec, c.lookback, c.horizon)
+    series = own.series if csv is None else spec.read(csv)
     if test_size is not None and not c.horizon <= test_size <= len(series) - c.lookback:
         raise InputError(
             f"--test-size {test_size} must lie in [{c.horizon}, {len(series) - c.lookback}] for "
             f"{len(series)} rows, lookback={c.lookback} and horizon={c.horizon}"
         )
+    if test_size is not None:
+        first = len(series) - test_size
+    else:
+        first = own.first_test if csv is None else c.lookback
+    in_sample = _rows_trained_on(series, first, own, csv is None)
     period = spec.period or infer_period(series.target_values[:first, 0], series.time)
     ev = _test_evaluation(fc, series, first, period, stride, retrain)
-    return ev, metrics_json(ev, None, first, series)
+    return ev, metrics_json(ev, first, series, 0 if retrain else in_sample)
+
+
+def _rows_trained_on(series: Series, first: int, own: ForecastData, same_data: bool) -> int:
+    """How many of the rows ``first..`` of ``series`` lie in the run's training part: by
+    row when ``series`` is the run's own data, else by timestamp (0 without timestamps)."""
+    if same_data:
+        return max(0, own.first_test - first)
+    if series.time is None or own.series.time is None:
+        return 0
+    last_trained = own.series.time[own.first_test - 1]
+    return int(np.sum(np.asarray(series.time[first:]) <= last_trained))
 
 
 def explain(run_dir: Path, csv: str | None, origin: int | None,
@@ -336,7 +343,7 @@ def explain(run_dir: Path, csv: str | None, origin: int | None,
     from rnnkit.plots.forecast import explain_figure
 
     fc, spec = load(run_dir)
-    series = read_like_run(spec, csv)
+    series = spec.read(csv)
     c = fc.config
     origin = len(series) - 1 if origin is None else origin
     if not c.lookback - 1 <= origin < len(series):

@@ -6,28 +6,20 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
-import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rnnkit.configs import config_from_dict
 from rnnkit.data.parallel import read_sentences
 from rnnkit.errors import InputError
-from rnnkit.io.run import (
-    mark_complete,
-    read_json,
-    read_run_config,
-    save_figure,
-    write_bytes,
-    write_json,
-)
+from rnnkit.io.files import read_json, save_figure, write_bytes, write_json
 from rnnkit.io.weights import load_weights, save_weights
-from rnnkit.models.forecaster import config_from_dict
-from rnnkit.models.language_model import LanguageModel, LanguageModelConfig, Sample, TrainConfig
-from rnnkit.tasks.runs import CHECKPOINT, checkpoint_dir, interrupted_config, training_run_dir
-from rnnkit.train.distributed import Parallel
+from rnnkit.models.language_model import LanguageModel, LanguageModelConfig, Sample
+from rnnkit.runs import load_config
+from rnnkit.tasks.workflow import Task, register
 from rnnkit.train.fit import FitResult
+from rnnkit.train.settings import TrainSettings
 
 
 @dataclass
@@ -38,6 +30,8 @@ class DataSpec:
     text: str
     valid: str | None = None
     valid_fraction: float = 0.05
+    prompt: str = ""  # of the three samples written to the run
+    temperature: float = 0.8
 
     def validate(self) -> None:
         """Raise `InputError` on a fraction outside (0, 1)."""
@@ -69,88 +63,71 @@ def read_data(spec: DataSpec) -> tuple[str, str]:
     return "".join(lines[:-n_valid]), "".join(lines[-n_valid:])
 
 
+@register
 @dataclass
-class TrainOutcome:
-    """What `train` produced: the run folder, the fit, the metrics and the model."""
+class GenerateTask(Task[tuple[str, str]]):
+    """``rnnkit generate train``: a `LanguageModel` on a text, early stopping on the
+    validation loss, bits per character measured and three samples written."""
 
-    run_dir: Path
-    fit: FitResult
-    metrics: dict[str, Any]
-    model: LanguageModel
+    group = "generate"
+    spec: DataSpec
+    estimator: LanguageModel = field(default_factory=LanguageModel)
 
+    def read(self) -> tuple[str, str]:
+        """Training and validation text."""
+        return read_data(self.spec)
 
-def train(spec: DataSpec, model: LanguageModel, out: Path | None, progress: bool = True,
-          command: str | None = None, force: bool = False,
-          parallel: Parallel | None = None, prompt: str = "",
-          temperature: float = 0.8, resume: bool = False) -> TrainOutcome | None:
-    """Read, fit, measure bits per character on the validation text, write three samples and
-    the run folder: config.json, vocab.json, model.safetensors, metrics.json, samples.txt,
-    loss.png. Bad input is refused before the run folder is created; then config.json and a
-    checkpoint per epoch make an interrupted run resumable (``resume``). With ``parallel``, only
-    the main process writes and returns the outcome; the others return None."""
-    from rnnkit.plots.forecast import loss_figure
+    def fit_inputs(self, data: tuple[str, str]) -> tuple[str, str]:
+        """Both texts as they are."""
+        return data
 
-    model.validate()
-    train_text, valid_text = read_data(spec)
-    run_dir = training_run_dir(out, "generate", force, resume)
-    command = command or " ".join(sys.argv)
-    if run_dir is not None and not resume:  # what --resume needs, before training starts
-        write_json(run_dir / "config.json",
-                   {"command": command, "data": asdict(spec), **model.state(),
-                    "samples": {"prompt": prompt, "temperature": temperature}})
-    fit = model.fit(train_text, valid_text, progress=progress, parallel=parallel,
-                    checkpoint_dir=checkpoint_dir(run_dir), resume=resume)
-    if run_dir is None:  # another process of a distributed run: the main one writes
-        return None
-    samples = [model.sample(prompt, length=200 if model.config.level == "char" else 40,
-                            temperature=temperature, seed=k) for k in range(3)]
-    metrics = {
-        "valid": model.evaluate(valid_text),
-        "train_tokens": len(model.tokens(train_text)), "vocab": len(model.vocab),
-        "parameters": sum(p.numel() for p in model.net.parameters()),
-        "training": fit.report(),
-        "samples": {"prompt": prompt, "temperature": temperature,
-                    "texts": [s.text for s in samples]},
-    }
-    write_json(run_dir / "config.json", {"command": command, "data": asdict(spec),
-                                         **model.state(), "samples": {
-                                             "prompt": prompt, "temperature": temperature}})
-    write_json(run_dir / "vocab.json", model.vocab_dict())
-    save_weights(run_dir / "model.safetensors", model.net)
-    write_json(run_dir / "metrics.json", metrics)
-    write_bytes(run_dir / "samples.txt", "\n\n".join(
-        f"--- sample {k + 1} (temperature {temperature}, seed {k}) ---\n{prompt}{s.text}"
-        for k, s in enumerate(samples)).encode() + b"\n")
-    save_figure(loss_figure(fit.history, fit.best_epoch, "cross-entropy (nats per token)"),
-                run_dir / "loss.png")
-    shutil.rmtree(run_dir / CHECKPOINT, ignore_errors=True)  # the finished run needs none
-    mark_complete(run_dir)
-    return TrainOutcome(run_dir, fit, metrics, model)
+    def evaluate(self, data: tuple[str, str], fit: FitResult) -> dict[str, Any]:
+        """Bits per character on the validation text, and three samples (seeds 0, 1, 2)."""
+        model, spec = self.estimator, self.spec
+        length = 200 if model.config.level == "char" else 40
+        self.samples = [model.sample(spec.prompt, length=length, temperature=spec.temperature,
+                                     seed=k) for k in range(3)]
+        return {"valid": model.evaluate(data[1]),
+                "train_tokens": len(model.tokens(data[0])), "vocab": len(model.vocab),
+                "parameters": sum(p.numel() for p in model.net.parameters()),
+                "samples": {"prompt": spec.prompt, "temperature": spec.temperature,
+                            "texts": [s.text for s in self.samples]}}
+
+    def artefacts(self, run: Path, data: tuple[str, str], fit: FitResult,
+                  metrics: dict[str, Any]) -> None:
+        """vocab.json, the weights, samples.txt and loss.png."""
+        from rnnkit.plots.forecast import loss_figure
+
+        model, spec = self.estimator, self.spec
+        write_json(run / "vocab.json", model.vocab_dict())
+        save_weights(run / "model.safetensors", model.net)
+        write_bytes(run / "samples.txt", "\n\n".join(
+            f"--- sample {k + 1} (temperature {spec.temperature}, seed {k}) ---\n"
+            f"{spec.prompt}{s.text}" for k, s in enumerate(self.samples)).encode() + b"\n")
+        save_figure(loss_figure(fit.history, fit.best_epoch, "cross-entropy (nats per token)"),
+                    run / "loss.png")
+
+    def settings(self) -> dict[str, Any]:
+        """The text settings, the network's and the training settings."""
+        return {"data": asdict(self.spec), "model": asdict(self.estimator.config),
+                "train": asdict(self.estimator.train_config)}
+
+    @classmethod
+    def from_settings(cls, config: dict[str, Any], where: str) -> GenerateTask:
+        """The task of a run's config.json."""
+        return cls(config_from_dict(DataSpec, config["data"], where), LanguageModel(
+            config_from_dict(LanguageModelConfig, config["model"], where),
+            config_from_dict(TrainSettings, config["train"], where)))
 
 
-def resume_run(run_dir: Path, progress: bool = True,
-               parallel: Parallel | None = None) -> TrainOutcome | None:
-    """Continue an interrupted ``generate train`` from its last epoch checkpoint, reaching the
-    same result as an uninterrupted run (the text and vocabulary are read again)."""
-    run_dir = Path(run_dir)
-    config = interrupted_config(run_dir)
-    where = str(run_dir / "config.json")
-    try:
-        model = LanguageModel(config_from_dict(LanguageModelConfig, config["model"], where),
-                              config_from_dict(TrainConfig, config["train"], where))
-        spec, command = DataSpec(**config["data"]), config["command"]
-        prompt, temperature = config["samples"]["prompt"], config["samples"]["temperature"]
-    except (KeyError, TypeError) as err:
-        raise InputError(f"{where}: malformed ({err}); cannot resume this run") from err
-    return train(spec, model, run_dir, progress, command, parallel=parallel, prompt=prompt,
-                 temperature=temperature, resume=True)
+#: The entries of a generate run's config.json.
+KEYS = {"data", "model", "train"}
 
 
 def load(run_dir: Path) -> LanguageModel:
     """A trained language model from a run folder (JSON and safetensors only)."""
     run_dir = Path(run_dir)
-    config, where = read_run_config(run_dir, "generate", "model",
-                                    {"command", "data", "model", "train", "samples"})
+    config, where = load_config(run_dir, "generate", KEYS)
     return LanguageModel.from_state(config, read_json(run_dir / "vocab.json"),
                                     load_weights(run_dir / "model.safetensors"), where)
 

@@ -6,29 +6,22 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
-import sys
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnkit.data.parallel import CorpusConfig, read_parallel, read_sentences
+from rnnkit.configs import config_from_dict
+from rnnkit.data.parallel import CorpusConfig, ParallelCorpus, read_parallel, read_sentences
 from rnnkit.errors import InputError
 from rnnkit.evaluate.translation import corpus_scores
-from rnnkit.io.run import (
-    mark_complete,
-    read_json,
-    read_run_config,
-    save_figure,
-    write_json,
-)
+from rnnkit.io.files import read_json, save_figure, write_json
 from rnnkit.io.weights import load_weights, save_weights
-from rnnkit.models.forecaster import config_from_dict
-from rnnkit.models.seq2seq import Seq2SeqConfig, TrainConfig, Translation, Translator
-from rnnkit.tasks.runs import CHECKPOINT, checkpoint_dir, interrupted_config, training_run_dir
-from rnnkit.train.distributed import Parallel, is_main_process
+from rnnkit.models.seq2seq import Seq2SeqConfig, Translation, Translator
+from rnnkit.runs import load_config
+from rnnkit.tasks.workflow import Task, register
 from rnnkit.train.fit import FitResult
+from rnnkit.train.settings import TrainSettings
 
 
 @dataclass
@@ -41,87 +34,69 @@ class DataSpec:
     valid_tgt: str
 
 
+@register
 @dataclass
-class TrainOutcome:
-    """What `train` produced: the run folder, the fit, the metrics and the translator."""
+class TranslateTask(Task[tuple[ParallelCorpus, ParallelCorpus]]):
+    """``rnnkit translate train``: a `Translator` on a parallel corpus, early stopping and
+    scores on the validation pairs."""
 
-    run_dir: Path
-    fit: FitResult
-    metrics: dict[str, Any]
-    translator: Translator
+    group = "translate"
+    spec: DataSpec
+    estimator: Translator = field(default_factory=Translator)
 
+    def read(self) -> tuple[ParallelCorpus, ParallelCorpus]:
+        """The training and validation corpora."""
+        s = self.spec
+        return read_parallel(s.src, s.tgt), read_parallel(s.valid_src, s.valid_tgt)
 
-def train(spec: DataSpec, translator: Translator, out: Path | None, progress: bool = True,
-          command: str | None = None, force: bool = False, resume: bool = False,
-          parallel: Parallel | None = None) -> TrainOutcome | None:
-    """Read both corpora, fit, score the validation set and write the run folder:
-    config.json, vocab.json (both sides' tokenizer and vocabulary), model.safetensors,
-    metrics.json. ``force`` replaces an earlier run folder at ``out``.
+    def fit_inputs(self, data: tuple[ParallelCorpus, ParallelCorpus]) -> tuple[Any, Any]:
+        """Both corpora as they are."""
+        return data
 
-    Every input is validated before the run folder is created: bad input leaves nothing.
-    From then on config.json is in the folder and a checkpoint is kept after each epoch, so
-    an interrupted run can be resumed (``resume``, see `resume_run`). With ``parallel``
-    (several DDP processes, each running this), only the main process writes and returns
-    the outcome; the others return None once training is done.
-    """
-    translator.validate()
-    train_corpus = read_parallel(spec.src, spec.tgt)
-    valid = read_parallel(spec.valid_src, spec.valid_tgt)
-    run_dir = training_run_dir(out, "translate", force, resume)
-    command = command or " ".join(sys.argv)
-    if run_dir is not None and not resume:  # what --resume needs, before training starts
-        write_json(run_dir / "config.json",
-                   {"command": command, "data": asdict(spec), **translator.state()})
-    fit = translator.fit(train_corpus, valid, progress=progress,
-                         checkpoint_dir=checkpoint_dir(run_dir), resume=resume, parallel=parallel)
-    if run_dir is None or not is_main_process():
-        return None
-    hypotheses = [t.text for t in translator.translate(valid.source, beam_size=1)]
-    scores = corpus_scores(hypotheses, valid.target, translator.corpus_config.lowercase)
-    net = translator.net
-    metrics = {
-        "valid": {**scores, "search": "greedy", "perplexity": translator.perplexity(valid)},
-        "train_pairs": len(train_corpus) - translator.dropped_long,
-        "dropped_empty": train_corpus.dropped_empty,
-        "dropped_long": translator.dropped_long,
-        "vocab": {"source": len(translator.source.vocab), "target": len(translator.target.vocab)},
-        "parameters": sum(p.numel() for p in net.parameters()),
-        "training": fit.report(),
-    }
-    config = {"command": command, "data": asdict(spec), **translator.state()}
-    write_json(run_dir / "config.json", config)
-    write_json(run_dir / "vocab.json", translator.sides_dict())
-    save_weights(run_dir / "model.safetensors", net)
-    write_json(run_dir / "metrics.json", metrics)
-    shutil.rmtree(run_dir / CHECKPOINT, ignore_errors=True)  # the finished run needs none
-    mark_complete(run_dir)
-    return TrainOutcome(run_dir, fit, metrics, translator)
+    def evaluate(self, data: tuple[ParallelCorpus, ParallelCorpus],
+                 fit: FitResult) -> dict[str, Any]:
+        """Greedy BLEU/chrF and per-token perplexity on the validation pairs."""
+        train, valid = data
+        tr = self.estimator
+        hypotheses = [t.text for t in tr.translate(valid.source, beam_size=1)]
+        scores = corpus_scores(hypotheses, valid.target, tr.corpus_config.lowercase)
+        return {
+            "valid": {**scores, "search": "greedy", "perplexity": tr.perplexity(valid)},
+            "train_pairs": len(train) - tr.dropped_long,
+            "dropped_empty": train.dropped_empty,
+            "dropped_long": tr.dropped_long,
+            "vocab": {"source": len(tr.source.vocab), "target": len(tr.target.vocab)},
+            "parameters": sum(p.numel() for p in tr.net.parameters()),
+        }
+
+    def artefacts(self, run: Path, data: Any, fit: FitResult, metrics: dict[str, Any]) -> None:
+        """vocab.json (both sides) and the weights."""
+        write_json(run / "vocab.json", self.estimator.sides_dict())
+        save_weights(run / "model.safetensors", self.estimator.net)
+
+    def settings(self) -> dict[str, Any]:
+        """The files, the network's, the corpus's and the training settings."""
+        tr = self.estimator
+        return {"data": asdict(self.spec), "model": asdict(tr.config),
+                "corpus": asdict(tr.corpus_config), "train": asdict(tr.train_config)}
+
+    @classmethod
+    def from_settings(cls, config: dict[str, Any], where: str) -> TranslateTask:
+        """The task of a run's config.json."""
+        return cls(config_from_dict(DataSpec, config["data"], where), Translator(
+            config_from_dict(Seq2SeqConfig, config["model"], where),
+            config_from_dict(CorpusConfig, config["corpus"], where),
+            config_from_dict(TrainSettings, config["train"], where)))
 
 
-def resume_run(run_dir: Path, progress: bool = True,
-               parallel: Parallel | None = None) -> TrainOutcome | None:
-    """Continue an interrupted ``translate train`` from its last epoch checkpoint, reaching
-    the same result as an uninterrupted run with the same settings (the vocabularies are
-    rebuilt from the same training files)."""
-    run_dir = Path(run_dir)
-    config = interrupted_config(run_dir)
-    where = str(run_dir / "config.json")
-    try:
-        spec = DataSpec(**config["data"])
-        translator = Translator(config_from_dict(Seq2SeqConfig, config["model"], where),
-                                config_from_dict(CorpusConfig, config["corpus"], where),
-                                config_from_dict(TrainConfig, config["train"], where))
-        command = config["command"]
-    except (KeyError, TypeError) as err:
-        raise InputError(f"{where}: malformed ({err}); cannot resume this run") from err
-    return train(spec, translator, run_dir, progress, command, resume=True, parallel=parallel)
+#: The entries of a translate run's config.json.
+KEYS = {"data", "model", "corpus", "train"}
 
 
 def load(run_dir: Path) -> Translator:
     """A trained translator from a run folder (no unpickling)."""
     run_dir = Path(run_dir)
-    config, where = read_run_config(run_dir, "translate", "corpus",
-                                    {"command", "data", "model", "corpus", "train"})
+    config, where = load_config(run_dir, "translate", KEYS)
     return Translator.from_state(config, read_json(run_dir / "vocab.json"),
                                  load_weights(run_dir / "model.safetensors"), where)
 

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.errors import InputError
-from rnnkit.io.run import read_json, write_bytes, write_json
+from rnnkit.io.files import read_json, write_bytes, write_json
 
 INDEX = "checkpoint.json"
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
+from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
@@ -31,7 +32,7 @@ from rnnkit.train.checkpoint import (
 from rnnkit.train.device import resolve_device
 from rnnkit.train.distributed import Parallel, epoch_seed, local_rank, shard_loader
 from rnnkit.train.module import TrainModule, call
-from rnnkit.train.settings import EPOCH_FACTORS, LR_SCHEDULES
+from rnnkit.train.settings import EPOCH_FACTORS, TrainSettings
 
 for _name in ("lightning.pytorch", "lightning.fabric", "lightning"):
     logging.getLogger(_name).setLevel(logging.ERROR)  # no banners ("GPU available: ...")
@@ -83,6 +84,9 @@ class FitResult:
         return facts
 
 
+# Custom rather than Lightning's EarlyStopping + ModelCheckpoint: the kept weights stay in
+# memory (no pickled .ckpt), the untrained model is the first candidate, and the resume
+# checkpoint must hold the random states too, for a bit-identical resume after SIGKILL.
 class _Tracker(pl.Callback):
     """Records epoch losses, keeps the best weights, stops early, checks for divergence,
     and draws one progress bar over epochs; optionally keeps an exponential moving average
@@ -130,7 +134,17 @@ class _Tracker(pl.Callback):
             self.shadow = [checkpoint.average[k].to(named[k].device).clone() for k in named]
         set_rng_state(checkpoint.rng, self.sampler_generator)
 
+    @staticmethod
+    def _log(trainer: pl.Trainer, epoch: int, values: dict[str, float | None]) -> None:
+        """One epoch's row for Lightning's loggers (they write on rank 0 only)."""
+        for logger in trainer.loggers:
+            logger.log_metrics({k: v for k, v in values.items() if v is not None}, step=epoch)
+
     def on_train_start(self, trainer: pl.Trainer, module: TrainModule) -> None:
+        history = self.result.history
+        for epoch in range(1, self.done + 1):  # a resumed run's log starts anew: its epochs so far
+            self._log(trainer, epoch, {name: values[epoch - 1] if epoch <= len(values) else None
+                                       for name, values in history.items()})
         if self.pending_optimizer is not None:
             trainer.optimizers[0].load_state_dict(self.pending_optimizer)
             self.pending_optimizer = None
@@ -222,6 +236,9 @@ class _Tracker(pl.Callback):
                 trainer.should_stop = True
                 self.result.stopped_early = True
         self.swap(module.model)  # back to the raw weights to train on
+        self._log(trainer, epoch, {"train_loss": train_loss, "val_loss": val_loss,
+                                   "val_score": monitored if self.score is not None else None,
+                                   "lr": trainer.optimizers[0].param_groups[0]["lr"]})
         if self.bar is not None:
             shown = {"loss": f"{train_loss:.4g}"}
             if val_loss is not None:
@@ -238,6 +255,8 @@ class _Tracker(pl.Callback):
             self.bar.close()
 
 
+# Custom rather than Lightning's Timer, which stops mid-epoch or after the epoch that
+# overran: this one lets no epoch start that would end past the budget.
 class _Budget(pl.Callback):
     """Stops training after the epoch when another epoch as long as the longest so far would
     end past ``seconds`` since training started: a time budget that is overrun only when an
@@ -303,26 +322,20 @@ def fit(
     loss: Callable[[Tensor, Tensor], Tensor],
     train: DataLoader,
     val: DataLoader | None = None,
+    settings: TrainSettings | None = None,
     *,
-    epochs: int,
-    lr: float = 1e-3,
-    weight_decay: float = 0.0,
-    clip: float | None = None,
-    patience: int | None = None,
-    device: str = "auto",
-    seed: int = 0,
-    progress: bool = True,
     val_score: Callable[[nn.Module], float] | None = None,
     higher_is_better: bool = False,
+    progress: bool = True,
     checkpoint_dir: Path | None = None,
     resume: bool = False,
-    ema: float | None = None,
-    lr_schedule: str = "constant",
     parallel: Parallel | None = None,
-    max_seconds: float | None = None,
+    log_dir: Path | None = None,
 ) -> FitResult:
     """Train ``model`` in place with Adam through Lightning and return its `FitResult`.
 
+    ``settings`` (`TrainSettings`, its defaults when None) says how: epochs, learning rate,
+    clipping, patience, schedule, weight averaging, time budget, seed, device, logger.
     With ``val``, the untrained model's validation loss is the first candidate, the weights of
     the best validation epoch are restored at the end, and ``patience`` (epochs without
     improvement) stops early. ``val_score(model)`` (e.g. dev accuracy or BLEU, computed in
@@ -333,38 +346,35 @@ def fit(
     weights, updated after every step (decay ``min(ema, (1 + t) / (10 + t))`` at step t): the
     averaged weights are the ones validated, kept as the best and returned (without ``val``,
     the final average is returned). ``lr_schedule`` ``"cosine"`` lowers the learning rate
-    from ``lr`` to 0 along a half cosine over the ``epochs`` (step by step; with
-    ``max_seconds``, over the epochs that fit in the budget, re-planned after each epoch from
-    the longest epoch so far, so the rate reaches 0 when the budget ends); ``"halving"``
-    halves it after every epoch (``lr / 2**epoch``, the "type1" schedule of the LTSF
-    codebases: an early, built-in annealing); ``"decay"`` keeps it for four epochs, then
-    multiplies it by 0.8 after each (``lr * 0.8**max(0, epoch - 3)``, SegRNN's "type3");
-    ``"constant"`` keeps it.
+    from ``lr`` to 0 along a half cosine over the ``epochs`` (step by step; with a time
+    budget, over the epochs that fit in it, re-planned after each epoch from the longest
+    epoch so far, so the rate reaches 0 when the budget ends); ``"halving"`` halves it after
+    every epoch (0-based epoch k trains at ``lr / 2**k``); ``"decay"`` keeps it for four
+    epochs, then multiplies it by 0.8 after each (``lr * 0.8**max(0, k - 3)``); ``"constant"``
+    keeps it (see `rnnkit.train.settings.EPOCH_FACTORS`).
 
     With ``checkpoint_dir``, a checkpoint is written there at each epoch end (see
     `rnnkit.train.checkpoint`); ``resume`` continues from it and reaches the same weights as an
-    uninterrupted run. Nothing else is written: no logger, no Lightning checkpoints, no
-    ``lightning_logs/``.
+    uninterrupted run. With ``log_dir`` the per-epoch losses and scores also go to the
+    Lightning logger that ``settings.logger`` names (``csv``: ``log_dir/logs/metrics.csv``);
+    nothing else is written: no Lightning checkpoints, no ``lightning_logs/``.
 
     ``parallel`` trains with several processes (Lightning's DDP, see
     `rnnkit.train.distributed`): each takes its share of every batch and the gradients are
     averaged, so the steps are those of one process with the same batch size. Every process
     calls `fit` and returns the same weights and result; only rank 0 writes checkpoints.
 
-    ``max_seconds`` is a time budget: training stops after the epoch when one more epoch, as
-    long as the longest so far, would end past it (``FitResult.out_of_time``); the best epoch
-    so far is kept as usual.
+    A time budget (``settings.max_minutes``) stops training after the epoch when one more
+    epoch, as long as the longest so far, would end past it (``FitResult.out_of_time``); the
+    best epoch so far is kept as usual.
     """
-    if epochs < 1:
-        raise ValueError(f"epochs={epochs}; expected at least 1")
-    if ema is not None and not 0 < ema < 1:
-        raise ValueError(f"ema={ema}; expected a decay in (0, 1) or None")
-    if lr_schedule not in LR_SCHEDULES:
-        raise ValueError(f"lr_schedule={lr_schedule!r}; expected one of {LR_SCHEDULES}")
+    s = settings or TrainSettings()
+    s.validate()
+    epochs, seed = s.epochs, s.seed
     parallel = parallel or Parallel()
     parallel.validate()
     torch.manual_seed(seed)
-    target = resolve_device(device)
+    target = resolve_device(s.device)
     if target.type == "cuda" and parallel.world_size > 1:
         target = torch.device("cuda", local_rank())  # one GPU per process
     model.to(target)
@@ -380,9 +390,10 @@ def fit(
     else:
         initial = evaluate_loss(model, loss, val, target) if val is not None else None
     model.train()
-    module = TrainModule(model, loss, lr=lr, weight_decay=weight_decay)
-    tracker = _Tracker(epochs, patience, initial, progress, model, val_score, higher_is_better,
-                       checkpoint_dir, _sampler_generator(train), ema, lr_schedule, seed)
+    module = TrainModule(model, loss, lr=s.lr, weight_decay=s.weight_decay)
+    tracker = _Tracker(epochs, s.patience, initial, progress, model, val_score,
+                       higher_is_better, checkpoint_dir, _sampler_generator(train), s.ema,
+                       s.lr_schedule, seed)
     if checkpoint is not None:
         tracker.resume(checkpoint, model)
         if tracker.done >= epochs or tracker.result.stopped_early:
@@ -393,6 +404,7 @@ def fit(
         warnings.filterwarnings("ignore", message=".*(GPU|TPU|HPU) available.*")
         warnings.filterwarnings("ignore", message=".*have no `val_dataloader`.*")
         warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+        warnings.filterwarnings("ignore", message=".*Experiment logs directory.*")
         if parallel.world_size > 1:
             train, val = shard_loader(train), None if val is None else shard_loader(val)
         trainer = pl.Trainer(
@@ -402,14 +414,14 @@ def fit(
             num_nodes=parallel.num_nodes,
             strategy=parallel.lightning_strategy,
             use_distributed_sampler=False,  # shard_loader splits every batch instead
-            logger=False,
+            logger=_logger(s.logger, log_dir),
             enable_checkpointing=False,
             enable_progress_bar=False,
             enable_model_summary=False,
             num_sanity_val_steps=0,
-            gradient_clip_val=clip,
-            callbacks=[tracker] if max_seconds is None else [
-                tracker, _Budget(max_seconds, tracker)],
+            gradient_clip_val=s.clip,
+            callbacks=[tracker] if s.max_seconds is None else [
+                tracker, _Budget(s.max_seconds, tracker)],
             default_root_dir=scratch,
         )
         start = time.perf_counter()
@@ -422,6 +434,19 @@ def fit(
             raise
         tracker.result.seconds = time.perf_counter() - start
     return _finish(model, tracker, target)
+
+
+def _logger(name: str, log_dir: Path | None) -> Logger | bool:
+    """Lightning's logger ``name`` writing into ``log_dir/logs`` (False: none)."""
+    if log_dir is None or name == "none":
+        return False
+    if name == "tensorboard":
+        try:
+            return TensorBoardLogger(log_dir, name="logs", version="", default_hp_metric=False)
+        except ModuleNotFoundError as err:
+            raise InputError("--logger tensorboard needs the tensorboard package: "
+                             "pip install tensorboard (or use --logger csv)") from err
+    return CSVLogger(log_dir, name="logs", version="")
 
 
 def _finish(model: nn.Module, tracker: _Tracker, target: torch.device) -> FitResult:

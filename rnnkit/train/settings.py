@@ -1,8 +1,9 @@
-"""Checks shared by every group's training settings (their ``TrainConfig.validate``)."""
+"""The training settings every estimator shares (`TrainSettings`), and their checks."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from rnnkit.errors import InputError
 
@@ -42,3 +43,52 @@ def check_training_settings(settings: object, counts: Sequence[str]) -> None:
         raise InputError(f"--max-minutes {budget}; expected a positive time")
     if hasattr(settings, "lr_schedule"):
         check_lr_schedule(settings.lr_schedule)
+
+
+#: Where a run's per-epoch metrics go besides metrics.json: Lightning's loggers.
+LOGGERS = ("csv", "tensorboard", "none")
+
+
+@dataclass
+class TrainSettings:
+    """How a network is trained: the settings every estimator shares (each group has its own
+    defaults, e.g. `rnnkit.models.forecaster.TRAINING`), stored in a run's config.json.
+
+    Example:
+        >>> TrainSettings(epochs=5, lr=2e-3).validate()
+        >>> TrainSettings(epochs=0).validate()
+        Traceback (most recent call last):
+        ...
+        rnnkit.errors.InputError: --epochs 0; expected at least 1
+    """
+
+    epochs: int = 10  # upper bound: early stopping and the time budget may end sooner
+    batch_size: int = 32
+    lr: float = 1e-3  # Adam's learning rate (Kingma & Ba 2015)
+    weight_decay: float = 0.0
+    clip: float | None = 1.0  # max global gradient norm (None: no clipping; Pascanu et al. 2013)
+    patience: int | None = 3  # epochs without a better validation result before stopping
+    lr_schedule: str = "constant"  # one of LR_SCHEDULES
+    ema: float | None = None  # decay of a moving average of the weights that is kept instead
+    max_minutes: float | None = None  # time budget: no epoch starts that would end past it
+    seed: int = 0
+    device: str = "auto"  # auto, cpu or cuda
+    logger: str = "csv"  # one of LOGGERS, written into the run folder
+
+    def validate(self) -> None:
+        """Raise `InputError` naming the first bad setting."""
+        check_training_settings(self, ("epochs", "batch_size"))
+        if self.patience is not None and self.patience < 1:
+            raise InputError(f"--patience {self.patience}; expected at least 1")
+        if self.ema is not None and not 0 < self.ema < 1:
+            raise InputError(f"--ema {self.ema}; expected a decay between 0 and 1, e.g. 0.998")
+        if self.clip is not None and self.clip <= 0:
+            raise InputError(f"--clip {self.clip}; expected a positive gradient norm")
+        if self.logger not in LOGGERS:
+            raise InputError(f"--logger {self.logger!r} is not known; choose one of "
+                             f"{', '.join(LOGGERS)}")
+
+    @property
+    def max_seconds(self) -> float | None:
+        """The time budget in seconds (None: none)."""
+        return None if self.max_minutes is None else 60 * self.max_minutes

@@ -18,7 +18,7 @@ def test_digits_train_predict_evaluate_explain(tmp_path, capsys):
                  "--valid-scenes", "8", "--test-scenes", "8", *TINY, "--json",
                  "--out", str(out)]) == 0
     metrics = json.loads(capsys.readouterr().out)
-    assert metrics["training"]["monitor"] == "exact"
+    assert metrics["monitor"] == "exact"
     assert set(metrics["test"]) == {"greedy", "beam3"} and metrics["test"]["greedy"]["images"] == 8
     assert {"config.json", "vocab.json", "model.safetensors", "metrics.json", "predictions.csv",
             "training.png", "report.html", "COMPLETE"} <= {p.name for p in out.iterdir()}

@@ -213,12 +213,11 @@ def test_weight_average_and_schedule_options_reach_the_run(files, tmp_path, caps
     assert main(["classify", "predict", "--run", str(out), "a great film"]) == 0
     assert capsys.readouterr().out.endswith("\ta great film\n")
     plain = tmp_path / "plain"
-    assert train_small(files, plain, "--no-ema") == 0
+    assert train_small(files, plain) == 0
     assert json.loads((plain / "config.json").read_text())["train"]["ema"] is None
     never = tmp_path / "never"
     for extra, message in [(["--ema", "1.5"], "--ema 1.5; expected a decay between 0 and 1"),
-                           (["--lr-schedule", "linear"], "--lr-schedule 'linear' is not known"),
-                           (["--ema", "0.9", "--no-ema"], "--ema DECAY or --no-ema, not both")]:
+                           (["--lr-schedule", "linear"], "--lr-schedule 'linear' is not known")]:
         assert train_small(files, never, *extra) == 2
         assert message in capsys.readouterr().err
     assert not never.exists()

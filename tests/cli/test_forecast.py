@@ -81,6 +81,27 @@ def test_train_predict_evaluate_end_to_end(small_csv, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["test_forecasts"] == 30
 
 
+def test_evaluate_scores_the_test_part_by_default_and_names_in_sample_rows(small_csv, tmp_path,
+                                                                           capsys):
+    out = tmp_path / "run"
+    assert train_small(small_csv, out, "--test-size", "26") == 0
+    capsys.readouterr()
+    trained = json.loads((out / "metrics.json").read_text())
+    assert main(["forecast", "evaluate", "--run", str(out), "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["scope"] == "held-out" and again["in_sample_rows"] == 0
+    assert again["test_forecasts"] == trained["test_forecasts"] == 26
+    assert again["metrics"] == trained["metrics"]  # the very test that train reported
+    assert main(["forecast", "evaluate", "--run", str(out), "--test-size", "100"]) == 0
+    printed = capsys.readouterr().out
+    assert "(in-sample)" in printed
+    assert "IN-SAMPLE: 74 of the 100 scored rows were used to train the model" in printed
+    assert main(["forecast", "evaluate", "--run", str(out), "--csv", str(small_csv),
+                 "--json"]) == 0
+    whole = json.loads(capsys.readouterr().out)
+    assert whole["scope"] == "in-sample" and whole["in_sample_rows"] == 260 - 14 - 26
+
+
 def test_bad_input_exits_2_and_writes_nothing(small_csv, tmp_path, capsys):
     out = tmp_path / "never"
     assert main(["forecast", "train", "--csv", str(small_csv), "--target", "Load",
@@ -103,6 +124,30 @@ def test_existing_out_is_never_overwritten(small_csv, tmp_path, capsys):
     assert train_small(small_csv, out) == 2
     assert "already exists and is not empty" in capsys.readouterr().err
     assert (out / "keep.txt").read_text() == "mine"
+
+
+def test_force_replaces_only_folders_rnnkit_created(small_csv, tmp_path, capsys):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "config.json").write_text('{"command": "my own config"}')
+    (project / "train.py").write_text("print('my code')")
+    assert train_small(small_csv, project, "--force") == 2
+    err = capsys.readouterr().err
+    assert "not created by rnnkit" in err and "--force leaves it alone" in err
+    assert sorted(p.name for p in project.iterdir()) == ["config.json", "train.py"]
+    run = tmp_path / "run"
+    assert train_small(small_csv, run) == 0
+    (run / "stale.txt").write_text("from the first run")
+    assert train_small(small_csv, run, "--force") == 0
+    assert not (run / "stale.txt").exists() and (run / "COMPLETE").exists()
+
+
+def test_divergence_exits_3_and_leaves_the_run_unfinished(small_csv, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train_small(small_csv, out, "--lr", "1e30", "--clip", "1e30") == 3
+    err = capsys.readouterr().err
+    assert "training loss became" in err and "Lower --lr" in err and "Traceback" not in err
+    assert not (out / "COMPLETE").exists()
 
 
 def test_tampered_runs_are_refused(small_csv, tmp_path, capsys):
@@ -247,7 +292,7 @@ def test_explain_opens_the_glass_box(small_csv, tmp_path, capsys):
 def test_echo_state_network_through_the_same_pipeline(small_csv, tmp_path, capsys):
     out = tmp_path / "esn"
     assert main(["forecast", "train", "--csv", str(small_csv), "--target", "load",
-                 "--cell", "esn", "--hidden-size", "200", "--lookback", "30", "--washout", "50",
+                 "--cell", "esn", "--hidden-size", "200", "--lookback", "50", "--washout", "50",
                  "--ridge", "1e-6", "--quiet", "--json", "--out", str(out)]) == 0
     result = json.loads(capsys.readouterr().out)
     m = result["metrics"]
@@ -257,7 +302,12 @@ def test_echo_state_network_through_the_same_pipeline(small_csv, tmp_path, capsy
     assert len(json.loads(capsys.readouterr().out)) == 10  # closed loop past the horizon
     for bad, message in ((["--spectral-radius", "0"], "spectral_radius"),
                          (["--leak-rate", "1.5"], "leak_rate"),
-                         (["--washout", "500"], "--washout 500")):
+                         (["--washout", "500"], "--washout 500"),
+                         (["--lookback", "40", "--washout", "50"],
+                          "warms its reservoir up from zero over each 40-row window, but its "
+                          "readout was fitted only after --washout 50 steps"),
+                         (["--layers", "2", "--epochs", "3"],
+                          "--layers, --epochs: not used by --cell esn; leave them out")):
         assert main(["forecast", "train", "--csv", str(small_csv), "--target", "load",
                      "--cell", "esn", "--quiet", "--out", str(tmp_path / "bad"), *bad]) == 2
         assert message in capsys.readouterr().err

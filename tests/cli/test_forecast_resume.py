@@ -83,5 +83,5 @@ def test_force_replaces_only_run_folders(series_csv, tmp_path, capsys):
     mine.mkdir()
     (mine / "notes.txt").write_text("keep")
     assert main([*args(series_csv, mine), *small, "--force"]) == 2
-    assert "--force replaces only run folders" in capsys.readouterr().err
+    assert "not created by rnnkit" in capsys.readouterr().err
     assert (mine / "notes.txt").read_text() == "keep"

@@ -1,6 +1,7 @@
 """``--resume`` for the text groups: a run stopped after an epoch and resumed ends exactly
 like the uninterrupted run (the forecast group's SIGKILL test is tests/cli/test_forecast_resume)."""
 
+import csv
 import json
 
 import pytest
@@ -36,6 +37,10 @@ def same_run(resumed, reference):
     got["training"].pop("seconds"), expected["training"].pop("seconds")
     assert got == expected
     assert got["training"]["epochs_run"] == 3
+    # the per-epoch log (Lightning's CSV logger) holds every epoch, those before the resume too
+    logs = [list(csv.DictReader((d / "logs" / "metrics.csv").open())) for d in (resumed, reference)]
+    assert [row["step"] for row in logs[0]] == [row["step"] for row in logs[1]] == ["1", "2", "3"]
+    assert [row["train_loss"] for row in logs[0]] == [row["train_loss"] for row in logs[1]]
 
 
 def classify_args(files, out):

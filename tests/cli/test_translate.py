@@ -46,7 +46,7 @@ def test_train_predict_evaluate_explain_end_to_end(corpus, tmp_path, capsys):
     result = json.loads(capsys.readouterr().out)
     config = json.loads((out / "config.json").read_text())
     assert config["model"]["attention"] == "additive"  # the default
-    assert config["train"]["lr_schedule"] == "cosine" and config["train"]["write_unk"]
+    assert config["train"]["lr_schedule"] == "cosine" and config["model"]["write_unk"]
     assert result["run"] == str(out) and result["training"]["epochs_run"] == 2
     assert set(result["valid"]) >= {"bleu", "chrf", "perplexity", "bleu_signature"}
     assert {"config.json", "vocab.json", "model.safetensors", "metrics.json",

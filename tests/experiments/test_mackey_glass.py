@@ -12,8 +12,8 @@ from rnnkit.experiments.mackey_glass import (
     nrmse84,
     run_mackey_glass,
 )
-from rnnkit.io import is_complete
 from rnnkit.reservoir import ESNConfig
+from rnnkit.runs import is_complete
 
 SMALL = MackeyGlassConfig(train_steps=800, washout=200, runs=4, warmup=300, device="cpu")
 # at this size the pseudo-inverse (ridge 0) overfits and the closed loop diverges: use a ridge

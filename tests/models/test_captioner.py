@@ -1,13 +1,15 @@
+from dataclasses import replace
+
 import pytest
 import torch
 
 from rnnkit.data.captions import CaptionSet
 from rnnkit.errors import InputError
 from rnnkit.models.captioner import (
+    TRAINING,
     Captioner,
     CaptionerConfig,
     ImageCaptioner,
-    TrainConfig,
 )
 from rnnkit.models.decoder import AttentionDecoder, greedy_search
 
@@ -60,9 +62,9 @@ def test_wrong_image_shape_is_refused():
 def test_captioner_overfits_a_handful_of_images(attention):
     data = _toy()
     cap = ImageCaptioner(CaptionerConfig(channels=[8, 16], hidden_size=48, embedding_dim=16,
-                                         attention=attention, dropout=0.0),
-                         train=TrainConfig(epochs=25, batch_size=4, lr=5e-3, patience=None,
-                                           monitor="exact", device="cpu"))
+                                         attention=attention, dropout=0.0, monitor="exact"),
+                         train=replace(TRAINING, epochs=25, batch_size=4, lr=5e-3, patience=None,
+                                             device="cpu"))
     cap.fit(data, data, progress=False)
     scores, captions = cap.scores(data, beam_size=1)
     assert scores["exact_match"] == 1.0, [c.text for c in captions]
@@ -77,7 +79,7 @@ def test_captioner_overfits_a_handful_of_images(attention):
 def test_state_round_trip_gives_the_same_captions():
     data = _toy()
     cap = ImageCaptioner(CaptionerConfig(channels=[4, 8], hidden_size=16, embedding_dim=8),
-                         train=TrainConfig(epochs=2, device="cpu"))
+                         train=replace(TRAINING, epochs=2, device="cpu"))
     cap.fit(data, data, progress=False)
     again = ImageCaptioner.from_state(cap.state(), cap.side.to_dict(), cap.net.state_dict(),
                                       "run")
@@ -94,7 +96,7 @@ def test_settings_are_checked():
     with pytest.raises(InputError, match="smaller than the encoder's reduction"):
         CaptionerConfig(image_height=8, channels=[4, 4, 4, 4]).validate()
     with pytest.raises(InputError, match="--monitor"):
-        TrainConfig(monitor="loss").validate()
+        CaptionerConfig(monitor="loss").validate()
     with pytest.raises(InputError, match="needs torchvision"):
         try:
             import torchvision  # noqa: F401

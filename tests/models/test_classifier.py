@@ -1,5 +1,5 @@
 import random
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
@@ -9,10 +9,10 @@ from rnnkit.data.text import TextTable
 from rnnkit.errors import InputError
 from rnnkit.models.classifier import (
     POOLINGS,
+    TRAINING,
     ClassifierConfig,
     SequenceClassifier,
     TextClassifier,
-    TrainConfig,
 )
 from rnnkit.models.ensemble import Ensemble
 from rnnkit.models.forecaster import config_from_dict
@@ -38,7 +38,7 @@ def small(**model):
     config = dict(embedding_dim=16, hidden_size=16, num_layers=1, word_dropout=0.0,
                   embedding_dropout=0.0, dropout=0.0, output_dropout=0.0)
     return TextClassifier(ClassifierConfig(**{**config, **model}),
-                          TrainConfig(epochs=6, batch_size=16, lr=0.01, patience=None))
+                          replace(TRAINING, epochs=6, batch_size=16, lr=0.01, patience=None))
 
 
 def net(cell="lstm", pooling="max", bidirectional=True, layers=2):
@@ -135,8 +135,8 @@ def test_state_round_trip_gives_equal_probabilities():
     with pytest.raises(InputError, match="weights do not fit the config"):
         TextClassifier.from_state(state, clf.tokenizer.to_dict(), clf.vocab.to_dict(), bad, "m")
     vocab = clf.vocab.to_dict()
-    vocab["tokens"] = vocab["tokens"][:-1]
-    with pytest.raises(InputError, match="but the model was built for"):
+    vocab["tokens"] = vocab["tokens"][:-1]  # a vocabulary the weights were not built for
+    with pytest.raises(InputError, match=r"weights do not fit the config .*embedding"):
         TextClassifier.from_state(state, clf.tokenizer.to_dict(), vocab, weights, "m")
 
 
@@ -179,7 +179,7 @@ def test_bad_data():
 def test_an_ensemble_classifier_learns_saves_and_reloads():
     clf = TextClassifier(ClassifierConfig(embedding_dim=16, hidden_size=16, num_layers=1,
                                           word_dropout=0.0, ensemble=2),
-                         TrainConfig(epochs=6, batch_size=16, lr=0.01, patience=None))
+                         replace(TRAINING, epochs=6, batch_size=16, lr=0.01, patience=None))
     result = clf.fit(keyword_table(240, 0), keyword_table(60, 1), progress=False)
     assert isinstance(clf.net, Ensemble) and len(clf.net.members) == 2
     assert max(result.history["val_score"]) == 1.0

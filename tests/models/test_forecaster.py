@@ -4,19 +4,16 @@ import numpy as np
 import pytest
 import torch
 
+from rnnkit.configs import config_from_dict
+from rnnkit.data.scalers import Scaler
 from rnnkit.data.series import Series
 from rnnkit.data.windows import origins_between, windows
 from rnnkit.errors import InputError
-from rnnkit.models.forecaster import (
-    LOSSES,
-    Forecaster,
-    ForecasterConfig,
-    ForecastNet,
-    TrainConfig,
-    config_from_dict,
-)
+from rnnkit.evaluate.backtest import evaluate
+from rnnkit.models.forecaster import LOSSES, Forecaster, ForecasterConfig, ForecastNet
 from rnnkit.train.fit import fit
 from rnnkit.train.loader import TensorBatches
+from rnnkit.train.settings import TrainSettings
 
 
 def sine(n=300, features=False):
@@ -29,7 +26,7 @@ def sine(n=300, features=False):
 
 def quick(**model):
     return Forecaster(ForecasterConfig(hidden_size=16, num_layers=1, lookback=24, **model),
-                      TrainConfig(epochs=3, batch_size=64, patience=None))
+                      TrainSettings(epochs=3, batch_size=64, patience=None))
 
 
 def test_untrained_default_net_is_persistence():
@@ -41,7 +38,7 @@ def test_untrained_default_net_is_persistence():
 def test_fit_forecast_shapes_and_learning():
     series = sine()
     fc = Forecaster(ForecasterConfig(hidden_size=16, num_layers=1, lookback=24, horizon=4),
-                    TrainConfig(epochs=10, batch_size=64, lr=1e-2, patience=None))
+                    TrainSettings(epochs=10, batch_size=64, lr=1e-2, patience=None))
     result = fc.fit(series.slice(0, 240), progress=False)  # rows 240.. are never seen
     assert len(result.history["train_loss"]) == 10 and len(result.history["val_loss"]) == 10
     val = result.history["val_loss"]
@@ -58,13 +55,12 @@ def test_fit_forecast_shapes_and_learning():
 
 def test_the_seed_architecture():
     fc = Forecaster.from_preset("seed", epochs=1)
-    fc.config.n_targets = 1
     net = ForecastNet(fc.config)
     assert net.rnn.num_layers == 4 and net.rnn.hidden_size == 50 and net.rnn.dropout == 0.2
     assert net.drop.p == 0.2 and net.head.out_features == 1
     forget = (net.rnn.cells["l2"].bias_ih + net.rnn.cells["l2"].bias_hh)[50:100]
     assert torch.equal(forget.detach(), torch.ones(50))  # Keras: unit forget bias
-    assert fc.train_config.epochs == 1 and fc.train_config.val_fraction == 0
+    assert fc.train_config.epochs == 1 and fc.config.val_fraction == 0
     with pytest.raises(InputError, match="--preset 'keras' is not known"):
         Forecaster.from_preset("keras")
 
@@ -78,7 +74,7 @@ def test_the_etth1_presets_are_valid(name, train, segment):
     fc.config.validate()
     fc.train_config.validate()
     t = fc.train_config
-    assert (t.lr, t.lr_schedule, t.loss, t.epochs) == train
+    assert (t.lr, t.lr_schedule, fc.config.loss, t.epochs) == train
     assert fc.config.segment_length == segment
     assert fc.config.model == "segrnn" and 720 % fc.config.segment_length == 0
     fc = Forecaster.from_preset(name, lr_schedule="wavy")
@@ -94,7 +90,7 @@ def test_scaler_sees_training_rows_only_and_validation_does_not_leak():
     runs = []
     for series in (base, changed):
         fc = quick()
-        fc.train_config.val_fraction = 0.1
+        fc.config.val_fraction = 0.1
         result = fc.fit(series, progress=False)
         runs.append((fc.scaler.to_dict(), result.history["train_loss"]))
     assert runs[0][0] == runs[1][0]
@@ -121,13 +117,13 @@ def test_config_round_trip_and_unknown_keys():
 def test_state_round_trip_gives_equal_forecasts():
     fc = quick()
     fc.fit(sine(), progress=False)
-    again = Forecaster.from_state(fc.state(), fc.net.state_dict(), "memory")
+    again = Forecaster.from_state(fc.state(), fc.scaler.to_dict(), fc.net.state_dict(), "memory")
     np.testing.assert_array_equal(again.forecast(sine(), np.arange(30, 60)),
                                   fc.forecast(sine(), np.arange(30, 60)))
     weights = dict(fc.net.state_dict())
     weights["head.weight"] = torch.zeros(3, 16)
     with pytest.raises(InputError, match="weights do not fit the config"):
-        Forecaster.from_state(fc.state(), weights, "memory")
+        Forecaster.from_state(fc.state(), fc.scaler.to_dict(), weights, "memory")
 
 
 def test_bad_settings():
@@ -139,24 +135,68 @@ def test_bad_settings():
         fc.fit(sine(), progress=False)
     fc = quick()
     fc.train_config.epochs = 0
-    with pytest.raises(InputError, match="--epochs 0; expected >= 1"):
+    with pytest.raises(InputError, match="--epochs 0; expected at least 1"):
         fc.fit(sine(), progress=False)
 
 
 def test_historical_forecasts_walk_forward():
     fc = quick(horizon=2)
     fc.fit(sine(), progress=False)
-    origins, forecasts = fc.historical_forecasts(sine(), start=250, stride=10)
+    origins, forecasts, *_ = fc.historical_forecasts(sine(), start=250, stride=10)
     assert origins.tolist() == [249, 259, 269, 279, 289]
     assert forecasts.shape == (5, 2, 1)
     np.testing.assert_array_equal(forecasts, fc.forecast(sine(), origins))
 
 
+def test_fit_leaves_its_own_settings_as_given():
+    fc = quick(horizon=2)
+    given = asdict(fc.config), asdict(fc.train_config)
+    plan = fc.check(sine(features=True))
+    assert plan.startswith("forecast: 1xLSTM(16) on ") and "validation windows" in plan
+    fc.fit(sine(features=True), progress=False)
+    assert (asdict(fc.config), asdict(fc.train_config)) == given
+    assert (fc.network.n_targets, fc.network.n_features) == (1, 1)  # learned: state
+    assert fc.state()["network"] == {"n_targets": 1, "n_features": 1, "reservoir_seed": 0}
+
+
+def test_a_backtest_with_refits_scores_each_origin_with_its_own_scale_and_interval():
+    series = sine(300)
+    fc = quick(horizon=2)
+    fc.fit(series.slice(0, 200), progress=False)
+    kept = fc.scaler.to_dict(), fc.halfwidth.copy()
+    back = fc.historical_forecasts(series, start=250, stride=20, retrain=True)
+    assert back.origins.tolist() == [249, 269, 289]
+    for k, origin in enumerate(back.origins):  # each refit saw rows 0..origin, 10% validating
+        n_train = origin + 1 - round((origin + 1) * 0.1)
+        own = Scaler.fit(series.values[:n_train], "standard")
+        np.testing.assert_array_equal(back.shift[k, 0], own.shift)
+        np.testing.assert_array_equal(back.scale[k, 0], own.scale)
+    assert not np.array_equal(back.shift[0], back.shift[-1])  # the level rises: scales differ
+    assert back.halfwidth.shape == (3, 2, 1)
+    assert not np.allclose(back.halfwidth[0], back.halfwidth[-1])
+    assert fc.scaler.to_dict() == kept[0] and np.array_equal(fc.halfwidth, kept[1])
+    ev = evaluate(series.target_values, back.origins, back.forecasts, 250, None,
+                  (back.shift, back.scale), back.halfwidth, 0.9)
+    z, zf = ((v - back.shift) / back.scale for v in (ev.actual, back.forecasts))
+    assert ev.scaled["model"]["mse"] == pytest.approx(float(np.mean((z - zf) ** 2)))
+    inside = np.abs(ev.actual - back.forecasts) <= back.halfwidth
+    assert ev.interval["coverage"] == pytest.approx(float(inside.mean()))
+
+
+def test_an_echo_state_network_warms_up_over_at_least_its_washout():
+    with pytest.raises(InputError, match="over each 24-row window, but its readout was fitted "
+                                         "only after --washout 100 steps; use --lookback 100"):
+        quick(cell="esn", washout=100).fit(sine(), progress=False)
+    fc = quick(cell="esn", washout=20)
+    fc.fit(sine(), progress=False)
+    assert fc.predict(sine(), horizon=3).shape == (3, 1)
+
+
 def naive_fit_and_forecast(fc, series):
     """What Forecaster.fit and forecast compute, done with copies: the whole series scaled to
     float32 at once, every window copied, torch's own samplers."""
-    c, t = fc.config, fc.train_config
-    n_train = len(series) - int(round(len(series) * t.val_fraction))
+    c, t = fc.network, fc.train_config
+    n_train = len(series) - int(round(len(series) * c.val_fraction))
     scaled = torch.as_tensor(fc.scaler.transform(series.values), dtype=torch.float32)
 
     def loader(first, stop, batch, shuffle):
@@ -170,9 +210,8 @@ def naive_fit_and_forecast(fc, series):
 
     torch.manual_seed(t.seed)
     net = ForecastNet(c)
-    fit(net, LOSSES[t.loss], loader(c.lookback, n_train, t.batch_size, t.shuffle),
-        loader(n_train, len(series), 256, False), epochs=t.epochs, lr=t.lr, clip=t.clip,
-        patience=t.patience, device="cpu", seed=t.seed, progress=False)
+    fit(net, LOSSES[c.loss], loader(c.lookback, n_train, t.batch_size, True),
+        loader(n_train, len(series), 256, False), t, progress=False)
     padded = torch.cat([scaled, torch.zeros(c.horizon, scaled.shape[1])])
 
     @torch.no_grad()
@@ -190,7 +229,7 @@ def test_lean_windows_train_and_forecast_bit_for_bit_as_copies(model, fortran):
     values = sine(400, features=True).values * np.array([1.0, 1e3])
     series = Series(np.asfortranarray(values) if fortran else values, ["y"], ["x"])
     fc = Forecaster(ForecasterConfig(hidden_size=8, num_layers=1, lookback=16, **model),
-                    TrainConfig(epochs=2, batch_size=48, patience=None, device="cpu"))
+                    TrainSettings(epochs=2, batch_size=48, patience=None, device="cpu"))
     fc.fit(series, progress=False)
     net, forecast = naive_fit_and_forecast(fc, series)
     for (name, mine), theirs in zip(fc.net.state_dict().items(), net.state_dict().values(),
@@ -223,12 +262,12 @@ def test_an_ensemble_forecaster_averages_its_members_and_reloads():
     fc.net = ensemble
     np.testing.assert_allclose(both, (alone[0] + alone[1]) / 2, rtol=1e-5)
     assert not np.allclose(alone[0], alone[1])  # two independently drawn networks
-    again = Forecaster.from_state(fc.state(), fc.net.state_dict(), "memory")
+    again = Forecaster.from_state(fc.state(), fc.scaler.to_dict(), fc.net.state_dict(), "memory")
     np.testing.assert_array_equal(again.forecast(sine(), origins), both)
     state = fc.state()
     state["model"]["ensemble"] = 1
     with pytest.raises(InputError, match="weights do not fit the config"):
-        Forecaster.from_state(state, fc.net.state_dict(), "memory")
+        Forecaster.from_state(state, fc.scaler.to_dict(), fc.net.state_dict(), "memory")
     assert result.epochs_run == 6 and len(result.members) == 2
     with pytest.raises(InputError, match="ensemble=0; expected at least 1"):
         quick(ensemble=0).fit(sine(), progress=False)
@@ -242,7 +281,7 @@ def test_ensemble_members_are_the_forecasters_of_seeds_seed_to_seed_plus_k():
     def make(**kw):
         return Forecaster(ForecasterConfig(hidden_size=8, num_layers=2, dropout=0.2, lookback=24,
                                            horizon=2, **kw),
-                          TrainConfig(epochs=12, batch_size=32, patience=2, lr=3e-2, seed=5))
+                          TrainSettings(epochs=12, batch_size=32, patience=2, lr=3e-2, seed=5))
 
     series = sine()
     fc = make(ensemble=3)
@@ -289,7 +328,7 @@ def test_join_builds_an_ensemble_of_trained_members_and_refuses_a_mismatch():
 
 
 def test_an_interrupted_ensemble_resumes_its_members_to_the_same_weights(tmp_path):
-    from rnnkit.tasks.runs import interrupted_config
+    from rnnkit.runs import resume_config
     from rnnkit.train.checkpoint import member_folder
 
     series = sine()
@@ -302,7 +341,7 @@ def test_an_interrupted_ensemble_resumes_its_members_to_the_same_weights(tmp_pat
     for path in member_folder(folder, 1).iterdir():  # as if stopped before member 1 began
         path.unlink()
     (tmp_path / "config.json").write_text("{}")
-    assert interrupted_config(tmp_path) == {}  # a run whose checkpoints are its members'
+    assert resume_config(tmp_path) == {}  # a run whose checkpoints are its members'
     resumed = quick(horizon=2, ensemble=2)
     result = resumed.fit(series, progress=False, checkpoint_dir=folder, resume=True)
     assert len(result.members[0].history["train_loss"]) == 3

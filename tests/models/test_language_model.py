@@ -7,10 +7,10 @@ import torch
 from rnnkit.data.text import Vocab, build_tokenizer
 from rnnkit.errors import InputError
 from rnnkit.models.language_model import (
+    TRAINING,
     LanguageModel,
     LanguageModelConfig,
     RecurrentLM,
-    TrainConfig,
 )
 
 TEXT = "abcabd\n" * 100
@@ -19,9 +19,9 @@ TEXT = "abcabd\n" * 100
 @pytest.fixture(scope="module")
 def lm():
     model = LanguageModel(LanguageModelConfig(hidden_size=32, num_layers=1, embedding_dim=8,
-                                              dropout=0.0),
-                          TrainConfig(epochs=30, batch_size=8, seq_length=20, lr=1e-2,
-                                      patience=None, device="cpu"))
+                                              dropout=0.0, seq_length=20),
+                          replace(TRAINING, epochs=30, batch_size=8, lr=1e-2, patience=None,
+                                        device="cpu"))
     model.fit(TEXT, "abcabd\n" * 5, progress=False)
     return model
 
@@ -73,8 +73,8 @@ def test_bad_settings_and_inputs(lm):
 
 def test_word_level_keeps_lines():
     model = LanguageModel(LanguageModelConfig(level="word", hidden_size=16, num_layers=1,
-                                              embedding_dim=8),
-                          TrainConfig(epochs=1, seq_length=4, device="cpu"))
+                                              embedding_dim=8, seq_length=4),
+                          replace(TRAINING, epochs=1, device="cpu"))
     model.fit("A dog runs.\nA cat sleeps.\n" * 10, "A dog sleeps.\n", progress=False)
     assert model.tokens("A dog.\nA cat") == ["A", "dog", ".", "\n", "A", "cat"]
     assert model.detokenize(["A", "dog", ".", "\n", "A", "cat"]) == "A dog.\nA cat"

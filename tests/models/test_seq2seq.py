@@ -1,5 +1,6 @@
 import math
 import random
+from dataclasses import replace
 
 import pytest
 import torch
@@ -7,7 +8,7 @@ import torch
 from rnnkit.data.parallel import CorpusConfig, ParallelCorpus, build_sides
 from rnnkit.errors import InputError
 from rnnkit.io.weights import load_weights, save_weights
-from rnnkit.models.seq2seq import Seq2Seq, Seq2SeqConfig, TrainConfig, Translator
+from rnnkit.models.seq2seq import TRAINING, Seq2Seq, Seq2SeqConfig, Translator
 
 WORDS = "a b c d e f".split()
 
@@ -37,10 +38,9 @@ def test_a_small_model_learns_to_reverse_sequences():
     torch.manual_seed(0)
     translator = Translator(
         Seq2SeqConfig(cell="gru", embedding_dim=16, hidden_size=32, num_layers=1, dropout=0.0,
-                      attention="additive"),
+                      attention="additive", label_smoothing=0.0, beam_size=3),
         CorpusConfig(min_freq=1),
-        TrainConfig(epochs=12, batch_size=32, lr=1e-2, label_smoothing=0.0, device="cpu",
-                    patience=None, beam_size=3))
+        replace(TRAINING, epochs=12, batch_size=32, lr=1e-2, device="cpu", patience=None))
     translator.fit(reversal_corpus(500, 0), reversal_corpus(40, 1), progress=False)
     held_out = reversal_corpus(40, 2)
     found = translator.translate(held_out.source)
@@ -55,7 +55,7 @@ def test_a_small_model_learns_to_reverse_sequences():
 
 def test_round_trip_through_state_and_safetensors(tmp_path):
     translator = Translator(Seq2SeqConfig(embedding_dim=4, hidden_size=4, num_layers=1),
-                            CorpusConfig(min_freq=1), TrainConfig(epochs=1, device="cpu"))
+                            CorpusConfig(min_freq=1), replace(TRAINING, epochs=1, device="cpu"))
     translator.fit(reversal_corpus(20, 0), reversal_corpus(4, 1), progress=False)
     save_weights(tmp_path / "w.safetensors", translator.net)
     again = Translator.from_state(translator.state(), translator.sides_dict(),
@@ -72,7 +72,7 @@ def test_round_trip_through_state_and_safetensors(tmp_path):
 def test_long_inputs_are_truncated_and_flagged():
     translator = Translator(Seq2SeqConfig(embedding_dim=4, hidden_size=4, num_layers=1),
                             CorpusConfig(min_freq=1, max_length=6),
-                            TrainConfig(epochs=1, device="cpu"))
+                            replace(TRAINING, epochs=1, device="cpu"))
     translator.fit(reversal_corpus(20, 0), reversal_corpus(4, 1), progress=False)
     long, short = translator.translate(["a b c d e f a b", "a b"], beam_size=2)
     assert long.truncated and len(long.source_tokens) == 6 and long.attention.shape[1] == 6
@@ -91,7 +91,7 @@ def test_config_validation(change, message):
 
 def test_unk_is_never_written_unless_asked():
     translator = Translator(Seq2SeqConfig(embedding_dim=4, hidden_size=4, num_layers=1),
-                            CorpusConfig(min_freq=1), TrainConfig(epochs=1, device="cpu"))
+                            CorpusConfig(min_freq=1), replace(TRAINING, epochs=1, device="cpu"))
     translator.fit(reversal_corpus(20, 0), reversal_corpus(4, 1), progress=False)
     unk = translator.target.vocab.unk_index
     with torch.no_grad():  # make <unk> the favourite word everywhere
@@ -99,13 +99,13 @@ def test_unk_is_never_written_unless_asked():
     texts = ["a b c", "f e d"]
     for beam in (1, 3):
         assert all("<unk>" not in t.tokens for t in translator.translate(texts, beam_size=beam))
-    translator.train_config.write_unk = True
+    translator.config.write_unk = True
     assert all(t.tokens[0] == "<unk>" for t in translator.translate(texts, beam_size=1))
 
 
 def test_learning_rate_schedule_is_checked():
     with pytest.raises(InputError, match="--lr-schedule 'step' is not known"):
-        TrainConfig(lr_schedule="step").validate()
+        replace(TRAINING, lr_schedule="step").validate()
 
 
 def test_perplexity_is_per_target_token_over_the_whole_corpus():

@@ -1,9 +1,11 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from rnnkit.data.text import TextTable
 from rnnkit.errors import InputError
-from rnnkit.models.classifier import ClassifierConfig, TextClassifier, TrainConfig
+from rnnkit.models.classifier import TRAINING, ClassifierConfig, TextClassifier
 from rnnkit.tasks.classify import (
     DataSpec,
     classification_metrics,
@@ -32,7 +34,7 @@ def trained():
     labels = ["pos", "pos", "neg", "neg"] * 8
     table = TextTable(texts, labels, list(range(2, 34)), "mem")
     clf = TextClassifier(ClassifierConfig(embedding_dim=8, hidden_size=8, cell="gru"),
-                         TrainConfig(epochs=1))
+                         replace(TRAINING, epochs=1))
     clf.fit(table, table, progress=False)
     return clf
 

@@ -8,7 +8,7 @@ import torch
 from rnnkit.cli.main import main
 from rnnkit.data.text import pad_batch
 from rnnkit.errors import InputError
-from rnnkit.io.run import mark_complete, write_json
+from rnnkit.io.files import write_json
 from rnnkit.tasks.classify import load
 from rnnkit.tasks.export import export_run
 
@@ -73,11 +73,11 @@ def test_runs_that_cannot_be_exported_are_refused(tmp_path, capsys):
     assert "lstm, gru, rnn, rnn_relu or irnn" in err and not (out / "model.onnx").exists()
     translated = tmp_path / "translate-run"
     translated.mkdir()
-    write_json(translated / "config.json", {"command": "rnnkit translate train", "corpus": {},
+    write_json(translated / "config.json", {"group": "translate", "corpus": {},
                                             "model": {}, "train": {}})
-    mark_complete(translated)
+    (translated / "COMPLETE").touch()
     with pytest.raises(InputError, match=r"is not a forecast or classify run; export supports "
-                       r"those two \(translate, caption and generate runs have no export yet\)"):
+                       r"those two \(translate runs have no export yet\)"):
         export_run(translated, "onnx")
     assert main(["export", "--run", str(translated)]) == 2
     assert "is not a forecast or classify run" in capsys.readouterr().err

@@ -1,8 +1,10 @@
 import numpy as np
 import pandas as pd
 
-from rnnkit.models.forecaster import Forecaster, ForecasterConfig, TrainConfig
-from rnnkit.tasks.forecast import DataSpec, train
+from rnnkit.models.forecaster import Forecaster, ForecasterConfig
+from rnnkit.tasks.forecast import DataSpec, ForecastTask
+from rnnkit.tasks.workflow import train
+from rnnkit.train.settings import TrainSettings
 
 
 def write(path, values):
@@ -14,7 +16,7 @@ def write(path, values):
 
 def small():
     return Forecaster(ForecasterConfig(hidden_size=8, num_layers=1, lookback=10),
-                      TrainConfig(epochs=2, batch_size=16, patience=None))
+                      TrainSettings(epochs=2, batch_size=16, patience=None))
 
 
 def test_test_data_changes_nothing_learned_and_seeds_reproduce(tmp_path):
@@ -30,10 +32,10 @@ def test_test_data_changes_nothing_learned_and_seeds_reproduce(tmp_path):
     weights = []
     for name, test in (("a", test_a), ("a2", test_a), ("b", test_b)):
         spec = DataSpec(csv=train_csv, target=["y"], test=str(test))
-        outcome = train(spec, small(), tmp_path / name, progress=False)
+        outcome = train(ForecastTask(spec, small()), tmp_path / name, progress=False)
         weights.append((tmp_path / name / "model.safetensors").read_bytes())
         assert (tmp_path / name / "scaler.json").read_text() == \
             (tmp_path / "a" / "scaler.json").read_text()
-        assert outcome.evaluation.origins.tolist() == list(range(119, 149))
+        assert outcome.task.evaluation.origins.tolist() == list(range(119, 149))
     assert weights[0] == weights[1]  # same seed, same weights: reproducible
     assert weights[0] == weights[2]  # another test file: nothing learned changes

@@ -16,6 +16,7 @@ from torch import nn
 from rnnkit.train.distributed import Parallel
 from rnnkit.train.fit import FitResult, fit
 from rnnkit.train.loader import tensor_loader
+from rnnkit.train.settings import TrainSettings
 
 
 class Regressor(nn.Module):
@@ -38,7 +39,8 @@ def train(parallel: Parallel | None = None) -> tuple[nn.Module, FitResult]:
     result = fit(model, nn.functional.mse_loss,
                  tensor_loader(x[:64], y[:64], batch_size=16, shuffle=True, seed=3),
                  tensor_loader(x[64:], y[64:], batch_size=8, shuffle=False),
-                 epochs=4, lr=0.03, device="cpu", progress=False, parallel=parallel)
+                 settings=TrainSettings(epochs=4, lr=0.03, device="cpu", clip=None,
+                     patience=None), progress=False, parallel=parallel)
     return model, result
 
 

@@ -1,21 +1,39 @@
+from dataclasses import asdict
+
 import pytest
 
 from rnnkit.errors import InputError
-from rnnkit.models.captioner import TrainConfig as CaptionTrain
-from rnnkit.models.language_model import TrainConfig as LMTrain
-from rnnkit.models.seq2seq import TrainConfig as TranslateTrain
+from rnnkit.models import captioner, classifier, forecaster, language_model, seq2seq
+from rnnkit.train.settings import TrainSettings
+
+GROUP_DEFAULTS = [captioner.TRAINING, classifier.TRAINING, forecaster.TRAINING,
+                  language_model.TRAINING, seq2seq.TRAINING]
 
 
 @pytest.mark.parametrize("settings, message", [
-    (CaptionTrain(epochs=0), "--epochs 0; expected at least 1"),
-    (CaptionTrain(beam_size=0), "--beam-size 0"),
-    (LMTrain(seq_length=0), "--seq-length 0"),
-    (LMTrain(lr=0.0), "--lr 0.0; expected a positive learning rate"),
-    (LMTrain(max_minutes=-1.0), "--max-minutes -1.0"),
-    (CaptionTrain(max_minutes=0.0), "--max-minutes 0.0"),
-    (TranslateTrain(batch_size=0), "--batch-size 0"),
+    (TrainSettings(epochs=0), "--epochs 0; expected at least 1"),
+    (TrainSettings(batch_size=0), "--batch-size 0"),
+    (TrainSettings(lr=0.0), "--lr 0.0; expected a positive learning rate"),
+    (TrainSettings(max_minutes=-1.0), "--max-minutes -1.0"),
+    (TrainSettings(max_minutes=0.0), "--max-minutes 0.0"),
+    (TrainSettings(patience=0), "--patience 0"),
+    (TrainSettings(ema=1.0), "--ema 1.0"),
+    (TrainSettings(clip=0.0), "--clip 0.0"),
+    (TrainSettings(lr_schedule="step"), "--lr-schedule 'step' is not known"),
+    (TrainSettings(logger="wandb"), "--logger 'wandb' is not known"),
 ])
-def test_every_group_refuses_the_same_bad_settings(settings, message):
+def test_one_settings_class_refuses_bad_settings_by_their_option(settings, message):
     with pytest.raises(InputError, match=message):
         settings.validate()
-    CaptionTrain().validate(), LMTrain(max_minutes=1.5).validate(), TranslateTrain().validate()
+
+
+@pytest.mark.parametrize("defaults", GROUP_DEFAULTS)
+def test_every_group_default_is_a_valid_train_settings(defaults):
+    assert type(defaults) is TrainSettings
+    defaults.validate()
+    assert TrainSettings(**asdict(defaults)) == defaults  # the config.json round trip
+
+
+def test_the_time_budget_in_seconds():
+    assert TrainSettings(max_minutes=1.5).max_seconds == 90.0
+    assert TrainSettings().max_seconds is None
