@@ -10,7 +10,16 @@ from rnnkit.cli.main import main
 from rnnkit.tasks.forecast import load
 
 
-@pytest.fixture(params=["1", "2"], ids=["one", "ensemble"])
+KINDS = {
+    "one": ["--hidden-size", "8", "--layers", "1"],
+    "ensemble": ["--hidden-size", "8", "--layers", "1", "--ensemble", "2"],
+    "segrnn": ["--model", "segrnn", "--hidden-size", "8", "--segment-length", "3"],
+    "revin": ["--hidden-size", "8", "--layers", "1", "--normalize", "revin"],
+    "channel-independent": ["--hidden-size", "8", "--layers", "1", "--channel-independent"],
+}
+
+
+@pytest.fixture(params=list(KINDS))
 def run(tmp_path, request):
     t = np.arange(400)
     frame = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=400, freq="D")
@@ -21,8 +30,8 @@ def run(tmp_path, request):
     frame.to_csv(csv, index=False)
     out = tmp_path / "run"
     assert main(["forecast", "train", "--csv", str(csv), "--target", "y", "--features", "x",
-                 "--lookback", "24", "--horizon", "3", "--hidden-size", "8", "--layers", "1",
-                 "--epochs", "2", "--ensemble", request.param, "--quiet", "--out", str(out)]) == 0
+                 "--lookback", "24", "--horizon", "3", *KINDS[request.param], "--epochs", "2",
+                 "--quiet", "--out", str(out)]) == 0
     return out, csv
 
 
