@@ -98,6 +98,6 @@ def _load(path: Path) -> Any:
 
 def write_report(run_dir: Path) -> Path:
     """(Re)write ``report.html`` in a run folder, atomically."""
-    from rnnkit.io.run import write_bytes
+    from rnnkit.io.files import write_bytes
 
     return write_bytes(Path(run_dir) / REPORT, render_report(run_dir).encode())

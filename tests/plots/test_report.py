@@ -9,8 +9,8 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from rnnkit.cli.main import main
-from rnnkit.io.run import mark_complete, save_figure, write_json
-from rnnkit.plots.report import render_report
+from rnnkit.io.files import save_figure, write_json
+from rnnkit.plots.report import render_report, write_report
 
 
 def make_run(folder):
@@ -23,7 +23,7 @@ def make_run(folder):
         fig = Figure()
         fig.subplots().plot([1, 2, 3])
         save_figure(fig, folder / f"{name}.png")
-    mark_complete(folder)
+    write_report(folder)
 
 
 def test_report_is_self_contained(tmp_path):
