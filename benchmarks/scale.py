@@ -166,12 +166,13 @@ def checkpoint_cost(net: torch.nn.Module, repeats: int = 5) -> dict:
 
 
 def resume_overhead() -> dict:
-    from rnnkit.models.forecaster import PRESETS, ForecastNet
+    from rnnkit.models.forecast_nets import forecast_network
+    from rnnkit.models.forecaster import PRESETS
 
     seed_model, _ = PRESETS["seed"]
     return {
-        "seed_preset": checkpoint_cost(ForecastNet(ForecasterConfig(**seed_model))),
-        "benchmark_model": checkpoint_cost(ForecastNet(ForecasterConfig(
+        "seed_preset": checkpoint_cost(forecast_network(ForecasterConfig(**seed_model))),
+        "benchmark_model": checkpoint_cost(forecast_network(ForecasterConfig(
             lookback=LOOKBACK, hidden_size=HIDDEN, num_layers=1, n_features=7))),
     }
 

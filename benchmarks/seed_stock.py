@@ -24,7 +24,8 @@ from torch import nn
 from rnnkit.data.series import read_series
 from rnnkit.data.windows import origins_between, windows
 from rnnkit.evaluate.metrics import rmse
-from rnnkit.models.forecaster import Forecaster, ForecastNet
+from rnnkit.models.forecast_nets import RecurrentNet
+from rnnkit.models.forecaster import Forecaster
 from rnnkit.train.device import set_cpu_threads
 from rnnkit.train.loader import tensor_loader
 
@@ -43,7 +44,7 @@ class PlainLSTM(nn.Module):
         return self.head(self.drop(out[:, -1])).view(-1, 1, 1)
 
 
-def plain_loop(net: ForecastNet, x, y, epochs: int, seed: int) -> tuple[PlainLSTM, float]:
+def plain_loop(net: RecurrentNet, x, y, epochs: int, seed: int) -> tuple[PlainLSTM, float]:
     """Train a torch.nn copy of ``net`` (same initial weights, same batch order)."""
     plain = PlainLSTM()
     plain.lstm.load_state_dict(net.rnn.state_dict())
@@ -80,16 +81,14 @@ def main() -> None:
     runs = []
     for seed in args.seeds:
         fc = Forecaster.from_preset("seed", epochs=args.epochs, seed=seed)
-        torch.manual_seed(seed)
-        initial = ForecastNet  # the preset's net is built inside fit; copy its initial weights
         start = time.perf_counter()
         result = fc.fit(train, progress=False)
         ours_s = time.perf_counter() - start
         ours_rmse = rmse(actual, fc.rolling(full, len(train))[:, 0])
 
-        c = fc.config
+        c = fc.network
         torch.manual_seed(seed)
-        net = initial(c)  # same seed, same construction order: the same initial weights
+        net = RecurrentNet(c)  # same seed, same construction order: the same initial weights
         scaled = torch.as_tensor(fc.scaler.transform(train.values), dtype=torch.float32)
         origins = origins_between(c.lookback, len(train), 1, c.lookback)
         x, y = windows(scaled, c.lookback, 1, 1, origins)

@@ -20,12 +20,11 @@ from rnnkit.data.windows import check_length, consecutive, input_windows, origin
 from rnnkit.errors import InputError
 from rnnkit.evaluate.intervals import conformal_halfwidth
 from rnnkit.io.weights import load_checked
-from rnnkit.layers import CELLS, Recurrent, Trace
+from rnnkit.layers import CELLS
 from rnnkit.models.ensemble import Ensemble, one_or_ensemble
+from rnnkit.models.forecast_nets import esn_config, forecast_network
 from rnnkit.models.normalization import MODES as NORM_MODES
-from rnnkit.models.normalization import InstanceNorm
-from rnnkit.models.segrnn import SegRNN
-from rnnkit.reservoir import ESN, ESNConfig
+from rnnkit.reservoir import ESN
 from rnnkit.train.checkpoint import has_checkpoint, member_folder
 from rnnkit.train.device import resolve_device
 from rnnkit.train.distributed import Parallel
@@ -176,94 +175,6 @@ DATA_PRESETS: dict[str, dict[str, Any]] = {
 OPTION_NAMES = {"num_layers": "layers"}
 
 
-def esn_config(c: ForecasterConfig) -> ESNConfig:
-    """The echo state network a forecaster with ``cell="esn"`` uses."""
-    return ESNConfig(input_size=c.n_targets + c.n_features, output_size=c.n_targets,
-                     units=c.hidden_size, spectral_radius=c.spectral_radius,
-                     leak_rate=c.leak_rate, ridge=c.ridge, seed=c.reservoir_seed)
-
-
-class ForecastNet(nn.Module):
-    r"""Forecast the next H rows from the last L: an encoder and a direct multi-step output.
-
-    Model ``"rnn"``: a recurrent encoder over the window, then one linear head for all steps,
-
-    .. math::
-        h_L = \mathrm{RNN}(x_{t-L+1..t}), \qquad \hat y_{t+1..t+H} = W\,\mathrm{drop}(h_L) + b
-
-    Model ``"segrnn"``: `SegRNN` (segment-wise GRU, parallel decoding; channel-independent).
-
-    Cell ``"esn"``: an echo state network (`rnnkit.reservoir.ESN`) fitted in closed form on
-    the scaled training series; a forecast warms its reservoir up on the window and runs it
-    in closed loop for the horizon. Its windows are not normalised.
-
-    Each window is first normalised by itself (`InstanceNorm`). With ``normalize="last"`` the
-    rnn head starts at zero, so the untrained model *is* persistence ("tomorrow = today") and
-    training moves away from it only where that helps; it also keeps inputs in range when the
-    level leaves the training range (the tutorial's min-max scaling saturates there). With
-    ``channel_independent`` one shared rnn sees each channel alone, as (B * C, L, 1).
-
-    Shapes: x (B, L, C = n_targets + n_features), scaled; output (B, H, n_targets).
-    """
-
-    def __init__(self, config: ForecasterConfig) -> None:
-        super().__init__()
-        self.config = c = config
-        channels = c.n_targets + c.n_features
-        self.norm = InstanceNorm("none" if c.cell == "esn" else c.normalize, channels)
-        if c.cell == "esn":
-            self.esn = ESN(esn_config(c))
-            return
-        if c.model == "segrnn":
-            self.segrnn = SegRNN(c.lookback, c.horizon, channels, c.segment_length,
-                                 c.hidden_size, c.output_dropout)
-            return
-        inputs, outputs = (1, 1) if c.channel_independent else (channels, c.n_targets)
-        self.rnn = Recurrent(c.cell, inputs, c.hidden_size, c.num_layers,
-                             dropout=c.dropout if c.num_layers > 1 else 0.0)
-        self.drop = nn.Dropout(c.output_dropout)
-        self.head = nn.Linear(c.hidden_size, c.horizon * outputs)
-        if c.cell != "irnn":
-            rinit.INITIALISERS[c.init](self.rnn)
-        if c.init == "keras":  # Dense: glorot-uniform kernel, zero bias
-            nn.init.xavier_uniform_(self.head.weight)
-            nn.init.zeros_(self.head.bias)
-        if c.normalize != "none":  # start at the normalisation's own forecast (persistence)
-            nn.init.zeros_(self.head.weight)
-            nn.init.zeros_(self.head.bias)
-
-    def forward(self, x: Tensor, trace: bool = False) -> Tensor | tuple[Tensor, Trace]:
-        """(B, L, C) scaled windows -> (B, H, n_targets) scaled forecasts; with ``trace``
-        also the `Trace` of the recurrent encoder (its gates and states, step by step)."""
-        c = self.config
-        B, L, C = x.shape
-        if c.cell == "esn":
-            if trace:
-                raise InputError("an echo state network has no gates to trace; its reservoir is "
-                                 "fixed (see rnnkit.reservoir)")
-            warm = x.to(torch.float64)
-            y = self.esn.predict(warm)[:, -1:] if c.n_features else \
-                self.esn.generate(c.horizon, warm)
-            return y.to(x.dtype)
-        x, stats = self.norm(x)
-        record = None
-        if c.model == "segrnn":
-            y = self.segrnn(x, trace=trace)  # (B, H, C)
-            y, record = y if trace else (y, None)
-        else:
-            if c.channel_independent:
-                x = x.permute(0, 2, 1).reshape(B * C, L, 1)
-            out, _, *rest = self.rnn(x, trace=trace)  # (B or B*C, L, hidden)
-            record = rest[0] if trace else None
-            y = self.head(self.drop(out[:, -1]))
-            if c.channel_independent:
-                y = y.view(B, C, c.horizon).permute(0, 2, 1)
-            else:
-                y = y.view(B, c.horizon, c.n_targets)
-        y = self.norm.restore(y[..., : c.n_targets], stats)
-        return (y, record) if trace else y
-
-
 class Backtest(NamedTuple):
     """Forecasts (N, H, n_targets) from ``origins`` (N,), with the scale they were made with
     (shift, scale: (n,), or (N, 1, n) when each origin had its own) and the interval
@@ -285,10 +196,10 @@ def describe(c: ForecasterConfig) -> str:
     return f"{c.num_layers}x{c.cell.upper()}({c.hidden_size})"
 
 
-def build_network(config: ForecasterConfig) -> ForecastNet | Ensemble:
-    """One `ForecastNet`, or an `Ensemble` of ``config.ensemble`` of them whose forecasts
+def build_network(config: ForecasterConfig) -> nn.Module:
+    """One `forecast_network`, or an `Ensemble` of ``config.ensemble`` of them whose forecasts
     are averaged."""
-    return one_or_ensemble(lambda: ForecastNet(config), config.ensemble, combine="mean")
+    return one_or_ensemble(lambda: forecast_network(config), config.ensemble, combine="mean")
 
 
 class Forecaster:
@@ -317,7 +228,7 @@ class Forecaster:
         self.config = config or ForecasterConfig()
         self.train_config = train or replace(TRAINING)
         self.network: ForecasterConfig | None = None  # config with the data's dimensions
-        self.net: ForecastNet | Ensemble | None = None
+        self.net: nn.Module | None = None
         self.scaler: Scaler | None = None
         self.columns: tuple[list[str], list[str]] | None = None
         self.halfwidth: np.ndarray | None = None  # (H, n_targets) conformal interval half-width

@@ -24,7 +24,7 @@ from rnnkit.data.text import Vocab
 from rnnkit.errors import InputError
 from rnnkit.io.files import read_json, write_bytes, write_json
 from rnnkit.models.classifier import SequenceClassifier, TextClassifier
-from rnnkit.models.forecaster import Forecaster, ForecastNet
+from rnnkit.models.forecaster import Forecaster
 
 FORMATS = {"onnx": "model.onnx", "torchscript": "model.torchscript.pt"}
 
@@ -35,7 +35,7 @@ class RawForecaster(nn.Module):
     x (B, L, C) in the data's units, columns as in training -> (B, H, n_targets).
     """
 
-    def __init__(self, net: ForecastNet, shift: Tensor, scale: Tensor) -> None:
+    def __init__(self, net: nn.Module, shift: Tensor, scale: Tensor) -> None:
         super().__init__()
         self.net = net
         n = net.config.n_targets

@@ -53,12 +53,13 @@ def test_training_output_keeps_each_member_and_the_loss_is_their_mean():
 
 
 def test_a_mean_ensemble_averages_forecasts_and_traces_its_first_member():
-    from rnnkit.models.forecaster import ForecasterConfig, ForecastNet
+    from rnnkit.models.forecast_nets import forecast_network
+    from rnnkit.models.forecaster import ForecasterConfig
 
     torch.manual_seed(0)
     config = ForecasterConfig(model="segrnn", lookback=8, horizon=4, segment_length=4,
                               hidden_size=6, n_targets=2)
-    nets = [ForecastNet(config) for _ in range(3)]
+    nets = [forecast_network(config) for _ in range(3)]
     ensemble = Ensemble(nets, combine="mean").eval()
     x = torch.randn(5, 8, 2)
     expected = torch.stack([n.eval()(x) for n in nets]).mean(0)

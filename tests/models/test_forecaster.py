@@ -10,7 +10,8 @@ from rnnkit.data.series import Series
 from rnnkit.data.windows import origins_between, windows
 from rnnkit.errors import InputError
 from rnnkit.evaluate.backtest import evaluate
-from rnnkit.models.forecaster import LOSSES, Forecaster, ForecasterConfig, ForecastNet
+from rnnkit.models.forecast_nets import forecast_network
+from rnnkit.models.forecaster import LOSSES, Forecaster, ForecasterConfig
 from rnnkit.train.fit import fit
 from rnnkit.train.loader import TensorBatches
 from rnnkit.train.settings import TrainSettings
@@ -30,7 +31,7 @@ def quick(**model):
 
 
 def test_untrained_default_net_is_persistence():
-    net = ForecastNet(ForecasterConfig(n_targets=2, horizon=3))
+    net = forecast_network(ForecasterConfig(n_targets=2, horizon=3))
     x = torch.randn(5, 60, 2)
     torch.testing.assert_close(net(x), x[:, -1:, :].expand(5, 3, 2))
 
@@ -55,7 +56,7 @@ def test_fit_forecast_shapes_and_learning():
 
 def test_the_seed_architecture():
     fc = Forecaster.from_preset("seed", epochs=1)
-    net = ForecastNet(fc.config)
+    net = forecast_network(fc.config)
     assert net.rnn.num_layers == 4 and net.rnn.hidden_size == 50 and net.rnn.dropout == 0.2
     assert net.drop.p == 0.2 and net.head.out_features == 1
     forget = (net.rnn.cells["l2"].bias_ih + net.rnn.cells["l2"].bias_hh)[50:100]
@@ -209,7 +210,7 @@ def naive_fit_and_forecast(fc, series):
                                            BatchSampler(order, batch, drop_last=False))
 
     torch.manual_seed(t.seed)
-    net = ForecastNet(c)
+    net = forecast_network(c)
     fit(net, LOSSES[c.loss], loader(c.lookback, n_train, t.batch_size, True),
         loader(n_train, len(series), 256, False), t, progress=False)
     padded = torch.cat([scaled, torch.zeros(c.horizon, scaled.shape[1])])

@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from rnnkit.evaluate.intervals import conformal_halfwidth, coverage
-from rnnkit.models.forecaster import ForecasterConfig, ForecastNet
+from rnnkit.models.forecast_nets import forecast_network
+from rnnkit.models.forecaster import ForecasterConfig
 from rnnkit.models.normalization import InstanceNorm
 from rnnkit.models.segrnn import SegRNN
 
@@ -58,7 +59,7 @@ def test_joint_and_channel_independent_shapes(model, independent):
     config = ForecasterConfig(model=model, channel_independent=independent, lookback=8,
                               horizon=4, segment_length=4, hidden_size=6, num_layers=1,
                               n_targets=3, n_features=2)
-    net = ForecastNet(config)
+    net = forecast_network(config)
     assert net(torch.randn(5, 8, 5)).shape == (5, 4, 3)
     if model == "rnn":
         assert net.rnn.input_size == (1 if independent else 5)
@@ -67,7 +68,7 @@ def test_joint_and_channel_independent_shapes(model, independent):
 def test_channel_independent_rnn_treats_channels_alike():
     config = ForecasterConfig(channel_independent=True, lookback=8, horizon=2, hidden_size=6,
                               num_layers=1, n_targets=2, normalize="none")
-    net = ForecastNet(config)
+    net = forecast_network(config)
     torch.nn.init.normal_(net.head.weight)
     x = torch.randn(3, 8, 1)
     both = net(torch.cat([x, x], dim=2))
