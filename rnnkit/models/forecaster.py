@@ -216,8 +216,8 @@ class Forecaster:
         >>> series = co2().slice(0, 300)
         >>> fc = Forecaster(ForecasterConfig(lookback=20, hidden_size=8, num_layers=1),
         ...                 TrainSettings(epochs=2))
-        >>> fc.check(series)
-        'forecast: 2xLSTM... '  # doctest: +SKIP
+        >>> fc.check(series)  # doctest: +ELLIPSIS
+        'forecast: 1xLSTM(8) on 250 training windows, 30 validation windows of statsmodels co2...'
         >>> fit = fc.fit(series, progress=False)
         >>> fc.predict(series, horizon=3).shape
         (3, 1)
