@@ -382,6 +382,11 @@ class ImageCaptioner:
                         None if grid is None else weights.view(-1, *grid))
                 for tokens, score, weights in found]
 
+    def predict(self, images: Tensor, beam_size: int | None = None) -> list[str]:
+        """The caption of each image (the estimator contract's ``predict``; `caption` gives
+        the tokens, scores and attention too)."""
+        return [c.text for c in self.caption(images, beam_size)]
+
     def scores(self, data: CaptionSet,
                beam_size: int | None = None) -> tuple[dict[str, Any], list[Caption]]:
         """BLEU-4 (sacreBLEU, all references of each image) and exact match of the captions of

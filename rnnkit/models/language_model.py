@@ -326,6 +326,11 @@ class LanguageModel:
             text = " " + text
         return Sample(prompt, text, len(out))
 
+    def predict(self, prompt: str, length: int = 200, temperature: float = 1.0,
+                seed: int = 0) -> str:
+        """A continuation of ``prompt`` (the estimator contract's ``predict``; see `sample`)."""
+        return self.sample(prompt, length, temperature, seed=seed).text
+
     # ---- persistence ------------------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:

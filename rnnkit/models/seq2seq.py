@@ -330,6 +330,11 @@ class Translator:
                 truncated))
         return out
 
+    def predict(self, texts: Sequence[str], beam_size: int | None = None) -> list[str]:
+        """The translation of each text (the estimator contract's ``predict``; `translate`
+        gives the tokens, scores and attention too)."""
+        return [t.text for t in self.translate(texts, beam_size)]
+
     # ---- persistence ------------------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:

@@ -134,3 +134,4 @@ def test_perplexity_is_per_target_token_over_the_whole_corpus():
     per_sentence = math.exp((200 * nll[0] / 2 + 100 * nll[1] / 9) / 300)
     assert abs(per_sentence / per_token - 1) > 0.05  # the two averages differ here
     assert translator.perplexity(corpus) == pytest.approx(per_token, rel=1e-5)
+
