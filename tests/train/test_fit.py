@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from rnnkit.errors import InputError, TrainingDiverged
+from rnnkit.train import fit as fit_module
 from rnnkit.train.fit import fit
 from rnnkit.train.settings import TrainSettings
 
@@ -219,56 +220,70 @@ def test_epoch_schedules_set_the_learning_rate_of_each_epoch(tmp_path, schedule,
             settings=TrainSettings(epochs=1, ema=1.0, clip=None, patience=None), progress=False)
 
 
-class Slow(nn.Module):
-    """A linear model whose every forward takes a fixed wall time."""
+class Clock:
+    """A fake clock for the time budget: it moves only when a model says a step took time."""
 
-    def __init__(self, seconds):
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = Clock()
+    monkeypatch.setattr(fit_module, "time", fake)  # the engine reads time.perf_counter only
+    return fake
+
+
+class Slow(nn.Module):
+    """A linear model whose every training forward takes ``seconds`` of the fake clock."""
+
+    def __init__(self, clock, seconds):
         super().__init__()
-        self.linear, self.seconds = nn.Linear(3, 2), seconds
+        self.linear, self.clock, self.seconds = nn.Linear(3, 2), clock, seconds
 
     def forward(self, x):
-        import time
-
-        time.sleep(self.seconds)
+        self.clock.now += self.seconds
         return self.linear(x)
 
 
-def test_time_budget_stops_before_an_epoch_would_overrun_it():
+def four_batches():
     x, _, y = data(32)
-    batches = [(x[k:k + 8], y[k:k + 8]) for k in range(0, 32, 8)]  # 4 steps of >= 0.05 s
-    result = fit(Slow(0.05), nn.functional.cross_entropy, loader(batches),
+    return loader([(x[k:k + 8], y[k:k + 8]) for k in range(0, 32, 8)])
+
+
+def test_time_budget_stops_before_an_epoch_would_overrun_it(clock):
+    result = fit(Slow(clock, 0.05), nn.functional.cross_entropy, four_batches(),
                  settings=TrainSettings(epochs=50, device="cpu", max_minutes=0.9 / 60, clip=None,
                                         patience=None),
                  progress=False)
-    epochs = len(result.history["train_loss"])
-    assert result.out_of_time and 1 <= epochs < 5  # an epoch takes >= 0.2 s
-    assert result.seconds < 0.9 + 0.5  # not overrun by much more than an epoch's spread
-    free = fit(Slow(0.0), nn.functional.cross_entropy, loader(batches),
+    # epochs of 0.2 s end at 0.2, 0.4, 0.6, 0.8 s; a fifth would end at 1.0 s, past 0.9 s
+    assert result.out_of_time and len(result.history["train_loss"]) == 4
+    assert result.seconds == pytest.approx(0.8)
+    free = fit(Slow(clock, 0.0), nn.functional.cross_entropy, four_batches(),
                settings=TrainSettings(epochs=3, device="cpu", max_minutes=1, clip=None,
                                       patience=None),
                progress=False)
     assert not free.out_of_time and len(free.history["train_loss"]) == 3
 
 
-class Slowing(nn.Module):
-    """Four quick training epochs, then slow ones (a CPU that got busier)."""
+class Slowing(Slow):
+    """Four quick training epochs (0.05 s), then slow ones (0.5 s): a CPU that got busier."""
 
-    def __init__(self):
-        super().__init__()
-        self.linear, self.calls = nn.Linear(3, 2), 0
+    def __init__(self, clock):
+        super().__init__(clock, 0.0125)
+        self.calls = 0
 
     def forward(self, x):
-        import time
-
         self.calls += 1
-        time.sleep(0.0125 if self.calls <= 16 else 0.125)
-        return self.linear(x)
+        self.seconds = 0.0125 if self.calls <= 16 else 0.125
+        return super().forward(x)
 
 
-def test_time_budget_plans_with_the_longest_epoch():
-    x, _, y = data(32)
-    batches = [(x[k:k + 8], y[k:k + 8]) for k in range(0, 32, 8)]  # 4 steps per epoch
-    result = fit(Slowing(), nn.functional.cross_entropy, loader(batches),
+def test_time_budget_plans_with_the_longest_epoch(clock):
+    result = fit(Slowing(clock), nn.functional.cross_entropy, four_batches(),
                  settings=TrainSettings(epochs=50, device="cpu", max_minutes=1.0 / 60, clip=None,
                                         patience=None),
                  progress=False)
@@ -278,17 +293,15 @@ def test_time_budget_plans_with_the_longest_epoch():
     assert len(result.history["train_loss"]) == 5
 
 
-def test_cosine_schedule_with_a_time_budget_anneals_to_zero_when_the_budget_ends(tmp_path):
-    x, _, y = data(32)
-    batches = [(x[k:k + 8], y[k:k + 8]) for k in range(0, 32, 8)]  # 4 steps of >= 0.05 s
-    result = fit(Slow(0.05), nn.functional.cross_entropy, loader(batches),
-                 settings=TrainSettings(epochs=50, lr=0.1, device="cpu", max_minutes=1.2 / 60,
+def test_cosine_schedule_with_a_time_budget_anneals_to_zero_when_the_budget_ends(tmp_path,
+                                                                                  clock):
+    result = fit(Slow(clock, 0.05), nn.functional.cross_entropy, four_batches(),
+                 settings=TrainSettings(epochs=50, lr=0.1, device="cpu", max_minutes=1.1 / 60,
                                         lr_schedule="cosine", clip=None, patience=None),
                  progress=False, checkpoint_dir=tmp_path)
-    epochs = len(result.history["train_loss"])
-    assert result.out_of_time and 2 <= epochs < 6
+    assert result.out_of_time and len(result.history["train_loss"]) == 5  # 5 x 0.2 s in 1.1 s
     saved = json.loads((tmp_path / "checkpoint.json").read_text())
     lr = saved["optimizer"]["param_groups"][0]["lr"]
     # over the 50 epochs asked for, the last step would still be near 0.1 (0.099 after 5
-    # epochs); re-planned for the budget, the last epoch runs close to 0
-    assert lr < 0.02
+    # epochs); re-planned for the 5 epochs that fit, step 19 of 20 runs close to 0
+    assert lr == pytest.approx(0.1 * 0.5 * (1 + math.cos(math.pi * 19 / 20)))
