@@ -9,7 +9,6 @@ import torch
 from rnnkit.cli.main import main
 from rnnkit.tasks.forecast import load
 
-
 KINDS = {
     "one": ["--hidden-size", "8", "--layers", "1"],
     "ensemble": ["--hidden-size", "8", "--layers", "1", "--ensemble", "2"],
