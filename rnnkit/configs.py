@@ -32,3 +32,19 @@ def split_settings(given: dict[str, Any], *classes: type) -> list[dict[str, Any]
         else:
             raise InputError(f"unknown setting {key!r}")
     return parts
+
+
+def configs_from(entries: dict[str, Any], where: str, /, **classes: type) -> list[Any]:
+    """The config dataclasses named by ``classes`` (e.g. ``model=ForecasterConfig,
+    train=TrainSettings``), each rebuilt from its entry of ``entries`` (a run's config.json),
+    in that order; a missing or malformed entry is an `InputError` naming it."""
+    configs = []
+    for key, cls in classes.items():
+        if key not in entries:
+            raise InputError(f"{where}: missing entry {key!r}; the file was not written by "
+                             "this version of rnnkit")
+        try:
+            configs.append(config_from_dict(cls, entries[key], where))
+        except TypeError as err:
+            raise InputError(f"{where}: malformed entry {key!r} ({err})") from err
+    return configs

@@ -37,7 +37,7 @@ def _spec(dataset: str | None, images: Path | None, captions: Path | None, **kwa
 
 
 @app.command(epilog=TRAIN_EXAMPLE)
-@o.training_command
+@o.command
 def train(
     dataset: str | None = typer.Option(None, help="A built-in dataset: digits."),
     images: Path | None = typer.Option(None, help="Folder of the training images."),
@@ -60,11 +60,6 @@ def train(
     channels: str | None = typer.Option(None, help="Conv channels per block, e.g. 16,32,64."),
     attention: str | None = typer.Option(None, help="additive (default), general, dot, or "
                                                     "none (one image vector)."),
-    cell: str | None = typer.Option(None, help="Decoder cell: lstm (default) or gru."),
-    embedding_dim: int | None = typer.Option(None, help="Size of the word embeddings."),
-    hidden_size: int | None = typer.Option(None, help="Decoder units."),
-    layers: int | None = typer.Option(None, help="Stacked decoder layers."),
-    dropout: float | None = typer.Option(None, help="Dropout on embeddings and outputs."),
     augment: bool | None = typer.Option(None, "--augment/--no-augment",
                                         help="Randomly distort training images (default: "
                                              "on for digits, off for folders)."),
@@ -73,13 +68,10 @@ def train(
                                                   "or exact (default: exact for digits)."),
     beam: int | None = typer.Option(None, help="Beam size stored for predict/evaluate (3)."),
     *,
+    net: o.Network,
     common: o.Training,
 ) -> None:
     """Train a captioner, score it with greedy and beam search, write a run.
-
-    A checkpoint is kept after every epoch: if training is interrupted, --resume DIR
-    continues it with the settings stored in DIR and reaches the same result.
-    --devices N trains with N processes (DDP); only the first one prints and writes.
     """
 
     def build() -> object:
@@ -94,13 +86,12 @@ def train(
             raise InputError(f"--channels {channels!r}; expected numbers separated by commas, "
                              "e.g. 16,32,64") from err
         given = {
-            "encoder": encoder, "channels": channel_list, "attention": attention, "cell": cell,
+            "encoder": encoder, "channels": channel_list, "attention": attention,
             "backbone_weights": None if backbone_weights is None else str(backbone_weights),
-            "embedding_dim": embedding_dim, "hidden_size": hidden_size, "num_layers": layers,
-            "dropout": dropout, "min_freq": min_freq, "beam_size": beam,
+            "min_freq": min_freq, "beam_size": beam,
             "monitor": monitor or ("exact" if dataset == "digits" else None),
             "augment": dataset == "digits" if augment is None else augment,
-            **common.settings(),
+            **net.settings(), **common.settings(),
         }
         model, text, training = o.configured(
             given, CaptionerConfig(), CorpusConfig(lowercase=True, min_freq=1), TRAINING)

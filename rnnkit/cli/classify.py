@@ -35,7 +35,7 @@ def _print_metrics(metrics: dict, header: str) -> None:
 
 
 @app.command(epilog=TRAIN_EXAMPLE)
-@o.training_command
+@o.command
 def train(
     train_file: Path | None = typer.Option(None, "--train",
                                            help="Labelled training texts (TSV/CSV)."),
@@ -43,33 +43,20 @@ def train(
                                                "scores."),
     text_column: str | None = typer.Option(None, help="Column of the texts (default: by name)."),
     label_column: str | None = typer.Option(None, help="Column of the labels (default: by name)."),
-    tokenizer: str | None = typer.Option(None, help="word (default) or bpe (subwords)."),
-    lowercase: bool | None = typer.Option(None, "--lowercase/--keep-case",
-                                          help="Lower-case the text first (default)."),
-    min_freq: int | None = typer.Option(None, help="Rarer training tokens become <unk>."),
-    max_vocab: int | None = typer.Option(None, help="Vocabulary size cap."),
-    bpe_vocab_size: int | None = typer.Option(None, help="Subwords learned by --tokenizer bpe."),
-    cell: str | None = typer.Option(None, help="lstm (default), gru, rnn, ..."),
-    embedding_dim: int | None = typer.Option(None, help="Size of the word vectors."),
-    hidden_size: int | None = typer.Option(None, help="Units per layer and direction."),
-    layers: int | None = typer.Option(None, help="Stacked recurrent layers."),
     bidirectional: bool | None = typer.Option(None, "--bidirectional/--unidirectional",
                                               help="Read the text both ways (default)."),
     pooling: str | None = typer.Option(None, help="last, mean, max (default) or attention."),
     word_dropout: float | None = typer.Option(None, help="Chance a word is read as <unk>."),
     embedding_dropout: float | None = typer.Option(None, help="Dropout on the word vectors."),
-    dropout: float | None = typer.Option(None, help="Dropout between recurrent layers."),
     output_dropout: float | None = typer.Option(None, help="Dropout on the sentence vector."),
     ensemble: int | None = typer.Option(None, help="Networks trained side by side, their "
                                                    "probabilities averaged (default 1)."),
     *,
+    net: o.Network,
+    vocab: o.Vocabulary,
     common: o.Training,
 ) -> None:
     """Train a text classifier, score it on the dev set, write a run.
-
-    A checkpoint is kept after every epoch: if training is interrupted, --resume DIR
-    continues it with the settings stored in DIR and reaches the same result.
-    --devices N trains with N processes (DDP); only the first one prints and writes.
     """
 
     def build() -> object:
@@ -81,12 +68,9 @@ def train(
             raise InputError("--train FILE and --dev FILE are required (or --resume DIR to "
                              "continue an interrupted run)")
         given = {
-            "tokenizer": tokenizer, "lowercase": lowercase, "min_freq": min_freq,
-            "max_vocab": max_vocab, "bpe_vocab_size": bpe_vocab_size, "cell": cell,
-            "embedding_dim": embedding_dim, "hidden_size": hidden_size, "num_layers": layers,
             "bidirectional": bidirectional, "pooling": pooling, "word_dropout": word_dropout,
-            "embedding_dropout": embedding_dropout, "dropout": dropout,
-            "output_dropout": output_dropout, "ensemble": ensemble, **common.settings(),
+            "embedding_dropout": embedding_dropout, "output_dropout": output_dropout,
+            "ensemble": ensemble, **net.settings(), **vocab.settings(), **common.settings(),
         }
         model, training = o.configured(given, ClassifierConfig(), TRAINING)
         return ClassifyTask(DataSpec(str(train_file), str(dev), text_column, label_column),

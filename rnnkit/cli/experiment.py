@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from rnnkit.cli import options as o
 
 app = typer.Typer(
     help="Experiments that make the vanishing gradient and its remedies visible.",
@@ -61,66 +64,58 @@ Out = Annotated[
 AsJson = Annotated[bool, typer.Option("--json", help="Print the metrics as one JSON object.")]
 
 
-def _long_range(
-    task: str, out: Path | None, as_json: bool, threads: int, **settings: object
-) -> None:
+@o.bundle
+@dataclass
+class LongRange:
+    """The options of the long-range tasks (adding, copy)."""
+
+    cells: Cells = "rnn,rnn_orth,irnn,lstm,gru"
+    steps: Steps = 3000
+    batch_size: BatchSize = 64
+    hidden_size: HiddenSize = 64
+    lr: AdamLr = None
+    clip: Clip = 1.0
+    eval_every: EvalEvery = 100
+    test_size: TestSize = 1000
+    seed: Seed = 0
+    device: Device = "auto"
+    threads: Threads = 1
+    out: Out = None
+    as_json: AsJson = False
+
+
+def _long_range(task: str, length: int, lab: LongRange) -> None:
     from rnnkit.cli.diagnose import echo_run, progress
     from rnnkit.experiments.long_range import LongRangeConfig, long_range_table, run_long_range
     from rnnkit.train.device import set_cpu_threads
 
-    set_cpu_threads(threads)
-    run_dir, metrics = run_long_range(LongRangeConfig(task=task, **settings), out, progress)
-    echo_run(run_dir, long_range_table(metrics), as_json)
+    set_cpu_threads(lab.threads)
+    settings = {k: v for k, v in asdict(lab).items() if k not in ("threads", "out", "as_json")}
+    config = LongRangeConfig(task=task, length=length, **settings)
+    run_dir, metrics = run_long_range(config, lab.out, progress)
+    echo_run(run_dir, long_range_table(metrics), lab.as_json)
 
 
 @app.command(epilog=ADDING_EXAMPLE)
+@o.command
 def adding(
     length: Annotated[int, typer.Option(help="Sequence length T (>= 2).")] = 200,
-    cells: Cells = "rnn,rnn_orth,irnn,lstm,gru",
-    steps: Steps = 3000,
-    batch_size: BatchSize = 64,
-    hidden_size: HiddenSize = 64,
-    lr: AdamLr = None,
-    clip: Clip = 1.0,
-    eval_every: EvalEvery = 100,
-    test_size: TestSize = 1000,
-    seed: Seed = 0,
-    device: Device = "auto",
-    threads: Threads = 1,
-    out: Out = None,
-    as_json: AsJson = False,
+    *,
+    lab: LongRange,
 ) -> None:
     """The adding problem: learning curves of each cell beside the baseline MSE 0.167."""
-    _long_range(
-        "adding", out, as_json, threads, length=length, cells=cells, steps=steps,
-        batch_size=batch_size, hidden_size=hidden_size, lr=lr, clip=clip,
-        eval_every=eval_every, test_size=test_size, seed=seed, device=device,
-    )
+    _long_range("adding", length, lab)
 
 
 @app.command(epilog=COPY_EXAMPLE)
+@o.command
 def copy(
     length: Annotated[int, typer.Option(help="Delay T (>= 2); sequences are T + 20 long.")] = 100,
-    cells: Cells = "rnn,rnn_orth,irnn,lstm,gru",
-    steps: Steps = 3000,
-    batch_size: BatchSize = 64,
-    hidden_size: HiddenSize = 64,
-    lr: AdamLr = None,
-    clip: Clip = 1.0,
-    eval_every: EvalEvery = 100,
-    test_size: TestSize = 1000,
-    seed: Seed = 0,
-    device: Device = "auto",
-    threads: Threads = 1,
-    out: Out = None,
-    as_json: AsJson = False,
+    *,
+    lab: LongRange,
 ) -> None:
     """The copy-memory task: learning curves beside the baseline 10 log 8 / (T + 20)."""
-    _long_range(
-        "copy", out, as_json, threads, length=length, cells=cells, steps=steps,
-        batch_size=batch_size, hidden_size=hidden_size, lr=lr, clip=clip,
-        eval_every=eval_every, test_size=test_size, seed=seed, device=device,
-    )
+    _long_range("copy", length, lab)
 
 
 @app.command(epilog=EXPLODING_EXAMPLE)

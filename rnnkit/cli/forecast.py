@@ -57,7 +57,7 @@ def _print_table(metrics: dict, header: str) -> None:
 
 
 @app.command(epilog=TRAIN_EXAMPLE)
-@o.training_command
+@o.command
 def train(
     csv: Path | None = typer.Option(None, help="CSV file; omitted: the embedded CO2 series."),
     target: list[str] = typer.Option(None, help="Column(s) to forecast (repeat or a,b)."),
@@ -96,11 +96,6 @@ def train(
     common: o.Training,
 ) -> None:
     """Train a forecaster, judge it beside naive baselines on held-out data, write a run.
-
-    A checkpoint is kept after every epoch: if training is interrupted, --resume DIR
-    continues it with the settings stored in DIR and reaches the same result.
-
-    --devices N trains with N processes (DDP); only the first one prints and writes.
     """
 
     def build() -> object:

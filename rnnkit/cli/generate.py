@@ -24,7 +24,7 @@ Without --valid, the last --valid-fraction of the lines are held out.
 
 
 @app.command(epilog=TRAIN_EXAMPLE)
-@o.training_command
+@o.command
 def train(
     text: Path | None = typer.Option(None, help="Training text, UTF-8 (plain or .gz)."),
     valid: Path | None = typer.Option(None, help="Validation text (default: the last lines)."),
@@ -33,21 +33,13 @@ def train(
     lowercase: bool | None = typer.Option(None, "--lowercase/--keep-case",
                                           help="Lower-case the text (default: keep case)."),
     min_freq: int | None = typer.Option(None, help="Rarer tokens become <unk>."),
-    cell: str | None = typer.Option(None, help="lstm (default), gru, rnn, ..."),
-    embedding_dim: int | None = typer.Option(None, help="Size of the token embeddings."),
-    hidden_size: int | None = typer.Option(None, help="Units per recurrent layer."),
-    layers: int | None = typer.Option(None, help="Stacked recurrent layers."),
-    dropout: float | None = typer.Option(None, help="Dropout between layers and outputs."),
     seq_length: int | None = typer.Option(None, help="Tokens per training chunk (BPTT)."),
     prompt: str = typer.Option("", help="Prompt of the three samples written to the run."),
     *,
+    net: o.Network,
     common: o.Training,
 ) -> None:
     """Train a language model on a text, measure bits per character, write a run.
-
-    A checkpoint is kept after every epoch: if training is interrupted, --resume DIR
-    continues it with the settings stored in DIR and reaches the same result.
-    --devices N trains with N processes (DDP); only the first one prints and writes.
     """
 
     def build() -> object:
@@ -59,9 +51,8 @@ def train(
             raise InputError("--text FILE is required (or --resume DIR to continue an "
                              "interrupted run)")
         given = {
-            "level": level, "lowercase": lowercase, "min_freq": min_freq, "cell": cell,
-            "embedding_dim": embedding_dim, "hidden_size": hidden_size, "num_layers": layers,
-            "dropout": dropout, "seq_length": seq_length, **common.settings(),
+            "level": level, "lowercase": lowercase, "min_freq": min_freq,
+            "seq_length": seq_length, **net.settings(), **common.settings(),
         }
         model, training = o.configured(given, LanguageModelConfig(), TRAINING)
         spec = DataSpec(str(text), None if valid is None else str(valid), prompt=prompt,

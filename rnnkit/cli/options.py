@@ -59,7 +59,7 @@ Run = Annotated[Path, typer.Option(help="A run folder written by this group's tr
 
 @dataclass
 class Training:
-    """The options every ``rnnkit <group> train`` shares, parsed (see `training_command`)."""
+    """The options every ``rnnkit <group> train`` shares, parsed (see `command`)."""
 
     epochs: Epochs = None
     batch_size: BatchSize = None
@@ -91,22 +91,83 @@ class Training:
                 if hasattr(self, f.name)}
 
 
-def training_command(func: Callable[..., None]) -> Callable[..., None]:
-    """Give a group's ``train`` command every shared option of `Training` (declared once, here)
-    after its own; ``func`` receives them together as its ``common`` argument."""
-    own = [p for p in inspect.signature(func, eval_str=True).parameters.values()
-           if p.name != "common"]
-    hints = get_type_hints(Training, include_extras=True)
-    shared = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
-                                annotation=hints[f.name]) for f in fields(Training)]
+@dataclass
+class Network:
+    """The options of the recurrent network that the text groups share."""
+
+    cell: Annotated[str | None, typer.Option(help="Recurrent cell: lstm, gru, rnn, irnn, "
+                                                  "peephole or cifg (default: lstm).")] = None
+    embedding_dim: Annotated[int | None, typer.Option(help="Size of the token embeddings.")] = None
+    hidden_size: Annotated[int | None, typer.Option(help="Units per recurrent layer (and "
+                                                         "direction).")] = None
+    layers: Annotated[int | None, typer.Option(help="Stacked recurrent layers.")] = None
+    dropout: Annotated[float | None, typer.Option(help="Dropout (where the group's network "
+                                                       "applies it: see its config).")] = None
+
+    def settings(self) -> dict[str, Any]:
+        """The options by their config names (None: not given)."""
+        return {"cell": self.cell, "embedding_dim": self.embedding_dim,
+                "hidden_size": self.hidden_size, "num_layers": self.layers,
+                "dropout": self.dropout}
+
+
+@dataclass
+class Vocabulary:
+    """How texts become tokens: the options of the groups that read labelled or parallel text."""
+
+    tokenizer: Annotated[str | None, typer.Option(help="word (default) or bpe (subwords).")] = None
+    lowercase: Annotated[bool | None, typer.Option(
+        "--lowercase/--keep-case", help="Lower-case the text (default: the group's).")] = None
+    min_freq: Annotated[int | None, typer.Option(help="Rarer training tokens become "
+                                                      "<unk>.")] = None
+    max_vocab: Annotated[int | None, typer.Option(help="Vocabulary size cap.")] = None
+    bpe_vocab_size: Annotated[int | None, typer.Option(help="Subwords learned by --tokenizer "
+                                                            "bpe.")] = None
+
+    def settings(self) -> dict[str, Any]:
+        """The options by their config names (None: not given)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+#: What every training command's help says about resuming and processes.
+TRAINING_NOTE = ("A checkpoint is kept after every epoch: if training is interrupted, --resume "
+                 "DIR continues it with the settings stored in DIR and reaches the same result."
+                 "\n\n--devices N trains with N processes (DDP); only the first one prints and "
+                 "writes.")
+
+#: Option groups a command can take whole, as one parameter (see `command`).
+BUNDLES: list[type] = [Training, Network, Vocabulary]
+
+
+def bundle(cls: type) -> type:
+    """Class decorator: make a dataclass of options usable as one `command` parameter."""
+    BUNDLES.append(cls)
+    return cls
+
+
+def command(func: Callable[..., None]) -> Callable[..., None]:
+    """Give a command the options of each bundle in `BUNDLES` that it takes as a keyword-only
+    parameter (``common: Training``): typer sees the bundle's fields as options after the
+    command's own, declared once here; ``func`` receives each bundle built from them."""
+    signature = inspect.signature(func, eval_str=True).parameters.values()
+    bundles = {p.name: p.annotation for p in signature if p.annotation in BUNDLES}
+    own = [p for p in signature if p.name not in bundles]
+    shared = []
+    for cls in bundles.values():
+        hints = get_type_hints(cls, include_extras=True)
+        shared += [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
+                                     annotation=hints[f.name]) for f in fields(cls)]
 
     @functools.wraps(func)
-    def command(**given: Any) -> None:
-        common = Training(**{f.name: given.pop(f.name) for f in fields(Training)})
-        func(**given, common=common)
+    def run(**given: Any) -> None:
+        built = {name: cls(**{f.name: given.pop(f.name) for f in fields(cls)})
+                 for name, cls in bundles.items()}
+        func(**given, **built)
 
-    command.__signature__ = inspect.Signature([*own, *shared])
-    return command
+    run.__signature__ = inspect.Signature([*own, *shared])
+    if "common" in bundles:
+        run.__doc__ = f"{func.__doc__.rstrip()}\n\n{TRAINING_NOTE}"
+    return run
 
 
 def configured(given: dict[str, Any], *defaults: Any) -> list[Any]:

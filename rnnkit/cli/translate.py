@@ -33,30 +33,19 @@ def _warn(warning: str | None) -> None:
 
 
 @app.command(epilog=TRAIN_EXAMPLE)
-@o.training_command
+@o.command
 def train(
     src: Path | None = typer.Option(None, help="Training sentences in the source language."),
     tgt: Path | None = typer.Option(None, help="Their translations, line by line."),
     valid_src: Path | None = typer.Option(None, help="Validation source sentences."),
     valid_tgt: Path | None = typer.Option(None, help="Validation references (early stopping "
                                                      "on BLEU)."),
-    tokenizer: str | None = typer.Option(None, help="word (default) or bpe (subwords)."),
-    lowercase: bool | None = typer.Option(None, "--lowercase/--keep-case",
-                                          help="Lower-case both sides (default: keep case)."),
-    min_freq: int | None = typer.Option(None, help="Rarer training tokens become <unk>."),
-    max_vocab: int | None = typer.Option(None, help="Vocabulary size cap per side."),
-    bpe_vocab_size: int | None = typer.Option(None, help="Subwords learned by --tokenizer bpe."),
     shared_vocab: bool | None = typer.Option(None, "--shared-vocab/--separate-vocab",
                                              help="One vocabulary for both languages."),
     max_length: int | None = typer.Option(None, help="Most tokens per sentence (default 50)."),
-    cell: str | None = typer.Option(None, help="lstm (default) or gru."),
-    embedding_dim: int | None = typer.Option(None, help="Size of the token embeddings."),
-    hidden_size: int | None = typer.Option(None, help="Encoder units per direction."),
-    layers: int | None = typer.Option(None, help="Stacked layers (encoder and decoder)."),
     bidirectional: bool | None = typer.Option(None, "--bidirectional/--unidirectional",
                                               help="Encoder reads both ways (default)."),
     attention: str | None = typer.Option(None, help="additive (default), general or dot."),
-    dropout: float | None = typer.Option(None, help="Dropout on embeddings and outputs."),
     teacher_forcing: float | None = typer.Option(None, help="Share of steps fed the true "
                                                             "previous word (default 1)."),
     label_smoothing: float | None = typer.Option(None, help="Label smoothing (default 0.1)."),
@@ -65,13 +54,11 @@ def train(
     beam: int | None = typer.Option(None, help="Beam size stored for predict/evaluate (5)."),
     alpha: float | None = typer.Option(None, help="Length penalty exponent (0.6)."),
     *,
+    net: o.Network,
+    vocab: o.Vocabulary,
     common: o.Training,
 ) -> None:
     """Train a translator on a parallel corpus, score it on the validation set, write a run.
-
-    A checkpoint is kept after every epoch: if training is interrupted, --resume DIR
-    continues it with the settings stored in DIR and reaches the same result.
-    --devices N trains with N processes (DDP); only the first one prints and writes.
     """
 
     def build() -> object:
@@ -84,13 +71,11 @@ def train(
             raise InputError("--src, --tgt, --valid-src and --valid-tgt are required (or "
                              "--resume DIR to continue an interrupted run)")
         given = {
-            "tokenizer": tokenizer, "lowercase": lowercase, "min_freq": min_freq,
-            "max_vocab": max_vocab, "bpe_vocab_size": bpe_vocab_size,
-            "shared_vocab": shared_vocab, "max_length": max_length, "cell": cell,
-            "embedding_dim": embedding_dim, "hidden_size": hidden_size, "num_layers": layers,
-            "bidirectional": bidirectional, "attention": attention, "dropout": dropout,
+            "shared_vocab": shared_vocab, "max_length": max_length,
+            "bidirectional": bidirectional, "attention": attention,
             "teacher_forcing": teacher_forcing, "label_smoothing": label_smoothing,
-            "beam_size": beam, "alpha": alpha, "write_unk": write_unk, **common.settings(),
+            "beam_size": beam, "alpha": alpha, "write_unk": write_unk,
+            **net.settings(), **vocab.settings(), **common.settings(),
         }
         model, corpus, training = o.configured(given, Seq2SeqConfig(), CorpusConfig(),
                                                TRAINING)

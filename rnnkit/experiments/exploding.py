@@ -22,12 +22,11 @@ import torch
 from rnnkit.diagnose import recurrent_spectra, spectral_radius
 from rnnkit.errors import InputError
 from rnnkit.experiments.models import CONTENDERS, TaskModel, build_model
+from rnnkit.experiments.runs import finish_lab
 from rnnkit.experiments.tasks import Task, make_task
 from rnnkit.experiments.training import check_training
-from rnnkit.io import save_figure, write_json
 from rnnkit.plots.gradients import exploding_figure
-from rnnkit.plots.report import write_report
-from rnnkit.runs import finish, start_run
+from rnnkit.runs import start_run
 from rnnkit.train.device import resolve_device
 
 #: The cells this experiment rescales: Elman RNNs, whose W_hh is one matrix.
@@ -124,7 +123,6 @@ def run_exploding(
     config.validate()
     device = resolve_device(config.device)
     run = start_run(out, "experiment-exploding")
-    run_dir = run.path
     task = make_task("adding", config.length)
     start = build_model(
         config.cell, task.input_size, task.output_size, config.hidden_size, False, config.seed
@@ -164,12 +162,7 @@ def run_exploding(
         config.clip,
         title,
     )
-    save_figure(figure, run_dir / "plots" / "exploding.png", dpi=90)
-    write_json(run_dir / "config.json", asdict(config))
-    write_json(run_dir / "metrics.json", metrics)
-    write_report(run_dir)
-    finish(run)
-    return run_dir, metrics
+    return finish_lab(run, asdict(config), metrics, figure, "exploding.png")
 
 
 def exploding_table(metrics: dict[str, Any]) -> str:

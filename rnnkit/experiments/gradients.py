@@ -19,12 +19,11 @@ import torch
 from rnnkit.diagnose import gate_statistics, gate_summary, gradient_flow, recurrent_spectra
 from rnnkit.errors import InputError
 from rnnkit.experiments.models import CONTENDERS, TaskModel, build_model, parse_cells
+from rnnkit.experiments.runs import finish_lab
 from rnnkit.experiments.tasks import Task, make_task
 from rnnkit.experiments.training import check_training, evaluate, train
-from rnnkit.io import save_figure, write_json
 from rnnkit.plots.gradients import gradient_flow_figure
-from rnnkit.plots.report import write_report
-from rnnkit.runs import finish, start_run
+from rnnkit.runs import start_run
 from rnnkit.train.device import resolve_device
 
 
@@ -99,7 +98,6 @@ def run_gradients(
     config.validate()
     device = resolve_device(config.device)
     run = start_run(out, "diagnose-gradients")
-    run_dir = run.path
     task = make_task("adding", config.length)
     data = torch.Generator().manual_seed(config.seed)
     x, y = (t.to(device) for t in task.sample(config.probe_size, data))
@@ -129,12 +127,7 @@ def run_gradients(
     }
     title = f"Gradient flow through time, adding problem T={config.length}"
     figure = gradient_flow_figure(norms, title)
-    save_figure(figure, run_dir / "plots" / "gradient_flow.png", dpi=90)
-    write_json(run_dir / "config.json", asdict(config))
-    write_json(run_dir / "metrics.json", metrics)
-    write_report(run_dir)
-    finish(run)
-    return run_dir, metrics
+    return finish_lab(run, asdict(config), metrics, figure, "gradient_flow.png")
 
 
 def gradients_table(metrics: dict[str, Any]) -> str:

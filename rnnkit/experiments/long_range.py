@@ -16,12 +16,11 @@ import torch
 
 from rnnkit.errors import InputError
 from rnnkit.experiments.models import CONTENDERS, build_model, parse_cells
+from rnnkit.experiments.runs import finish_lab
 from rnnkit.experiments.tasks import make_task
 from rnnkit.experiments.training import check_training, train
-from rnnkit.io import save_figure, write_json
 from rnnkit.plots.gradients import learning_curves_figure
-from rnnkit.plots.report import write_report
-from rnnkit.runs import finish, start_run
+from rnnkit.runs import start_run
 from rnnkit.train.device import resolve_device
 
 
@@ -71,7 +70,6 @@ def run_long_range(
     config.validate()
     device = resolve_device(config.device)
     run = start_run(out, f"experiment-{config.task}")
-    run_dir = run.path
     task = make_task(config.task, config.length)
     data_seed = torch.Generator().manual_seed(config.seed)
     test_set = tuple(t.to(device) for t in task.sample(config.test_size, data_seed))
@@ -115,12 +113,7 @@ def run_long_range(
         f"test {task.metric}",
         f"{task.name} T={task.length}, hidden {config.hidden_size}, batch {config.batch_size}",
     )
-    save_figure(figure, run_dir / "plots" / "learning_curves.png", dpi=90)
-    write_json(run_dir / "config.json", asdict(config))
-    write_json(run_dir / "metrics.json", metrics)
-    write_report(run_dir)
-    finish(run)
-    return run_dir, metrics
+    return finish_lab(run, asdict(config), metrics, figure, "learning_curves.png")
 
 
 def long_range_table(metrics: dict[str, Any]) -> str:

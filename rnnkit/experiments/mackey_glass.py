@@ -27,11 +27,10 @@ from torch import Tensor
 
 from rnnkit.data.mackey_glass import mackey_glass
 from rnnkit.errors import InputError
-from rnnkit.io import save_figure, write_json
-from rnnkit.plots.report import write_report
+from rnnkit.experiments.runs import finish_lab
 from rnnkit.plots.reservoir import free_run_figure
 from rnnkit.reservoir import ESN, ESNConfig, nrmse
-from rnnkit.runs import finish, start_run
+from rnnkit.runs import start_run
 from rnnkit.train.device import resolve_device
 
 #: The ESN settings for this benchmark, tuned on series seed 0 (docs/esn.md): Jaeger's sparse
@@ -160,7 +159,6 @@ def run_mackey_glass(
     config.validate()
     ESN(esn_config)  # validates the ESN settings before the folder is claimed
     run = start_run(out, "experiment-mackey-glass")
-    run_dir = run.path
     if progress is not None:
         progress(
             f"Mackey-Glass tau={config.tau:g}: {esn_config.units} units, "
@@ -168,8 +166,6 @@ def run_mackey_glass(
         )
     result = nrmse84(config, esn_config)
     metrics = result.metrics
-    write_json(run_dir / "config.json", {"experiment": asdict(config), "esn": asdict(esn_config)})
-    write_json(run_dir / "metrics.json", metrics)
     figure = free_run_figure(
         result.truth,
         result.prediction,
@@ -177,10 +173,8 @@ def run_mackey_glass(
         title=f"Mackey-Glass tau={config.tau:g}, {esn_config.units} units: "
         f"NRMSE{config.free_run} = {metrics['nrmse84']:.2e} over {config.runs} runs",
     )
-    save_figure(figure, run_dir / "plots" / "free_run.png", dpi=90)
-    write_report(run_dir)
-    finish(run)
-    return run_dir, metrics
+    return finish_lab(run, {"experiment": asdict(config), "esn": asdict(esn_config)}, metrics,
+                      figure, "free_run.png")
 
 
 def mackey_glass_table(metrics: dict[str, Any]) -> str:

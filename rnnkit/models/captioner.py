@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from rnnkit.configs import config_from_dict
+from rnnkit.configs import configs_from
 from rnnkit.data.augment import augment
 from rnnkit.data.captions import CaptionSet, caption_loader
 from rnnkit.data.parallel import CorpusConfig, Side
@@ -408,10 +408,9 @@ class ImageCaptioner:
                    where: str) -> ImageCaptioner:
         """Rebuild from `state`, the side's `to_dict` and a weights dict (from safetensors);
         anything that does not fit is refused."""
+        model, text, train = configs_from(state, where, model=CaptionerConfig, text=CorpusConfig,
+                                          train=TrainSettings)
         try:
-            model = config_from_dict(CaptionerConfig, state["model"], where)
-            text = config_from_dict(CorpusConfig, state["text"], where)
-            train = config_from_dict(TrainSettings, state["train"], where)
             network = replace(model, **{k: state["network"][k] for k in LEARNED},
                               backbone_weights=None)  # the run's own weights hold the backbone
         except (KeyError, TypeError) as err:

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnkit.configs import config_from_dict
+from rnnkit.configs import configs_from
 from rnnkit.data.text import (
     TOKENIZERS,
     BucketSampler,
@@ -327,9 +327,8 @@ class TextClassifier:
                    weights: dict[str, Tensor], where: str) -> TextClassifier:
         """Rebuild from `state`, `Tokenizer.to_dict`, `Vocab.to_dict` and a weights dict
         (from safetensors); anything that does not fit is refused."""
+        model, train = configs_from(state, where, model=ClassifierConfig, train=TrainSettings)
         try:
-            model = config_from_dict(ClassifierConfig, state["model"], where)
-            train = config_from_dict(TrainSettings, state["train"], where)
             classes = [str(label) for label in state["classes"]]
         except (KeyError, TypeError) as err:
             raise InputError(f"{where}: missing or malformed entry {err}") from err

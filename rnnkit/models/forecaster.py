@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
 from rnnkit import init as rinit
-from rnnkit.configs import config_from_dict, split_settings
+from rnnkit.configs import configs_from, split_settings
 from rnnkit.data.scalers import Scaler
 from rnnkit.data.series import Series
 from rnnkit.data.windows import check_length, consecutive, input_windows, origins_between, windows
@@ -553,9 +553,8 @@ class Forecaster:
                    where: str) -> Forecaster:
         """Rebuild from `state`, the scaler's ``to_dict`` and a weights dict (from
         safetensors); mismatches are refused."""
+        model, train = configs_from(state, where, model=ForecasterConfig, train=TrainSettings)
         try:
-            model = config_from_dict(ForecasterConfig, state["model"], where)
-            train = config_from_dict(TrainSettings, state["train"], where)
             network = replace(model, **{k: int(state["network"][k])
                                         for k in ("n_targets", "n_features", "reservoir_seed")})
             columns = (list(state["targets"]), list(state["features"]))

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnkit.configs import config_from_dict
+from rnnkit.configs import configs_from
 from rnnkit.data.text import Tokenizer, Vocab, build_tokenizer, tokenizer_from_dict
 from rnnkit.errors import InputError
 from rnnkit.io.weights import load_checked
@@ -347,11 +347,7 @@ class LanguageModel:
                    where: str) -> LanguageModel:
         """Rebuild from `state`, `vocab_dict` and a weights dict; anything that does not fit
         is refused."""
-        try:
-            model = config_from_dict(LanguageModelConfig, state["model"], where)
-            train = config_from_dict(TrainSettings, state["train"], where)
-        except (KeyError, TypeError) as err:
-            raise InputError(f"{where}: missing or malformed entry {err}") from err
+        model, train = configs_from(state, where, model=LanguageModelConfig, train=TrainSettings)
         model.validate()
         lm = cls(model, train)
         if not isinstance(vocab, dict) or set(vocab) != {"tokenizer", "vocab"}:

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from rnnkit.configs import config_from_dict
+from rnnkit.configs import configs_from
 from rnnkit.data.parallel import (
     CorpusConfig,
     ParallelCorpus,
@@ -352,12 +352,8 @@ class Translator:
                    where: str) -> Translator:
         """Rebuild from `state`, `sides_dict` and a weights dict (from safetensors);
         anything that does not fit is refused."""
-        try:
-            model = config_from_dict(Seq2SeqConfig, state["model"], where)
-            corpus = config_from_dict(CorpusConfig, state["corpus"], where)
-            train = config_from_dict(TrainSettings, state["train"], where)
-        except (KeyError, TypeError) as err:
-            raise InputError(f"{where}: missing or malformed entry {err}") from err
+        model, corpus, train = configs_from(state, where, model=Seq2SeqConfig, corpus=CorpusConfig,
+                                            train=TrainSettings)
         model.validate()
         corpus.validate()
         tr = cls(model, corpus, train)

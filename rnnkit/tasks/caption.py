@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rnnkit.configs import config_from_dict
+from rnnkit.configs import configs_from
 from rnnkit.data.captions import CaptionSet, load_images, read_captions
 from rnnkit.data.digit_scenes import SceneConfig, digit_scenes
 from rnnkit.data.parallel import CorpusConfig
@@ -184,10 +184,10 @@ class CaptionTask(Task[Splits]):
     @classmethod
     def from_settings(cls, config: dict[str, Any], where: str) -> CaptionTask:
         """The task of a run's config.json."""
-        return cls(config_from_dict(DataSpec, config["data"], where), ImageCaptioner(
-            config_from_dict(CaptionerConfig, config["model"], where),
-            config_from_dict(CorpusConfig, config["text"], where),
-            config_from_dict(TrainSettings, config["train"], where)))
+        spec, model, text, train = configs_from(config, where, data=DataSpec,
+                                                model=CaptionerConfig, text=CorpusConfig,
+                                                train=TrainSettings)
+        return cls(spec, ImageCaptioner(model, text, train))
 
 
 #: The entries of a caption run's config.json.

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rnnkit.configs import config_from_dict
+from rnnkit.configs import configs_from
 from rnnkit.data.text import TextTable, label_indices, read_lines, read_text_table
 from rnnkit.errors import InputError
 from rnnkit.io.files import read_json, save_figure, write_bytes, write_json
@@ -144,9 +144,9 @@ class ClassifyTask(Task[tuple[TextTable, TextTable]]):
     @classmethod
     def from_settings(cls, config: dict[str, Any], where: str) -> ClassifyTask:
         """The task of a run's config.json."""
-        return cls(config_from_dict(DataSpec, config["data"], where), TextClassifier(
-            config_from_dict(ClassifierConfig, config["model"], where),
-            config_from_dict(TrainSettings, config["train"], where)))
+        spec, model, train = configs_from(config, where, data=DataSpec, model=ClassifierConfig,
+                                          train=TrainSettings)
+        return cls(spec, TextClassifier(model, train))
 
 
 #: The entries of a classify run's config.json.
@@ -157,7 +157,7 @@ def load(run_dir: Path) -> tuple[TextClassifier, DataSpec]:
     """A trained classifier and its data settings from a run folder (no unpickling)."""
     run_dir = Path(run_dir)
     config, where = load_config(run_dir, "classify", KEYS)
-    spec = config_from_dict(DataSpec, config.get("data"), where)
+    (spec,) = configs_from(config, where, data=DataSpec)
     clf = TextClassifier.from_state(config, read_json(run_dir / "tokenizer.json"),
                                     read_json(run_dir / "vocab.json"),
                                     load_weights(run_dir / "model.safetensors"), where)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rnnkit.configs import config_from_dict
+from rnnkit.configs import configs_from
 from rnnkit.data.datasets import co2
 from rnnkit.data.series import Series, infer_frequency, read_series
 from rnnkit.errors import InputError
@@ -230,9 +230,9 @@ class ForecastTask(Task[ForecastData]):
     @classmethod
     def from_settings(cls, config: dict[str, Any], where: str) -> ForecastTask:
         """The task of a run's config.json."""
-        return cls(config_from_dict(DataSpec, config["data"], where),
-                   Forecaster(config_from_dict(ForecasterConfig, config["model"], where),
-                              config_from_dict(TrainSettings, config["train"], where)))
+        spec, model, train = configs_from(config, where, data=DataSpec, model=ForecasterConfig,
+                                          train=TrainSettings)
+        return cls(spec, Forecaster(model, train))
 
 
 #: The entries of a forecast run's config.json.
@@ -243,7 +243,7 @@ def load(run_dir: Path) -> tuple[Forecaster, DataSpec]:
     """A trained forecaster and its data settings from a run folder (no unpickling)."""
     run_dir = Path(run_dir)
     config, where = load_config(run_dir, "forecast", KEYS)
-    spec = config_from_dict(DataSpec, config.get("data"), where)
+    (spec,) = configs_from(config, where, data=DataSpec)
     weights = load_weights(run_dir / "model.safetensors")
     return Forecaster.from_state(config, read_json(run_dir / "scaler.json"), weights,
                                  where), spec

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnkit.configs import config_from_dict
+from rnnkit.configs import configs_from
 from rnnkit.data.parallel import read_sentences
 from rnnkit.errors import InputError
 from rnnkit.io.files import read_json, save_figure, write_bytes, write_json
@@ -115,9 +115,9 @@ class GenerateTask(Task[tuple[str, str]]):
     @classmethod
     def from_settings(cls, config: dict[str, Any], where: str) -> GenerateTask:
         """The task of a run's config.json."""
-        return cls(config_from_dict(DataSpec, config["data"], where), LanguageModel(
-            config_from_dict(LanguageModelConfig, config["model"], where),
-            config_from_dict(TrainSettings, config["train"], where)))
+        spec, model, train = configs_from(config, where, data=DataSpec, model=LanguageModelConfig,
+                                          train=TrainSettings)
+        return cls(spec, LanguageModel(model, train))
 
 
 #: The entries of a generate run's config.json.

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnkit.configs import config_from_dict
+from rnnkit.configs import configs_from
 from rnnkit.data.parallel import CorpusConfig, ParallelCorpus, read_parallel, read_sentences
 from rnnkit.errors import InputError
 from rnnkit.evaluate.translation import corpus_scores
@@ -83,10 +83,10 @@ class TranslateTask(Task[tuple[ParallelCorpus, ParallelCorpus]]):
     @classmethod
     def from_settings(cls, config: dict[str, Any], where: str) -> TranslateTask:
         """The task of a run's config.json."""
-        return cls(config_from_dict(DataSpec, config["data"], where), Translator(
-            config_from_dict(Seq2SeqConfig, config["model"], where),
-            config_from_dict(CorpusConfig, config["corpus"], where),
-            config_from_dict(TrainSettings, config["train"], where)))
+        spec, model, corpus, train = configs_from(config, where, data=DataSpec,
+                                                  model=Seq2SeqConfig, corpus=CorpusConfig,
+                                                  train=TrainSettings)
+        return cls(spec, Translator(model, corpus, train))
 
 
 #: The entries of a translate run's config.json.

@@ -15,7 +15,7 @@ from rnnkit.models.classifier import (
     TextClassifier,
 )
 from rnnkit.models.ensemble import Ensemble
-from rnnkit.models.forecaster import config_from_dict
+from rnnkit.configs import config_from_dict
 
 FILLER = "the a film movie plot was is and of it this very quite story".split()
 CUES = {"neg": "dreadful", "neutral": "okay", "pos": "wonderful"}
