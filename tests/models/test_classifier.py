@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from rnnkit.configs import config_from_dict
 from rnnkit.data.text import TextTable
 from rnnkit.errors import InputError
 from rnnkit.models.classifier import (
@@ -15,7 +16,6 @@ from rnnkit.models.classifier import (
     TextClassifier,
 )
 from rnnkit.models.ensemble import Ensemble
-from rnnkit.configs import config_from_dict
 
 FILLER = "the a film movie plot was is and of it this very quite story".split()
 CUES = {"neg": "dreadful", "neutral": "okay", "pos": "wonderful"}
