@@ -87,6 +87,9 @@ class FitResult:
 # Custom rather than Lightning's EarlyStopping + ModelCheckpoint: the kept weights stay in
 # memory (no pickled .ckpt), the untrained model is the first candidate, and the resume
 # checkpoint must hold the random states too, for a bit-identical resume after SIGKILL.
+# The learning rate is set here rather than by a scheduler from configure_optimizers: the
+# cosine horizon is re-planned by the time budget after every epoch. One bar over epochs
+# replaces Lightning's per-batch bars (a small model's epoch is a fraction of a second).
 class _Tracker(pl.Callback):
     """Records epoch losses, keeps the best weights, stops early, checks for divergence,
     and draws one progress bar over epochs; optionally keeps an exponential moving average
