@@ -1,4 +1,5 @@
-"""Forecast figures: the forecast beside the actual series and persistence; the loss curves."""
+"""Forecast figures: the forecast beside the actual series and persistence; the fan chart of
+a forecast past the data; the loss curves."""
 
 from __future__ import annotations
 
@@ -14,9 +15,15 @@ def forecast_figure(
     predictions: dict[str, np.ndarray],
     title: str,
     context: int = 120,
+    bounds: tuple[np.ndarray, np.ndarray] | None = None,
+    level: float | None = None,
 ) -> Figure:
     """Actual values (the last ``context`` rows before the test period and the test period),
-    with each named forecast over the test period, which is shaded."""
+    with each named forecast over the test period, which is shaded.
+
+    ``bounds`` (lower, upper), each (N,) like ``test_x``: the model's prediction interval at
+    the test rows, drawn as a band named by its ``level`` (0.9: "90% interval").
+    """
     fig = Figure(figsize=(9, 4))
     ax = fig.subplots()
     start = max(0, len(x) - len(test_x) - context)
@@ -25,11 +32,56 @@ def forecast_figure(
               lw=1.0, ls="--")}
     for name, values in predictions.items():
         ax.plot(test_x, values, label=name, **styles.get(name, dict(lw=1.0, ls=":")))
+    if bounds is not None:
+        _interval_band(ax, test_x, bounds, level)
     ax.axvspan(test_x[0], test_x[-1], color="0.9", zorder=0, label="test period")
     ax.set_title(title)
     ax.legend(loc="best", fontsize=8)
     fig.autofmt_xdate()
     return fig
+
+
+def fan_figure(
+    history_x: np.ndarray,
+    history_y: np.ndarray,
+    future_x: np.ndarray,
+    forecast: np.ndarray,
+    bounds: tuple[np.ndarray, np.ndarray] | None,
+    level: float | None,
+    title: str,
+    context: int = 120,
+) -> Figure:
+    """A fan chart: the last ``context`` actual values, then the forecast after them with
+    its prediction interval as a band, a dotted line at the forecast origin.
+
+    ``history_x``, ``history_y`` (T,); ``future_x``, ``forecast`` (n,); ``bounds`` (lower,
+    upper), each (n,), NaN where the interval ends (past the model's horizon), or None
+    without an interval; ``level`` names the band (0.9: "90% interval"). x may hold
+    datetimes or step numbers (the history's ending at the origin, e.g. -T+1..0 then 1..n).
+    """
+    fig = Figure(figsize=(9, 4))
+    ax = fig.subplots()
+    start = max(0, len(history_x) - context)
+    ax.plot(history_x[start:], history_y[start:], color="black", lw=1.4, label="actual")
+    ax.plot(future_x, forecast, color="tab:red", lw=1.6, marker="o", ms=2.5, label="forecast")
+    if bounds is not None:
+        _interval_band(ax, future_x, bounds, level)
+    ax.axvline(history_x[-1], color="0.5", ls=":", label="forecast origin")
+    ax.set_title(title)
+    ax.legend(loc="best", fontsize=8)
+    fig.autofmt_xdate()
+    return fig
+
+
+def _interval_band(ax: Axes, x: np.ndarray, bounds: tuple[np.ndarray, np.ndarray],
+                   level: float | None) -> None:
+    """The prediction interval (lower, upper) over ``x`` as a red band named by its level."""
+    lower, upper = bounds
+    if not len(lower) == len(upper) == len(x):
+        raise ValueError(f"bounds have {len(lower)} lower and {len(upper)} upper values for "
+                         f"{len(x)} x values; pass one of each per forecast")
+    label = "prediction interval" if level is None else f"{level:.0%} interval"
+    ax.fill_between(x, lower, upper, color="tab:red", alpha=0.2, lw=0, label=label)
 
 
 def loss_figure(history: dict[str, list[float]], best_epoch: int | None,
