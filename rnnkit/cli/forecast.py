@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import typer
@@ -37,12 +38,18 @@ def _parse_split(text: str | None) -> list[int] | None:
                          "8640,2880,2880") from err
 
 
+def _defined(value: float | None, width: int) -> str:
+    """``value`` in ``width`` columns, or "-" where it is undefined (MAPE with zero actuals:
+    sMAPE beside it is defined)."""
+    return f"{'-':>{width}}" if value is None or math.isnan(value) else f"{value:>{width}.3g}"
+
+
 def _print_table(metrics: dict, header: str) -> None:
     typer.echo(header)
     typer.echo(f"{'forecaster':<22}{'RMSE':>11}{'MAE':>11}{'MAPE %':>9}{'sMAPE %':>9}"
                f"{'MASE':>8}{'RMSE skill':>12}")
     for name, m in metrics["metrics"].items():
-        typer.echo(f"{name:<22}{m['rmse']:>11.4g}{m['mae']:>11.4g}{m['mape']:>9.3g}"
+        typer.echo(f"{name:<22}{m['rmse']:>11.4g}{m['mae']:>11.4g}{_defined(m['mape'], 9)}"
                    f"{m['smape']:>9.3g}{m['mase']:>8.3g}{m['skill']:>+12.1%}")
     if metrics.get("scaled"):
         scaled = metrics["scaled"]
@@ -141,19 +148,34 @@ def _report(outcome: object) -> None:
 
 @app.command()
 def predict(
-    run: Path = typer.Option(..., help="A run folder written by 'rnnkit forecast train'."),
-    csv: Path | None = typer.Option(None, help="Data to forecast from (default: the run's)."),
-    horizon: int | None = typer.Option(None, help="Rows to forecast after the end."),
-    rolling: bool = typer.Option(False, help="One-step forecasts through the data instead."),
-    as_json: bool = typer.Option(False, "--json", help="Print records as JSON."),
+    run: o.Run,
+    csv: Path | None = typer.Option(None, help="Newer rows that continue the run's data, or a "
+                                               "file long enough to forecast from alone."),
+    horizon: int | None = typer.Option(None, help="Rows to forecast (default: the model's "
+                                                  "horizon; more are fed back)."),
+    rolling: bool = typer.Option(False, help="One-step forecasts through --csv (default: the "
+                                             "run's data) from the true rows instead."),
+    as_json: o.Json = False,
 ) -> None:
-    """Forecast with a trained run: the next rows after the end of the data.
+    """Forecast with a trained run from where its data ends (training and test rows): dated
+    rows with their prediction interval. Without --rolling, a fan chart of the forecast is
+    written to RUN/plots/.
 
-    Example: rnnkit forecast predict --run runs/forecast-x --csv new.csv --horizon 5
+    Example: rnnkit forecast predict --run runs/forecast-x --horizon 5
+
+    Example: rnnkit forecast predict --run runs/forecast-x --csv newer.csv
     """
-    from rnnkit.tasks.forecast import predict as predict_task
+    from rnnkit.tasks import forecast as task
 
-    table = predict_task(run, None if csv is None else str(csv), horizon, rolling)
+    if rolling:
+        table = task.rolling(run, None if csv is None else str(csv))
+    else:
+        made = task.predict(run, None if csv is None else str(csv), horizon)
+        table = made.table
+        if not made.timed:
+            typer.echo("no regular frequency in the time column: the forecasts are numbered "
+                       "by step", err=True)
+        typer.echo(f"fan chart written to {task.fan_chart(run, made)}", err=True)
     if as_json:
         typer.echo(table.to_json(orient="records", date_format="iso"))
     else:

@@ -3,6 +3,7 @@ forecasts, evaluation and the glass box on one forecast from a run."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pandas as pd
 
 from rnnkit.configs import configs_from
 from rnnkit.data.datasets import co2
+from rnnkit.data.history import continue_history, history_from_dict, history_to_dict
 from rnnkit.data.series import Series, infer_frequency, read_series
 from rnnkit.errors import InputError
 from rnnkit.evaluate.backtest import Evaluation, evaluate
@@ -134,7 +136,9 @@ def _write_plots(run_dir: Path, outcome_fit: FitResult | None, ev: Evaluation, s
     test_rows = ev.origins + 1
     first = {name: f[:, 0, 0] for name, f in ev.forecasts.items()
              if name in ("model", "persistence")}
-    fig = forecast_figure(x, series.target_values[:, 0], x[test_rows], first, title)
+    band = None if ev.bounds is None else (ev.bounds[0][:, 0, 0], ev.bounds[1][:, 0, 0])
+    fig = forecast_figure(x, series.target_values[:, 0], x[test_rows], first, title,
+                          bounds=band, level=ev.interval["level"] if ev.interval else None)
     save_figure(fig, run_dir / "forecast.png")
     if outcome_fit is not None and outcome_fit.members:  # an ensemble: each member's curves
         members = outcome_fit.members
@@ -177,7 +181,8 @@ def metrics_json(ev: Evaluation, first_test: int, series: Series,
         "test_forecasts": len(ev.origins),
         "seasonal_period": ev.period,
         "verdict": verdict,
-        "beats_persistence": ev.metrics["model"]["rmse"] < ev.metrics["persistence"]["rmse"],
+        # beaten only when the whole 95% interval of the RMSE skill is above zero
+        "beats_persistence": bool(ev.skill_interval[0] > 0),
         "metrics": ev.metrics,
         "scaled": ev.scaled,
         "interval": ev.interval,
@@ -214,8 +219,11 @@ class ForecastTask(Task[ForecastData]):
 
     def artefacts(self, run: Path, data: ForecastData, fit: FitResult,
                   metrics: dict[str, Any]) -> None:
-        """scaler.json, the weights, predictions.csv and the plots."""
+        """history.json (the last lookback rows seen, to forecast from), scaler.json, the
+        weights, predictions.csv and the plots."""
         fc, series = self.estimator, data.series
+        frequency = None if series.time is None else infer_frequency(series.time)
+        write_json(run / "history.json", history_to_dict(series, fc.config.lookback, frequency))
         write_json(run / "scaler.json", fc.scaler.to_dict())
         save_weights(run / "model.safetensors", fc.net)
         write_bytes(run / "predictions.csv", _predictions_csv(self.evaluation, series))
@@ -249,28 +257,74 @@ def load(run_dir: Path) -> tuple[Forecaster, DataSpec]:
                                  where), spec
 
 
-def predict(run_dir: Path, csv: str | None, horizon: int | None,
-            rolling: bool = False) -> pd.DataFrame:
-    """Forecasts from a run: ``horizon`` rows after the end of the data, or (``rolling``)
-    one-step forecasts of every row after the first lookback rows, from the true rows."""
+@dataclass
+class Prediction:
+    """Forecasts after the end of the data: a table (time or step, each target's forecast
+    and, up to the model's horizon, its interval) and the rows they were made from."""
+
+    table: pd.DataFrame
+    series: Series
+    future: np.ndarray  # the forecasts' timestamps, or step numbers 1..n
+    timed: bool  # whether ``future`` holds timestamps
+    level: float | None  # of the interval columns (None: the run has no interval)
+
+
+def predict(run_dir: Path, csv: str | None, horizon: int | None) -> Prediction:
+    """The ``horizon`` rows after the end of everything the run has seen (its training and
+    test data, kept in history.json), or after the rows of ``csv``: appended when they
+    continue the run's data, used alone when they are enough (see `continue_history`)."""
+    fc, spec = load(run_dir)
+    history, frequency = history_from_dict(read_json(Path(run_dir) / "history.json"),
+                                           str(Path(run_dir) / "history.json"))
+    series = history if csv is None else continue_history(
+        history, spec.read(csv), fc.config.lookback, frequency)
+    values = fc.predict(series, horizon)
+    n = len(values)
+    timed = series.time is not None and frequency is not None
+    future = (np.asarray(pd.date_range(series.time[-1], periods=n + 1, freq=frequency)[1:])
+              if timed else np.arange(1, n + 1))
+    table = pd.DataFrame({"time" if timed else "step": future})
+    level = fc.config.interval
+    for k, name in enumerate(series.targets):
+        table[f"{name}_forecast"] = values[:, k]
+        if fc.halfwidth is not None:
+            width = np.full(n, np.nan)
+            width[: min(n, len(fc.halfwidth))] = fc.halfwidth[:n, k]
+            table[f"{name}_lower_{level:.0%}"] = values[:, k] - width
+            table[f"{name}_upper_{level:.0%}"] = values[:, k] + width
+    return Prediction(table, series, future, timed, None if fc.halfwidth is None else level)
+
+
+def fan_chart(run_dir: Path, made: Prediction) -> Path:
+    """Draw the forecast of the first target after the recent history, with its interval,
+    into ``RUN/plots/forecast-from-<last time or row>.png``; returns the path."""
+    from rnnkit.plots.forecast import fan_figure
+
+    series, name = made.series, made.series.targets[0]
+    # without timestamps the forecast is numbered 1..n, so the history counts up to 0
+    history_x = np.asarray(series.time) if made.timed else np.arange(-len(series) + 1, 1)
+    bounds = None if made.level is None else (
+        made.table[f"{name}_lower_{made.level:.0%}"].to_numpy(),
+        made.table[f"{name}_upper_{made.level:.0%}"].to_numpy())
+    origin = _when(history_x[-1]) if made.timed else f"row {len(series)}"
+    figure = fan_figure(history_x, series.target_values[:, 0], made.future,
+                        made.table[f"{name}_forecast"].to_numpy(), bounds, made.level,
+                        f"{name}: forecast from {origin}")
+    stamp = re.sub(r"[^0-9A-Za-z]+", "-", origin).strip("-")
+    return save_figure(figure, Path(run_dir) / "plots" / f"forecast-from-{stamp}.png")
+
+
+def rolling(run_dir: Path, csv: str | None) -> pd.DataFrame:
+    """One-step forecasts of every row of ``csv`` (default: the run's own data) after its
+    first lookback rows, each from the true rows before it (the tutorial's evaluation)."""
     fc, spec = load(run_dir)
     series = spec.read(csv)
-    targets = series.targets
-    if rolling:
-        first = fc.config.lookback
-        values = fc.rolling(series, first)
-        index = _axis(series)[first:]
-        table = pd.DataFrame(values, columns=[f"{t}_forecast" for t in targets])
-        table.insert(0, "time", index)
-        for k, name in enumerate(targets):
-            table.insert(1 + 2 * k, f"{name}_actual", series.target_values[first:, k])
-        return table
-    values = fc.predict(series, horizon)
-    steps = np.arange(1, len(values) + 1)
-    table = pd.DataFrame(values, columns=[f"{t}_forecast" for t in targets])
-    future = _future_times(series, len(values))
-    table.insert(0, "time" if future is not None else "step", future if future is not None
-                 else steps)
+    first = fc.config.lookback
+    table = pd.DataFrame({"time": _axis(series)[first:]})
+    values = fc.rolling(series, first)
+    for k, name in enumerate(series.targets):
+        table[f"{name}_actual"] = series.target_values[first:, k]
+        table[f"{name}_forecast"] = values[:, k]
     return table
 
 

@@ -75,7 +75,8 @@ def test_train_predict_evaluate_end_to_end(small_csv, tmp_path, capsys):
     assert set(result["metrics"]) == {"model", "persistence", "drift", "mean", "seasonal_naive_7"}
     assert main(["forecast", "predict", "--run", str(out), "--horizon", "3"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].split() == ["time", "load_forecast"] and len(lines) == 4
+    assert lines[0].split() == ["time", "load_forecast", "load_lower_90%", "load_upper_90%"]
+    assert len(lines) == 4
     assert lines[1].split()[0] == "2020-09-17"  # the day after the last row
     assert main(["forecast", "evaluate", "--run", str(out), "--test-size", "30", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["test_forecasts"] == 30
@@ -312,3 +313,45 @@ def test_echo_state_network_through_the_same_pipeline(small_csv, tmp_path, capsy
                      "--cell", "esn", "--quiet", "--out", str(tmp_path / "bad"), *bad]) == 2
         assert message in capsys.readouterr().err
         assert not (tmp_path / "bad").exists()
+
+
+def test_predict_starts_where_the_runs_data_ends(data_dir, tmp_path, capsys):
+    folder = data_dir / "google_stock"
+    out = tmp_path / "seed"
+    assert main(["forecast", "train", "--preset", "seed", "--epochs", "1", "--quiet",
+                 "--csv", str(folder / "Google_Stock_Price_Train.csv"),
+                 "--test", str(folder / "Google_Stock_Price_Test.csv"),
+                 "--target", "Open", "--out", str(out)]) == 0
+    capsys.readouterr()
+    history = json.loads((out / "history.json").read_text())  # JSON: nothing is pickled
+    assert len(history["values"]) == 60 and history["time"][-1].startswith("2017-01-31")
+    assert main(["forecast", "predict", "--run", str(out), "--horizon", "3", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    # business days after Tuesday 2017-01-31 (holidays are not known to the calendar)
+    assert [r["time"][:10] for r in rows] == ["2017-02-01", "2017-02-02", "2017-02-03"]
+    assert set(rows[0]) == {"time", "Open_forecast"}  # no validation rows: no interval
+    # the test file again: its rows are already the run's, so the forecast starts after it
+    assert main(["forecast", "predict", "--run", str(out), "--csv",
+                 str(folder / "Google_Stock_Price_Test.csv"), "--horizon", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["time"][:10] == "2017-02-01"
+
+
+def test_predict_gives_the_interval_and_a_fan_chart(small_csv, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train_small(small_csv, out, "--horizon", "3") == 0
+    capsys.readouterr()
+    assert main(["forecast", "predict", "--run", str(out), "--horizon", "5", "--json"]) == 0
+    captured = capsys.readouterr()
+    rows = json.loads(captured.out)
+    assert [r["time"][:10] for r in rows] == ["2020-09-17", "2020-09-18", "2020-09-19",
+                                              "2020-09-20", "2020-09-21"]
+    width = json.loads((out / "config.json").read_text())["interval_halfwidth"]
+    for step, row in enumerate(rows[:3]):  # within the model's horizon: its interval
+        assert row["load_upper_90%"] - row["load_forecast"] == pytest.approx(width[step][0])
+        assert row["load_forecast"] - row["load_lower_90%"] == pytest.approx(width[step][0])
+    assert rows[3]["load_lower_90%"] is None  # fed back past the horizon: no interval
+    chart = captured.err.split("fan chart written to ")[1].strip()
+    assert chart.endswith(".png") and (out / "plots").is_dir()
+    from pathlib import Path as P
+
+    assert P(chart).read_bytes()[:4] == b"\x89PNG"
