@@ -24,6 +24,7 @@ from torch import Tensor
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from rnnkit.data.series import SEPARATORS, check_sep, detect_sep, refuse_split_header
 from rnnkit.errors import InputError
 
 PAD, UNK = "<pad>", "<unk>"
@@ -453,28 +454,32 @@ def _decode(path: Path) -> str:
 
 
 def _find_column(name: str | None, header: list[str], candidates: Sequence[str], what: str,
-                 option: str, path: Path) -> str:
-    if name is not None:
-        if name not in header:
-            raise InputError(f"{path} has no {what} column {name!r}; available columns: "
-                             f"{header}; name one with {option}")
+                 option: str, path: Path, sep: str) -> str:
+    if name is not None and name in header:
         return name
     lowered = {h.lower(): h for h in header}
-    for candidate in candidates:
-        if candidate in lowered:
-            return lowered[candidate]
+    found = next((lowered[c] for c in candidates if c in lowered), None)
+    if name is None and found is not None:
+        return found
+    refuse_split_header(path, header, sep)  # a wrong separator is the likelier fault
+    if name is not None:
+        raise InputError(f"{path} has no {what} column {name!r}; available columns: "
+                         f"{header}; name one with {option}")
     raise InputError(f"{path} has no {what} column (looked for {', '.join(candidates)}); "
                      f"available columns: {header}; name one with {option}")
 
 
 def read_text_table(path: str | Path, text_column: str | None = None,
-                    label_column: str | None = None, labels: bool = True) -> TextTable:
+                    label_column: str | None = None, labels: bool = True,
+                    sep: str | None = None) -> TextTable:
     """Read a TSV or CSV file with a header line into a `TextTable`.
 
-    Tab-separated for ``.tsv``/``.tab`` files (no quoting: SST-2 as distributed), and for
-    other files whose header holds a tab; else comma-separated with standard CSV quoting.
-    Columns are found by name (``sentence``, ``text``, ... and ``label``, ``sentiment``, ...)
-    unless named. With ``labels=False`` the label column is read only if present.
+    The separator is a tab, a comma or a semicolon, detected from the header and the first
+    rows (`detect_sep`; a tie goes to the tab for ``.tsv``/``.tab`` files, else to the comma)
+    unless ``sep`` names it. Tab-separated files are read without quoting (SST-2 as
+    distributed), the others with standard CSV quoting. Columns are found by name
+    (``sentence``, ``text``, ... and ``label``, ``sentiment``, ...) unless named. With
+    ``labels=False`` the label column is read only if present.
 
     Empty files, missing columns (listed), blank lines, rows with the wrong number of
     fields, empty texts or labels and bytes that are not UTF-8 are `InputError` s naming
@@ -489,22 +494,23 @@ def read_text_table(path: str | Path, text_column: str | None = None,
         >>> len(table), table.text_column, table.label_column, table.labels, table.lines
         (2, 'sentence', 'label', ['1', '0'], [2, 3])
     """
+    sep = check_sep(sep)
     path = Path(path)
     text = _decode(path)
-    first_line = text.split("\n", 1)[0]
-    tab = path.suffix.lower() in (".tsv", ".tab") or (path.suffix.lower() != ".csv"
-                                                       and "\t" in first_line)
-    dialect = dict(delimiter="\t", quoting=csv.QUOTE_NONE) if tab else dict(delimiter=",")
+    sep = sep or detect_sep(text, "\t" if path.suffix.lower() in (".tsv", ".tab") else ",")
+    tab = sep == "\t"
+    dialect = dict(delimiter=sep, quoting=csv.QUOTE_NONE if tab else csv.QUOTE_MINIMAL)
     try:
         rows = list(_rows(csv.reader(io.StringIO(text, newline=""), **dialect)))
     except csv.Error as err:
         raise InputError(f"{path} is not a readable {'TSV' if tab else 'CSV'} file: {err}") from err
     (_, header), body = rows[0], rows[1:]
     header = [h.strip() for h in header]
-    text_name = _find_column(text_column, header, TEXT_COLUMNS, "text", "--text-column", path)
+    text_name = _find_column(text_column, header, TEXT_COLUMNS, "text", "--text-column", path,
+                             sep)
     if labels:
         label_name = _find_column(label_column, header, LABEL_COLUMNS, "label", "--label-column",
-                                  path)
+                                  path, sep)
     else:  # read the labels if they are there
         names = [label_column] if label_column else LABEL_COLUMNS
         label_name = next((h for n in names for h in header if h.lower() == n.lower()), None)
@@ -518,7 +524,7 @@ def read_text_table(path: str | Path, text_column: str | None = None,
         if len(fields) != len(header):
             raise InputError(
                 f"{path}, line {line} has {len(fields)} field(s); the header has {len(header)} "
-                f"({header}); a stray {'tab' if tab else 'comma or quote'} in the text?"
+                f"({header}); a stray {SEPARATORS[sep]}{'' if tab else ' or quote'} in the text?"
             )
         for column, value in ((text_name, fields[where[0]]),
                               (label_name, None if where[1] is None else fields[where[1]])):

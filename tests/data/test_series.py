@@ -2,10 +2,11 @@ import re
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
-from rnnkit.data.series import Series, read_series
+from rnnkit.data.series import Series, infer_frequency, read_series
 from rnnkit.errors import InputError
 
 
@@ -184,3 +185,109 @@ def test_errors_in_an_unsorted_file_name_file_lines(tmp_path):
             f"{path}, line 4, column 'y': 'two' is not a number (1 such cell(s) in that column);"
             " fix or remove those rows") + "$"):
         read_series(path, "y")
+
+
+EUROPEAN = "Datum;Umsatz;Menge\n2023-01-02;1014,24;3\n2023-01-03;1.207,5;-0,25\n2023-01-04;987;4\n"
+COMMA_TWIN = ('Datum,Umsatz,Menge\n2023-01-02,1014.24,3\n2023-01-03,"1,207.5",-0.25\n'
+              "2023-01-04,987,4\n")
+
+
+def test_a_semicolon_decimal_comma_file_reads_like_its_comma_twin(tmp_path):
+    twin = read_series(write(tmp_path, COMMA_TWIN, "twin.csv"), "Umsatz", "Datum", ["Menge"])
+    european = read_series(write(tmp_path, EUROPEAN, "eu.csv"), "Umsatz", "Datum", ["Menge"])
+    assert european.values.tolist() == [[1014.24, 3], [1207.5, -0.25], [987, 4]]
+    np.testing.assert_array_equal(european.values, twin.values)
+    assert european.time.equals(twin.time)
+    dotted = write(tmp_path, re.sub(r"2023-01-(\d\d)", r"\1.01.2023", EUROPEAN), "dotted.csv")
+    assert read_series(dotted, "Umsatz", "Datum").time.equals(twin.time)  # day first
+
+
+def test_tab_separated_files_with_either_decimal_mark(tmp_path):
+    points = read_series(write(tmp_path, "Date\ty\n2023-01-02\t1.5\n2023-01-03\t2\n"), "y")
+    commas = read_series(write(tmp_path, "Date\ty\n2023-01-02\t1,5\n2023-01-03\t2\n"), "y")
+    assert points.values[:, 0].tolist() == commas.values[:, 0].tolist() == [1.5, 2]
+    assert str(commas.time[0].date()) == "2023-01-02"
+
+
+def test_explicit_sep_and_decimal(tmp_path):
+    path = write(tmp_path, EUROPEAN)
+    explicit = read_series(path, "Umsatz", "Datum", sep=";", decimal=",")
+    assert explicit.values[:, 0].tolist() == [1014.24, 1207.5, 987]
+    tab = write(tmp_path, "y\tz\n1,5\t2\n", "tab.txt")
+    assert read_series(tab, "y", sep="\t", features=["z"]).values.tolist() == [[1.5, 2]]
+    assert read_series(tab, "y", sep="\\t", features=["z"]).values.tolist() == [[1.5, 2]]
+    quoted = write(tmp_path, 'y,z\n"1,5",2\n', "quoted.csv")  # a decimal comma in quotes
+    assert read_series(quoted, "y", decimal=",", features=["z"]).values.tolist() == [[1.5, 2]]
+    points = write(tmp_path, "y;z\n1,014;2.5\n", "points.csv")  # thousands comma, decimal point
+    assert read_series(points, "y", decimal=".", features=["z"]).values.tolist() == [[1014, 2.5]]
+
+
+def test_a_cell_against_the_decimal_mark_names_the_option(tmp_path):
+    path = write(tmp_path, "y;z\n1,5;2\n2,5;1.5\n")
+    with pytest.raises(InputError, match=r"^" + re.escape(
+            f"{path}, line 3, column 'z': '1.5' is not a number (1 such cell(s) in that column);"
+            " fix or remove those rows (read with --decimal ','; pass --decimal '.' if the file "
+            "uses decimal points)") + "$"):
+        read_series(path, "y", features=["z"])
+
+
+@pytest.mark.parametrize("sep,decimal,message", [
+    ("|", None, "--sep '|' is not known; use ',', ';' or '\\t' (tab)"),
+    (None, ";", "--decimal ';' is not known; use '.' or ','"),
+])
+def test_unknown_sep_or_decimal_names_the_option(tmp_path, sep, decimal, message):
+    with pytest.raises(InputError, match=r"^" + re.escape(message) + "$"):
+        read_series(write(tmp_path, COMMA_TWIN), "Umsatz", sep=sep, decimal=decimal)
+
+
+def test_a_header_of_one_column_holding_a_separator_says_which_sep_to_pass(tmp_path):
+    path = write(tmp_path, EUROPEAN)
+    message = (f"{path} has one column 'Datum;Umsatz;Menge': the file looks "
+               "semicolon-separated; pass --sep ';'")
+    for target in ("Umsatz", "all"):
+        with pytest.raises(InputError, match=r"^" + re.escape(message) + "$"):
+            read_series(path, target, sep=",")
+    tab = write(tmp_path, "Date\ty\n2023-01-02\t1\n", "tab.csv")
+    with pytest.raises(InputError, match=re.escape("looks tab-separated; pass --sep '\\t'")):
+        read_series(tab, "y", sep=";")
+    named = write(tmp_path, "Umsatz, EUR\n5\n6\n", "named.csv")  # a comma inside a real name
+    assert read_series(named, "Umsatz, EUR", sep=";").values[:, 0].tolist() == [5, 6]
+
+
+def _future(time, n=3):
+    freq = infer_frequency(time)
+    return freq, [str(t.date()) for t in pd.date_range(time[-1], periods=n + 1, freq=freq)[1:]]
+
+
+def test_stock_dates_are_business_days(data_dir):
+    with pytest.warns(UserWarning, match="jumps"):
+        train = read_series(data_dir / "google_stock" / "Google_Stock_Price_Train.csv", "Open",
+                            features=["Close"])
+    # Business days ignore holidays: the test file starts 2017-01-03 (Jan 2 was a market
+    # holiday), yet the next business day after Friday 2016-12-30 is Monday 2017-01-02
+    expected = ("B", ["2017-01-02", "2017-01-03", "2017-01-04"])
+    assert _future(train.time) == _future(train.time[-50:]) == expected
+
+
+@pytest.mark.parametrize("freq", ["h", "15min", "D", "W-SAT", "W-MON", "B", "MS", "ME",
+                                  "QS-JAN", "QE-DEC", "YS-JAN", "YE-DEC"])
+def test_calendars_with_a_few_missing_rows(freq):
+    whole = pd.date_range("2000-01-03", periods=41, freq=freq)
+    gappy = whole[:-1].delete([5, 17, 30])  # a few rows missing, as in weekly CO2 records
+    assert infer_frequency(whole[:-1]) == infer_frequency(gappy) == freq
+    assert pd.date_range(gappy[-1], periods=2, freq=infer_frequency(gappy))[-1] == whole[-1]
+
+
+def test_weekly_co2_like_dates_are_weekly():
+    # Mauna Loa's weekly CO2 record: Saturdays from 1958-03-29, some weeks missing
+    weeks = pd.date_range("1958-03-29", periods=120, freq="7D").delete([3, 4, 50, 51, 52])
+    assert infer_frequency(weeks) == "W-SAT"
+
+
+def test_irregular_dates_have_no_frequency():
+    days = pd.DatetimeIndex(["2020-01-01", "2020-01-02", "2020-01-05", "2020-01-11",
+                             "2020-02-03", "2020-02-04"])
+    assert infer_frequency(days) is None
+    assert infer_frequency(days[:2]) is None
+    weekdays = pd.date_range("2020-01-06", periods=60, freq="B")
+    assert infer_frequency(weekdays[::3].append(weekdays[1::3]).sort_values()) is None

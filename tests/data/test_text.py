@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 import torch
@@ -165,6 +166,28 @@ def test_read_tsv_as_sst2_and_csv_with_quotes(tmp_path):
                                  labels=False)
     assert unlabelled.labels is None and unlabelled.texts == ["ok"]
     assert read_text_table(tsv, labels=False).labels == ["1", "0"]
+
+
+def test_semicolon_tables_keep_commas_in_the_text(tmp_path):
+    content = "text;label\nGood, really good;pos\nbad, dull, long;neg\n\"a; b\";neg\n"
+    for name in ("eu.csv", "eu.tsv", "eu.txt"):
+        table = read_text_table(write(tmp_path / name, content))
+        assert table.texts == ["Good, really good", "bad, dull, long", "a; b"], name
+        assert table.labels == ["pos", "neg", "neg"] and table.lines == [2, 3, 4]
+    explicit = read_text_table(write(tmp_path / "x.tsv", content), sep=";")
+    assert explicit.texts[0] == "Good, really good"
+    tab = read_text_table(write(tmp_path / "tab.csv", "text\tlabel\nGood; fine, ok\t1\n"))
+    assert tab.texts == ["Good; fine, ok"]
+
+
+def test_a_header_of_one_column_holding_a_separator_says_which_sep_to_pass(tmp_path):
+    path = write(tmp_path / "eu.csv", "text;label\nGood, really good;pos\n")
+    with pytest.raises(InputError, match=r"^" + re.escape(
+            f"{path} has one column 'text;label': the file looks semicolon-separated; pass "
+            "--sep ';'") + "$"):
+        read_text_table(path, sep=",")
+    with pytest.raises(InputError, match=re.escape("--sep ':' is not known")):
+        read_text_table(path, sep=":")
 
 
 @pytest.mark.parametrize("content,message", [
