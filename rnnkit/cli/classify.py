@@ -43,6 +43,8 @@ def train(
                                                "scores."),
     text_column: str | None = typer.Option(None, help="Column of the texts (default: by name)."),
     label_column: str | None = typer.Option(None, help="Column of the labels (default: by name)."),
+    sep: str | None = typer.Option(None, help="Column separator: ',', ';' or '\\t' (default: "
+                                              "detected)."),
     bidirectional: bool | None = typer.Option(None, "--bidirectional/--unidirectional",
                                               help="Read the text both ways (default)."),
     pooling: str | None = typer.Option(None, help="last, mean, max (default) or attention."),
@@ -73,7 +75,7 @@ def train(
             "ensemble": ensemble, **net.settings(), **vocab.settings(), **common.settings(),
         }
         model, training = o.configured(given, ClassifierConfig(), TRAINING)
-        return ClassifyTask(DataSpec(str(train_file), str(dev), text_column, label_column),
+        return ClassifyTask(DataSpec(str(train_file), str(dev), text_column, label_column, sep),
                             TextClassifier(model, training))
 
     o.run_training("classify", build, common, report=_report)

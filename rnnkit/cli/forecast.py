@@ -71,6 +71,10 @@ def train(
     time: str | None = typer.Option(None, help="Time column (default: found by name; 'none')."),
     features: list[str] = typer.Option(None, help="Extra input columns (repeat or a,b)."),
     fill: str | None = typer.Option(None, help="Missing values: ffill, interpolate or drop."),
+    sep: str | None = typer.Option(None, help="Column separator: ',', ';' or '\\t' "
+                                              "(default: detected)."),
+    decimal: str | None = typer.Option(None, help="Decimal mark: '.' or ',' (default: "
+                                                  "detected)."),
     test: Path | None = typer.Option(None, help="Test CSV that follows --csv in time."),
     test_size: int | None = typer.Option(None, help="Last N rows as the test part (default 10%)."),
     split: str | None = typer.Option(None, help="Row counts TRAIN,VAL,TEST from the start."),
@@ -112,7 +116,7 @@ def train(
         data = {"csv": None if csv is None else str(csv), "target": o.split_list(target),
                 "time": time, "features": o.split_list(features), "fill": fill,
                 "test": None if test is None else str(test), "test_size": test_size,
-                "period": period, "split": _parse_split(split)}
+                "period": period, "split": _parse_split(split), "sep": sep, "decimal": decimal}
         defaults = DATA_PRESETS.get(preset or "", {})
         spec = DataSpec(**{k: v if v not in (None, []) else defaults.get(k, v)
                            for k, v in data.items()})

@@ -42,10 +42,11 @@ class DataSpec:
     dev: str
     text_column: str | None = None
     label_column: str | None = None
+    sep: str | None = None  # column separator (None: detected per file)
 
     def read(self, path: str, labels: bool = True) -> TextTable:
         """Read a TSV/CSV file with these columns (the label column only if ``labels``)."""
-        return read_text_table(path, self.text_column, self.label_column, labels)
+        return read_text_table(path, self.text_column, self.label_column, labels, sep=self.sep)
 
 
 def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int],

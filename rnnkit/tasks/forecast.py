@@ -47,6 +47,8 @@ class DataSpec:
     test_size: int | None = None
     period: int | None = None
     split: list[int] | None = None  # rows for train, validation, test (the rest unused)
+    sep: str | None = None  # column separator (None: detected per file)
+    decimal: str | None = None  # decimal mark (None: detected per file)
 
     def read(self, path: str | None = None) -> Series:
         """Read ``path`` (default: the training CSV) with these settings."""
@@ -55,7 +57,8 @@ class DataSpec:
             return co2()
         if not self.target:
             raise InputError(f"--target is required with --csv {path}: name the column to forecast")
-        return read_series(path, self.target, self.time, self.features, self.fill)
+        return read_series(path, self.target, self.time, self.features, self.fill,
+                           sep=self.sep, decimal=self.decimal)
 
 
 @dataclass

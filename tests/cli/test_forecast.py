@@ -355,3 +355,24 @@ def test_predict_gives_the_interval_and_a_fan_chart(small_csv, tmp_path, capsys)
     from pathlib import Path as P
 
     assert P(chart).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_semicolon_decimal_comma_file_trains_like_its_comma_twin(small_csv, tmp_path, capsys):
+    frame = pd.read_csv(small_csv)
+    twin = tmp_path / "umsatz.csv"  # as a spreadsheet in much of Europe writes it
+    twin.write_text("date;load\n" + "".join(
+        f"{d};{v:.6f}".replace(".", ",") + "\n" for d, v in zip(frame["date"], frame["load"],
+                                                               strict=True)))
+    comma = tmp_path / "comma.csv"
+    frame.assign(load=frame["load"].round(6)).to_csv(comma, index=False)
+    for path, out in ((twin, tmp_path / "a"), (comma, tmp_path / "b")):
+        assert train_small(path, out, "--json") == 0
+    results = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert results[0]["metrics"] == results[1]["metrics"]
+    assert (tmp_path / "a" / "model.safetensors").read_bytes() == \
+        (tmp_path / "b" / "model.safetensors").read_bytes()
+    single = tmp_path / "single.csv"
+    single.write_text("date;load\n2020-01-01;1\n")
+    assert main(["forecast", "train", "--csv", str(single), "--target", "load", "--sep", ",",
+                 "--out", str(tmp_path / "c")]) == 2
+    assert "pass --sep ';'" in capsys.readouterr().err and not (tmp_path / "c").exists()
