@@ -351,16 +351,26 @@ def evaluate_run(run_dir: Path, csv: str | None, test_size: int | None, stride: 
     """Score a run beside the baselines, walking forward from every ``stride``-th origin.
 
     Without ``csv`` the run's own data is read again: by default its test part is scored
-    (what ``train`` reported); ``test_size`` scores the last N rows instead. With ``csv``
-    the last ``test_size`` rows of that file are scored (default: every row after the first
-    lookback). Scored rows that the model was trained on (by timestamp, or by row when the
-    data is the run's own) are counted, and the output says "in-sample" when there are any.
-    With ``retrain`` the model is refit on the rows before each origin (a backtest of the
-    whole procedure, slow)."""
+    (what ``train`` reported); ``test_size`` scores the last N rows instead. Rows of ``csv``
+    that continue the run's data are scored after the run's history (history.json), so even
+    a few new rows can be scored; a file that stands alone is scored after its first
+    lookback rows; ``test_size`` scores its last N rows instead. Scored rows that the model
+    was trained on (by timestamp, or by row when the data is the run's own) are counted, and
+    the output says "in-sample" when there are any. With ``retrain`` the model is refit on
+    the rows before each origin (a backtest of the whole procedure, slow)."""
     fc, spec = load(run_dir)
     c = fc.config
     own = split(spec, c.lookback, c.horizon)
-    series = own.series if csv is None else spec.read(csv)
+    series, first = own.series, own.first_test
+    if csv is not None:
+        where = Path(run_dir) / "history.json"
+        history, frequency = history_from_dict(read_json(where), str(where))
+        new = spec.read(csv)
+        series = continue_history(history, new, c.lookback, frequency)
+        first = c.lookback if series is new else len(history)
+        if first >= len(series):
+            raise InputError(f"{csv} holds no rows after the run's data (which ends at "
+                             f"{_when(np.asarray(history.time)[-1])}); nothing new to score")
     if test_size is not None and not c.horizon <= test_size <= len(series) - c.lookback:
         raise InputError(
             f"--test-size {test_size} must lie in [{c.horizon}, {len(series) - c.lookback}] for "
@@ -368,8 +378,6 @@ def evaluate_run(run_dir: Path, csv: str | None, test_size: int | None, stride: 
         )
     if test_size is not None:
         first = len(series) - test_size
-    else:
-        first = own.first_test if csv is None else c.lookback
     in_sample = _rows_trained_on(series, first, own, csv is None)
     period = spec.period or infer_period(series.target_values[:first, 0], series.time)
     ev = _test_evaluation(fc, series, first, period, stride, retrain)

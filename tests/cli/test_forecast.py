@@ -376,3 +376,18 @@ def test_a_semicolon_decimal_comma_file_trains_like_its_comma_twin(small_csv, tm
     assert main(["forecast", "train", "--csv", str(single), "--target", "load", "--sep", ",",
                  "--out", str(tmp_path / "c")]) == 2
     assert "pass --sep ';'" in capsys.readouterr().err and not (tmp_path / "c").exists()
+
+
+def test_evaluate_scores_rows_that_continue_the_runs_data(small_csv, tmp_path, capsys):
+    frame = pd.read_csv(small_csv)
+    first, later = tmp_path / "first.csv", tmp_path / "later.csv"
+    frame.iloc[:200].to_csv(first, index=False)
+    frame.iloc[200:205].to_csv(later, index=False)  # five rows: fewer than the lookback
+    out = tmp_path / "run"
+    assert train_small(first, out) == 0
+    capsys.readouterr()
+    assert main(["forecast", "evaluate", "--run", str(out), "--csv", str(later), "--json"]) == 0
+    scored = json.loads(capsys.readouterr().out)
+    assert scored["test_forecasts"] == 5 and scored["scope"] == "held-out"
+    assert main(["forecast", "evaluate", "--run", str(out), "--csv", str(first)]) == 0
+    assert "IN-SAMPLE" in capsys.readouterr().out
