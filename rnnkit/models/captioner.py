@@ -14,7 +14,7 @@ image (attention over a single position is the identity), read at every step.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,6 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from rnnkit.configs import configs_from
 from rnnkit.data.augment import augment
 from rnnkit.data.captions import CaptionSet, caption_loader
 from rnnkit.data.parallel import CorpusConfig, Side
@@ -40,6 +39,7 @@ from rnnkit.models.decoder import (
     greedy_search,
     sequence_loss,
 )
+from rnnkit.models.estimator import Estimator
 from rnnkit.train.distributed import Parallel
 from rnnkit.train.fit import FitResult, fit
 from rnnkit.train.settings import TrainSettings
@@ -267,7 +267,7 @@ def image_statistics(images: Tensor) -> tuple[list[float], list[float]]:
     return [round(float(v), 6) for v in mean], [round(float(v), 6) for v in std]
 
 
-class ImageCaptioner:
+class ImageCaptioner(Estimator):
     """Train a `Captioner` on captioned images and caption new ones (an estimator).
 
     Example:
@@ -280,6 +280,9 @@ class ImageCaptioner:
         >>> len(captions), captions[0].attention.shape[1:]  # per word: weights on the CNN grid
         (3, torch.Size([8, 24]))
     """
+
+    SETTINGS = (("model", CaptionerConfig, "config"), ("text", CorpusConfig, "text_config"),
+                ("train", TrainSettings, "train_config"))
 
     def __init__(self, config: CaptionerConfig | None = None, text: CorpusConfig | None = None,
                  train: TrainSettings | None = None) -> None:
@@ -399,25 +402,22 @@ class ImageCaptioner:
 
     def state(self) -> dict[str, Any]:
         """The run's config.json entries (the vocabulary is a separate file)."""
-        return {"model": asdict(self.config), "text": asdict(self.text_config),
-                "train": asdict(self.train_config),
-                "network": {k: getattr(self.network, k) for k in LEARNED}}
+        return {**self.settings(), "network": {k: getattr(self.network, k) for k in LEARNED}}
 
     @classmethod
     def from_state(cls, state: dict[str, Any], side: Any, weights: dict[str, Tensor],
                    where: str) -> ImageCaptioner:
         """Rebuild from `state`, the side's `to_dict` and a weights dict (from safetensors);
         anything that does not fit is refused."""
-        model, text, train = configs_from(state, where, model=CaptionerConfig, text=CorpusConfig,
-                                          train=TrainSettings)
+        cap = cls.from_settings(state, where)
+        model = cap.config
         try:
             network = replace(model, **{k: state["network"][k] for k in LEARNED},
                               backbone_weights=None)  # the run's own weights hold the backbone
         except (KeyError, TypeError) as err:
             raise InputError(f"{where}: missing or malformed entry {err}") from err
         network.validate()
-        text.validate()
-        cap = cls(model, text, train)
+        cap.text_config.validate()
         cap.side = Side.from_dict(side, f"{where}: vocabulary")
         if len(cap.side.vocab) != network.vocab_size:
             raise InputError(f"{where}: a vocabulary of {len(cap.side.vocab)} words, but the "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,6 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnkit.configs import configs_from
 from rnnkit.data.text import (
     TOKENIZERS,
     BucketSampler,
@@ -31,6 +30,7 @@ from rnnkit.errors import InputError
 from rnnkit.io.weights import load_checked
 from rnnkit.layers import CELLS, Recurrent, Trace
 from rnnkit.models.ensemble import Ensemble, member_cross_entropy, one_or_ensemble
+from rnnkit.models.estimator import Estimator
 from rnnkit.train.distributed import Parallel
 from rnnkit.train.fit import FitResult, fit
 from rnnkit.train.settings import TrainSettings
@@ -166,7 +166,7 @@ def build_network(config: ClassifierConfig) -> SequenceClassifier | Ensemble:
     return one_or_ensemble(lambda: SequenceClassifier(config), config.ensemble)
 
 
-class TextClassifier:
+class TextClassifier(Estimator):
     """A text classifier estimator: ``fit`` on labelled texts, then classify any text.
 
     The tokenizer, vocabulary and classes come from the training texts only; the network is
@@ -184,6 +184,8 @@ class TextClassifier:
         >>> clf.predict_proba(["a charming , funny film"]).shape
         (1, 2)
     """
+
+    SETTINGS = (("model", ClassifierConfig, "config"), ("train", TrainSettings, "train_config"))
 
     def __init__(self, config: ClassifierConfig | None = None,
                  train: TrainSettings | None = None) -> None:
@@ -319,21 +321,20 @@ class TextClassifier:
 
     def state(self) -> dict[str, Any]:
         """The run's config.json entries (the tokenizer and vocabulary are separate files)."""
-        return {"model": asdict(self.config), "train": asdict(self.train_config),
-                "classes": list(self.classes)}
+        return {**self.settings(), "classes": list(self.classes)}
 
     @classmethod
     def from_state(cls, state: dict[str, Any], tokenizer: Any, vocab: Any,
                    weights: dict[str, Tensor], where: str) -> TextClassifier:
         """Rebuild from `state`, `Tokenizer.to_dict`, `Vocab.to_dict` and a weights dict
         (from safetensors); anything that does not fit is refused."""
-        model, train = configs_from(state, where, model=ClassifierConfig, train=TrainSettings)
+        clf = cls.from_settings(state, where)
+        model = clf.config
         try:
             classes = [str(label) for label in state["classes"]]
         except (KeyError, TypeError) as err:
             raise InputError(f"{where}: missing or malformed entry {err}") from err
         model.validate()
-        clf = cls(model, train)
         clf.tokenizer = tokenizer_from_dict(tokenizer, f"{where}: tokenizer")
         clf.vocab = Vocab.from_dict(vocab, f"{where}: vocabulary")
         clf.network = replace(model, vocab_size=len(clf.vocab), num_classes=len(classes))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
 from rnnkit import init as rinit
-from rnnkit.configs import configs_from, split_settings
+from rnnkit.configs import split_settings
 from rnnkit.data.scalers import Scaler
 from rnnkit.data.series import Series
 from rnnkit.data.windows import check_length, consecutive, input_windows, origins_between, windows
@@ -22,6 +22,7 @@ from rnnkit.evaluate.intervals import conformal_halfwidth
 from rnnkit.io.weights import load_checked
 from rnnkit.layers import CELLS
 from rnnkit.models.ensemble import Ensemble, one_or_ensemble
+from rnnkit.models.estimator import Estimator
 from rnnkit.models.forecast_nets import esn_config, forecast_network
 from rnnkit.models.normalization import MODES as NORM_MODES
 from rnnkit.reservoir import ESN
@@ -202,7 +203,7 @@ def build_network(config: ForecasterConfig) -> nn.Module:
     return one_or_ensemble(lambda: forecast_network(config), config.ensemble, combine="mean")
 
 
-class Forecaster:
+class Forecaster(Estimator):
     """A forecasting estimator: ``fit`` on a `Series`, then forecast from any origin.
 
     The estimator contract (every estimator has it): `check` (validate, say what will be
@@ -222,6 +223,8 @@ class Forecaster:
         >>> fc.predict(series, horizon=3).shape
         (3, 1)
     """
+
+    SETTINGS = (("model", ForecasterConfig, "config"), ("train", TrainSettings, "train_config"))
 
     def __init__(self, config: ForecasterConfig | None = None,
                  train: TrainSettings | None = None) -> None:
@@ -539,8 +542,7 @@ class Forecaster:
         """Everything but the weights and the scaler (``scaler.to_dict()``), JSON-ready: the
         run's config.json entries."""
         return {
-            "model": asdict(self.config),
-            "train": asdict(self.train_config),
+            **self.settings(),
             "network": {k: getattr(self.network, k)
                         for k in ("n_targets", "n_features", "reservoir_seed")},
             "targets": self.columns[0],
@@ -553,7 +555,8 @@ class Forecaster:
                    where: str) -> Forecaster:
         """Rebuild from `state`, the scaler's ``to_dict`` and a weights dict (from
         safetensors); mismatches are refused."""
-        model, train = configs_from(state, where, model=ForecasterConfig, train=TrainSettings)
+        forecaster = cls.from_settings(state, where)
+        model = forecaster.config
         try:
             network = replace(model, **{k: int(state["network"][k])
                                         for k in ("n_targets", "n_features", "reservoir_seed")})
@@ -564,7 +567,6 @@ class Forecaster:
         except (KeyError, TypeError, ValueError) as err:
             raise InputError(f"{where}: missing or malformed entry {err}") from err
         network.validate()
-        forecaster = cls(model, train)
         forecaster.network = network
         forecaster.net = load_checked(build_network(network), weights, where)
         if halfwidth is not None and halfwidth.shape != (model.horizon, network.n_targets):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +24,12 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnkit.configs import configs_from
 from rnnkit.data.text import Tokenizer, Vocab, build_tokenizer, tokenizer_from_dict
 from rnnkit.errors import InputError
 from rnnkit.io.weights import load_checked
 from rnnkit.layers import CELLS, Recurrent
 from rnnkit.models.decoder import sequence_loss
+from rnnkit.models.estimator import Estimator
 from rnnkit.train.distributed import Parallel
 from rnnkit.train.fit import FitResult, fit
 from rnnkit.train.loader import tensor_loader
@@ -104,7 +104,7 @@ class Sample:
     tokens: int
 
 
-class LanguageModel:
+class LanguageModel(Estimator):
     """Train a `RecurrentLM` on a text, measure bits per character, and write text.
 
     Example:
@@ -117,6 +117,8 @@ class LanguageModel:
         >>> lm.sample("A dog", length=19, temperature=0.5, seed=1).text  # doctest: +ELLIPSIS
         ' runs on ...'
     """
+
+    SETTINGS = (("model", LanguageModelConfig, "config"), ("train", TrainSettings, "train_config"))
 
     def __init__(self, config: LanguageModelConfig | None = None,
                  train: TrainSettings | None = None) -> None:
@@ -335,7 +337,7 @@ class LanguageModel:
 
     def state(self) -> dict[str, Any]:
         """The run's config.json entries (the vocabulary is a separate file)."""
-        return {"model": asdict(self.config), "train": asdict(self.train_config)}
+        return self.settings()
 
     def vocab_dict(self) -> dict[str, Any]:
         """The run's vocab.json: tokenizer and vocabulary."""
@@ -347,9 +349,9 @@ class LanguageModel:
                    where: str) -> LanguageModel:
         """Rebuild from `state`, `vocab_dict` and a weights dict; anything that does not fit
         is refused."""
-        model, train = configs_from(state, where, model=LanguageModelConfig, train=TrainSettings)
+        lm = cls.from_settings(state, where)
+        model = lm.config
         model.validate()
-        lm = cls(model, train)
         if not isinstance(vocab, dict) or set(vocab) != {"tokenizer", "vocab"}:
             raise InputError(f"{where}: vocab.json has exactly 'tokenizer' and 'vocab'")
         lm.tokenizer = tokenizer_from_dict(vocab["tokenizer"], f"{where}: tokenizer")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,6 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from rnnkit.configs import configs_from
 from rnnkit.data.parallel import (
     CorpusConfig,
     ParallelCorpus,
@@ -43,6 +42,7 @@ from rnnkit.models.decoder import (
     greedy_search,
     sequence_loss,
 )
+from rnnkit.models.estimator import Estimator
 from rnnkit.train.distributed import Parallel
 from rnnkit.train.fit import FitResult, fit
 from rnnkit.train.settings import TrainSettings
@@ -173,7 +173,7 @@ class Translation:
     truncated: bool
 
 
-class Translator:
+class Translator(Estimator):
     """Train a `Seq2Seq` on a parallel corpus and translate with it (an estimator).
 
     Example:
@@ -186,6 +186,9 @@ class Translator:
         >>> out.source_tokens, out.attention.shape[1]  # attention (T_out, S) over the source
         (['ein', 'hund', 'schläft', '.'], 4)
     """
+
+    SETTINGS = (("model", Seq2SeqConfig, "config"), ("corpus", CorpusConfig, "corpus_config"),
+                ("train", TrainSettings, "train_config"))
 
     def __init__(self, config: Seq2SeqConfig | None = None, corpus: CorpusConfig | None = None,
                  train: TrainSettings | None = None) -> None:
@@ -339,8 +342,7 @@ class Translator:
 
     def state(self) -> dict[str, Any]:
         """The run's config.json entries (the sides are a separate file)."""
-        return {"model": asdict(self.config), "corpus": asdict(self.corpus_config),
-                "train": asdict(self.train_config)}
+        return self.settings()
 
     def sides_dict(self) -> dict[str, Any]:
         """The run's ``vocab.json``: both sides' tokenizer and vocabulary."""
@@ -352,11 +354,10 @@ class Translator:
                    where: str) -> Translator:
         """Rebuild from `state`, `sides_dict` and a weights dict (from safetensors);
         anything that does not fit is refused."""
-        model, corpus, train = configs_from(state, where, model=Seq2SeqConfig, corpus=CorpusConfig,
-                                            train=TrainSettings)
+        tr = cls.from_settings(state, where)
+        model = tr.config
         model.validate()
-        corpus.validate()
-        tr = cls(model, corpus, train)
+        tr.corpus_config.validate()
         if not isinstance(sides, dict) or set(sides) != {"source", "target"}:
             raise InputError(f"{where}: vocab.json has exactly 'source' and 'target'")
         tr.source = Side.from_dict(sides["source"], f"{where}: source side")

@@ -7,25 +7,22 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from rnnkit.configs import configs_from
 from rnnkit.data.captions import CaptionSet, load_images, read_captions
 from rnnkit.data.digit_scenes import SceneConfig, digit_scenes
-from rnnkit.data.parallel import CorpusConfig
 from rnnkit.errors import InputError
 from rnnkit.io.files import read_json, save_figure, write_bytes, write_json
 from rnnkit.io.weights import load_weights, save_weights
-from rnnkit.models.captioner import Caption, CaptionerConfig, ImageCaptioner
+from rnnkit.models.captioner import Caption, ImageCaptioner
 from rnnkit.runs import load_config
 from rnnkit.tasks.workflow import Task, register
 from rnnkit.train.fit import FitResult
-from rnnkit.train.settings import TrainSettings
 
 
 @dataclass
@@ -130,6 +127,8 @@ class CaptionTask(Task[Splits]):
     built-in digit scenes), scored with greedy and beam search on the held-out images."""
 
     group = "caption"
+    DATA = DataSpec
+    ESTIMATOR = ImageCaptioner
     spec: DataSpec
     estimator: ImageCaptioner = field(default_factory=ImageCaptioner)
 
@@ -174,20 +173,6 @@ class CaptionTask(Task[Splits]):
         if data.test is not None:
             for k in range(min(8, len(data.test))):
                 write_bytes(run / "examples" / f"test-{k:02d}.png", _png(data.test.images[k]))
-
-    def settings(self) -> dict[str, Any]:
-        """The data settings, the network's, the captions' and the training settings."""
-        cap = self.estimator
-        return {"data": asdict(self.spec), "model": asdict(cap.config),
-                "text": asdict(cap.text_config), "train": asdict(cap.train_config)}
-
-    @classmethod
-    def from_settings(cls, config: dict[str, Any], where: str) -> CaptionTask:
-        """The task of a run's config.json."""
-        spec, model, text, train = configs_from(config, where, data=DataSpec,
-                                                model=CaptionerConfig, text=CorpusConfig,
-                                                train=TrainSettings)
-        return cls(spec, ImageCaptioner(model, text, train))
 
 
 #: The entries of a caption run's config.json.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +18,10 @@ from rnnkit.data.text import TextTable, label_indices, read_lines, read_text_tab
 from rnnkit.errors import InputError
 from rnnkit.io.files import read_json, save_figure, write_bytes, write_json
 from rnnkit.io.weights import load_weights, save_weights
-from rnnkit.models.classifier import ClassifierConfig, TextClassifier
+from rnnkit.models.classifier import TextClassifier
 from rnnkit.runs import load_config
 from rnnkit.tasks.workflow import Task, register
 from rnnkit.train.fit import FitResult
-from rnnkit.train.settings import TrainSettings
 
 #: Gates shown by ``explain``, when the cell has them: the LSTM's forget and input gates, the
 #: GRU's update and reset gates, else the Elman cell's pre-activation.
@@ -98,6 +97,8 @@ class ClassifyTask(Task[tuple[TextTable, TextTable]]):
     scores on the dev table."""
 
     group = "classify"
+    DATA = DataSpec
+    ESTIMATOR = TextClassifier
     spec: DataSpec
     estimator: TextClassifier = field(default_factory=TextClassifier)
 
@@ -136,18 +137,6 @@ class ClassifyTask(Task[tuple[TextTable, TextTable]]):
         write_bytes(run / "predictions.csv",
                     _predictions_csv(data[1], self.dev_probs, clf.classes))
         save_figure(training_figure(fit.history, fit.best_epoch), run / "training.png")
-
-    def settings(self) -> dict[str, Any]:
-        """The files and columns, the network's and the training settings."""
-        return {"data": asdict(self.spec), "model": asdict(self.estimator.config),
-                "train": asdict(self.estimator.train_config)}
-
-    @classmethod
-    def from_settings(cls, config: dict[str, Any], where: str) -> ClassifyTask:
-        """The task of a run's config.json."""
-        spec, model, train = configs_from(config, where, data=DataSpec, model=ClassifierConfig,
-                                          train=TrainSettings)
-        return cls(spec, TextClassifier(model, train))
 
 
 #: The entries of a classify run's config.json.

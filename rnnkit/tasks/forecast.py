@@ -4,7 +4,7 @@ forecasts, evaluation and the glass box on one forecast from a run."""
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +20,10 @@ from rnnkit.evaluate.backtest import Evaluation, evaluate
 from rnnkit.evaluate.baselines import infer_period
 from rnnkit.io.files import read_json, save_figure, write_bytes, write_json
 from rnnkit.io.weights import load_weights, save_weights
-from rnnkit.models.forecaster import Forecaster, ForecasterConfig
+from rnnkit.models.forecaster import Forecaster
 from rnnkit.runs import load_config
 from rnnkit.tasks.workflow import Task, register
 from rnnkit.train.fit import FitResult
-from rnnkit.train.settings import TrainSettings
 
 
 @dataclass
@@ -201,6 +200,8 @@ class ForecastTask(Task[ForecastData]):
     judged on the held-out test part beside the naive baselines."""
 
     group = "forecast"
+    DATA = DataSpec
+    ESTIMATOR = Forecaster
     spec: DataSpec
     estimator: Forecaster = field(default_factory=Forecaster)
 
@@ -232,18 +233,6 @@ class ForecastTask(Task[ForecastData]):
         write_bytes(run / "predictions.csv", _predictions_csv(self.evaluation, series))
         _write_plots(run, fit, self.evaluation, series, f"{series.targets[0]}: test period",
                      fc.config.lookback)
-
-    def settings(self) -> dict[str, Any]:
-        """The data settings, the forecaster's config and its training settings."""
-        return {"data": asdict(self.spec), "model": asdict(self.estimator.config),
-                "train": asdict(self.estimator.train_config)}
-
-    @classmethod
-    def from_settings(cls, config: dict[str, Any], where: str) -> ForecastTask:
-        """The task of a run's config.json."""
-        spec, model, train = configs_from(config, where, data=DataSpec, model=ForecasterConfig,
-                                          train=TrainSettings)
-        return cls(spec, Forecaster(model, train))
 
 
 #: The entries of a forecast run's config.json.

@@ -6,20 +6,18 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnkit.configs import configs_from
 from rnnkit.data.parallel import read_sentences
 from rnnkit.errors import InputError
 from rnnkit.io.files import read_json, save_figure, write_bytes, write_json
 from rnnkit.io.weights import load_weights, save_weights
-from rnnkit.models.language_model import LanguageModel, LanguageModelConfig, Sample
+from rnnkit.models.language_model import LanguageModel, Sample
 from rnnkit.runs import load_config
 from rnnkit.tasks.workflow import Task, register
 from rnnkit.train.fit import FitResult
-from rnnkit.train.settings import TrainSettings
 
 
 @dataclass
@@ -70,6 +68,8 @@ class GenerateTask(Task[tuple[str, str]]):
     validation loss, bits per character measured and three samples written."""
 
     group = "generate"
+    DATA = DataSpec
+    ESTIMATOR = LanguageModel
     spec: DataSpec
     estimator: LanguageModel = field(default_factory=LanguageModel)
 
@@ -106,18 +106,6 @@ class GenerateTask(Task[tuple[str, str]]):
             f"{spec.prompt}{s.text}" for k, s in enumerate(self.samples)).encode() + b"\n")
         save_figure(loss_figure(fit.history, fit.best_epoch, "cross-entropy (nats per token)"),
                     run / "loss.png")
-
-    def settings(self) -> dict[str, Any]:
-        """The text settings, the network's and the training settings."""
-        return {"data": asdict(self.spec), "model": asdict(self.estimator.config),
-                "train": asdict(self.estimator.train_config)}
-
-    @classmethod
-    def from_settings(cls, config: dict[str, Any], where: str) -> GenerateTask:
-        """The task of a run's config.json."""
-        spec, model, train = configs_from(config, where, data=DataSpec, model=LanguageModelConfig,
-                                          train=TrainSettings)
-        return cls(spec, LanguageModel(model, train))
 
 
 #: The entries of a generate run's config.json.

@@ -7,21 +7,19 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnkit.configs import configs_from
-from rnnkit.data.parallel import CorpusConfig, ParallelCorpus, read_parallel, read_sentences
+from rnnkit.data.parallel import ParallelCorpus, read_parallel, read_sentences
 from rnnkit.errors import InputError
 from rnnkit.evaluate.translation import corpus_scores
 from rnnkit.io.files import read_json, save_figure, write_json
 from rnnkit.io.weights import load_weights, save_weights
-from rnnkit.models.seq2seq import Seq2SeqConfig, Translation, Translator
+from rnnkit.models.seq2seq import Translation, Translator
 from rnnkit.runs import load_config
 from rnnkit.tasks.workflow import Task, register
 from rnnkit.train.fit import FitResult
-from rnnkit.train.settings import TrainSettings
 
 
 @dataclass
@@ -41,6 +39,8 @@ class TranslateTask(Task[tuple[ParallelCorpus, ParallelCorpus]]):
     scores on the validation pairs."""
 
     group = "translate"
+    DATA = DataSpec
+    ESTIMATOR = Translator
     spec: DataSpec
     estimator: Translator = field(default_factory=Translator)
 
@@ -73,20 +73,6 @@ class TranslateTask(Task[tuple[ParallelCorpus, ParallelCorpus]]):
         """vocab.json (both sides) and the weights."""
         write_json(run / "vocab.json", self.estimator.sides_dict())
         save_weights(run / "model.safetensors", self.estimator.net)
-
-    def settings(self) -> dict[str, Any]:
-        """The files, the network's, the corpus's and the training settings."""
-        tr = self.estimator
-        return {"data": asdict(self.spec), "model": asdict(tr.config),
-                "corpus": asdict(tr.corpus_config), "train": asdict(tr.train_config)}
-
-    @classmethod
-    def from_settings(cls, config: dict[str, Any], where: str) -> TranslateTask:
-        """The task of a run's config.json."""
-        spec, model, corpus, train = configs_from(config, where, data=DataSpec,
-                                                  model=Seq2SeqConfig, corpus=CorpusConfig,
-                                                  train=TrainSettings)
-        return cls(spec, Translator(model, corpus, train))
 
 
 #: The entries of a translate run's config.json.

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import sys
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from importlib import import_module
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
+from rnnkit.configs import configs_from
 from rnnkit.errors import InputError
 from rnnkit.io.files import write_json
+from rnnkit.models.estimator import Estimator
 from rnnkit.runs import Run, finish, resume_config, start_run
 from rnnkit.train.distributed import Parallel
 from rnnkit.train.fit import FitResult
@@ -28,10 +30,14 @@ Data = TypeVar("Data")
 
 
 class Task(ABC, Generic[Data]):
-    """One command group's part in the workflow: its data settings, its estimator and the
-    hooks that differ between groups. Subclasses set ``group`` (the command group's name)."""
+    """One command group's part in the workflow: its data settings (``spec``, a ``DATA``
+    dataclass), its estimator (an ``ESTIMATOR``) and the hooks that differ between groups.
+    Subclasses set ``group`` (the command group's name), ``DATA`` and ``ESTIMATOR``."""
 
     group: ClassVar[str]
+    DATA: ClassVar[type]
+    ESTIMATOR: ClassVar[type[Estimator]]
+    spec: Any
     estimator: Any
 
     @abstractmethod
@@ -62,14 +68,16 @@ class Task(ABC, Generic[Data]):
         """Write the group's files into the run folder ``run``: weights, vocabularies,
         predictions, plots."""
 
-    @abstractmethod
     def settings(self) -> dict[str, Any]:
-        """What rebuilds this task untrained (config.json before training; JSON-ready)."""
+        """What rebuilds this task untrained (config.json before training): the data settings
+        and the estimator's."""
+        return {"data": asdict(self.spec), **self.estimator.settings()}
 
     @classmethod
-    @abstractmethod
     def from_settings(cls, config: dict[str, Any], where: str) -> Task:
         """The task that `settings` describes (``where`` names the file for messages)."""
+        (spec,) = configs_from(config, where, data=cls.DATA)
+        return cls(spec, cls.ESTIMATOR.from_settings(config, where))
 
 
 #: Every group's task class by its name: ``rnnkit.tasks.<group>`` registers its own.
