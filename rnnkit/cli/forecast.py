@@ -59,7 +59,8 @@ def _print_table(metrics: dict, header: str) -> None:
     if metrics.get("interval"):
         i = metrics["interval"]
         typer.echo(f"{i['level']:.0%} prediction interval: empirical coverage {i['coverage']:.1%}"
-                   f" on the test forecasts (mean width {i['mean_width']:.4g})")
+                   f" on the test forecasts (mean width {i['mean_width']:.4g}; calibrated on the "
+                   "validation windows, which also chose the kept epoch)")
     typer.echo(metrics["verdict"])
 
 

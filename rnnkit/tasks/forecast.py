@@ -187,7 +187,11 @@ def metrics_json(ev: Evaluation, first_test: int, series: Series,
         "beats_persistence": bool(ev.skill_interval[0] > 0),
         "metrics": ev.metrics,
         "scaled": ev.scaled,
-        "interval": ev.interval,
+        # split-conformal: calibrated on the validation windows, the same that chose the kept
+        # epoch (a separate calibration part would leave less data to stop on)
+        "interval": None if ev.interval is None else {
+            **ev.interval, "calibration": "the validation windows (they also chose the kept "
+                                          "epoch)"},
         "per_step": ev.per_step(),
     }
     return result
