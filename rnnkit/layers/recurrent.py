@@ -34,10 +34,9 @@ CELLS: dict[str, tuple[CellFactory, Callable[[nn.Module], None] | None]] = {
 
 _FUSED = {"LSTM": _VF.lstm, "GRU": _VF.gru, "RNN_TANH": _VF.rnn_tanh, "RNN_RELU": _VF.rnn_relu}
 #: With lengths, the fast path groups the rows by length and runs each group dense when the
-#: groups average at least this many rows; with smaller groups it packs the batch instead.
-#: `benchmarks/lengths_speed.py` (1 CPU thread): grouped, 1.04-2.85x the speed of torch's
-#: packed LSTM for groups of 3 rows or more on average; for groups of 1-3 rows grouping gained
-#: nothing over packing (0.89-1.05x), so those batches stay packed.
+#: groups average at least this many rows; with smaller groups it packs the batch instead,
+#: because grouping gains nothing over packing there (`benchmarks/lengths_speed.py` measures
+#: both against torch's packed LSTM; docs/sentiment.md has the figures).
 MIN_GROUP_ROWS = 3
 
 

@@ -24,8 +24,7 @@ def set_cpu_threads(threads: int | None = None) -> int:
     """Set torch's intra-op threads (default 1) and flush denormals; returns the count.
 
     Small recurrent models gain nothing from more threads, and on a shared machine extra
-    threads contend with other processes: 1 thread was 5-10x faster than 2 per training step
-    here with another process busy on one core (forecasting issue's measurements).
+    threads contend with other processes for the same cores.
     """
     threads = 1 if threads is None else threads
     if threads < 1:
