@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +130,7 @@ class CaptionTask(Task[Splits]):
     DATA = DataSpec
     ESTIMATOR = ImageCaptioner
     spec: DataSpec
-    estimator: ImageCaptioner = field(default_factory=ImageCaptioner)
+    estimator: ImageCaptioner
 
     def read(self) -> Splits:
         """The training, validation and (digit scenes) test images."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +100,7 @@ class ClassifyTask(Task[tuple[TextTable, TextTable]]):
     DATA = DataSpec
     ESTIMATOR = TextClassifier
     spec: DataSpec
-    estimator: TextClassifier = field(default_factory=TextClassifier)
+    estimator: TextClassifier
 
     def read(self) -> tuple[TextTable, TextTable]:
         """The training and dev tables; the column names found in the training file are

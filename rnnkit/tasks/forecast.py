@@ -207,7 +207,7 @@ class ForecastTask(Task[ForecastData]):
     DATA = DataSpec
     ESTIMATOR = Forecaster
     spec: DataSpec
-    estimator: Forecaster = field(default_factory=Forecaster)
+    estimator: Forecaster
 
     def read(self) -> ForecastData:
         """The series and its split (validated)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,7 @@ class GenerateTask(Task[tuple[str, str]]):
     DATA = DataSpec
     ESTIMATOR = LanguageModel
     spec: DataSpec
-    estimator: LanguageModel = field(default_factory=LanguageModel)
+    estimator: LanguageModel
 
     def read(self) -> tuple[str, str]:
         """Training and validation text."""

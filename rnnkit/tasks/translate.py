@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ class TranslateTask(Task[tuple[ParallelCorpus, ParallelCorpus]]):
     DATA = DataSpec
     ESTIMATOR = Translator
     spec: DataSpec
-    estimator: Translator = field(default_factory=Translator)
+    estimator: Translator
 
     def read(self) -> tuple[ParallelCorpus, ParallelCorpus]:
         """The training and validation corpora."""
