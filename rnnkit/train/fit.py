@@ -443,12 +443,8 @@ def _logger(name: str, log_dir: Path | None) -> Logger | bool:
     """Lightning's logger ``name`` writing into ``log_dir/logs`` (False: none)."""
     if log_dir is None or name == "none":
         return False
-    if name == "tensorboard":
-        try:
-            return TensorBoardLogger(log_dir, name="logs", version="", default_hp_metric=False)
-        except ModuleNotFoundError as err:
-            raise InputError("--logger tensorboard needs the tensorboard package: "
-                             "pip install tensorboard (or use --logger csv)") from err
+    if name == "tensorboard":  # its package is checked by TrainSettings.validate
+        return TensorBoardLogger(log_dir, name="logs", version="", default_hp_metric=False)
     return CSVLogger(log_dir, name="logs", version="")
 
 

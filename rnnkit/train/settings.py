@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -87,6 +88,10 @@ class TrainSettings:
         if self.logger not in LOGGERS:
             raise InputError(f"--logger {self.logger!r} is not known; choose one of "
                              f"{', '.join(LOGGERS)}")
+        if self.logger == "tensorboard" and not any(
+                importlib.util.find_spec(name) for name in ("tensorboard", "tensorboardX")):
+            raise InputError("--logger tensorboard needs the tensorboard package: pip install "
+                             "tensorboard (or use --logger csv)")
 
     @property
     def max_seconds(self) -> float | None:

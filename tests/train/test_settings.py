@@ -37,3 +37,12 @@ def test_every_group_default_is_a_valid_train_settings(defaults):
 def test_the_time_budget_in_seconds():
     assert TrainSettings(max_minutes=1.5).max_seconds == 90.0
     assert TrainSettings().max_seconds is None
+
+
+def test_the_tensorboard_logger_is_refused_up_front_without_its_package(monkeypatch):
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    with pytest.raises(InputError, match="--logger tensorboard needs the tensorboard package"):
+        TrainSettings(logger="tensorboard").validate()
+    TrainSettings(logger="csv").validate()
