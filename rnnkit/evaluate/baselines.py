@@ -7,6 +7,8 @@ row), and returns (N, H, n) forecasts of rows ``origin+1 .. origin+H`` that use 
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 
@@ -37,6 +39,12 @@ def mean(y: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
     return np.repeat(running[origins][:, None, :], horizon, axis=1)
 
 
+#: Seasonal period of each calendar frequency (pandas offset names): a day of hours, a week
+#: of days, a year of weeks, months or quarters. Business days and minutes have none here:
+#: the autocorrelation decides.
+PERIODS = {"h": 24, "D": 7, "W": 52, "ME": 12, "MS": 12, "M": 12, "QE": 4, "QS": 4, "Q": 4}
+
+
 def infer_period(y: np.ndarray, time: object = None, max_lag: int = 400) -> int | None:
     """A seasonal period from the timestamps' frequency, else from the autocorrelation.
 
@@ -51,11 +59,10 @@ def infer_period(y: np.ndarray, time: object = None, max_lag: int = 400) -> int 
 
     if isinstance(time, pd.DatetimeIndex) and len(time) >= 3:
         freq = infer_frequency(time[:500])
-        if freq:
-            for prefix, period in (("h", 24), ("D", 7), ("W", 52), ("ME", 12), ("MS", 12),
-                                   ("M", 12), ("QE", 4), ("QS", 4), ("Q", 4)):
-                if freq.upper().startswith(prefix.upper()):
-                    return period
+        # the offset's name without its multiple or anchor: "W-SAT" -> "W", "15min" -> "min"
+        base = re.match(r"\d*([A-Za-z]+)", freq).group(1) if freq else None
+        if base in PERIODS:
+            return PERIODS[base]
     values = np.asarray(y, dtype=np.float64).ravel()
     values = values[np.isfinite(values)]
     steps = np.arange(len(values))

@@ -54,3 +54,16 @@ def test_every_forecaster_has_smape_and_a_zero_actual_does_not_crash():
     # model: 0 / 0, |2 - 1| / 3, |0 - 1| / 1; persistence repeats 1, 0, 2
     assert math.isclose(ev.metrics["model"]["smape"], 200 / 3 * (1 / 3 + 1))
     assert math.isclose(ev.metrics["persistence"]["smape"], 200 / 3 * (1 + 1 + 1))
+
+
+def test_the_seasonal_period_of_each_calendar_and_none_for_minutes():
+    import pandas as pd
+
+    from rnnkit.evaluate.baselines import infer_period
+
+    noise = np.random.default_rng(0).normal(size=300)
+    periods = {freq: infer_period(noise, pd.date_range("2020-01-01", periods=300, freq=freq))
+               for freq in ("h", "D", "W-SAT", "MS", "QS-JAN", "min", "15min")}
+    # minutes are not months: without a calendar period, noise has no season either
+    assert periods == {"h": 24, "D": 7, "W-SAT": 52, "MS": 12, "QS-JAN": 4, "min": None,
+                       "15min": None}
