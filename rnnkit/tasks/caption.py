@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +131,7 @@ class CaptionTask(Task[Splits]):
     ESTIMATOR = ImageCaptioner
     spec: DataSpec
     estimator: ImageCaptioner
+    captions: list[Caption] = field(default_factory=list, init=False)  # set by evaluate
 
     def read(self) -> Splits:
         """The training, validation and (digit scenes) test images."""

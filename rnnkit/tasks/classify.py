@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +101,7 @@ class ClassifyTask(Task[tuple[TextTable, TextTable]]):
     ESTIMATOR = TextClassifier
     spec: DataSpec
     estimator: TextClassifier
+    dev_probs: np.ndarray | None = field(default=None, init=False)  # set by evaluate
 
     def read(self) -> tuple[TextTable, TextTable]:
         """The training and dev tables; the column names found in the training file are

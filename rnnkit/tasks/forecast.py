@@ -208,6 +208,7 @@ class ForecastTask(Task[ForecastData]):
     ESTIMATOR = Forecaster
     spec: DataSpec
     estimator: Forecaster
+    evaluation: Evaluation | None = field(default=None, init=False)  # set by evaluate
 
     def read(self) -> ForecastData:
         """The series and its split (validated)."""

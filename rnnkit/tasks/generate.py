@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,7 @@ class GenerateTask(Task[tuple[str, str]]):
     ESTIMATOR = LanguageModel
     spec: DataSpec
     estimator: LanguageModel
+    samples: list[Sample] = field(default_factory=list, init=False)  # set by evaluate
 
     def read(self) -> tuple[str, str]:
         """Training and validation text."""
