@@ -27,7 +27,9 @@ from rnnkit.data.series import (
     _read_values,
     _sample,
     check_sep,
+    check_table,
     detect_sep,
+    fill_rows,
     refuse_split_header,
 )
 from rnnkit.errors import InputError
@@ -89,19 +91,13 @@ class Panel:
         self.values = np.asarray(self.values, dtype=np.float64)
         self.offsets = np.asarray(self.offsets, dtype=np.int64)
         self.ids = [str(i) for i in self.ids]
-        if self.values.ndim != 2 or self.values.shape[1] != len(self.targets) + len(self.features):
-            raise ValueError(
-                f"values of shape {self.values.shape} do not match {len(self.targets)} targets "
-                f"and {len(self.features)} features"
-            )
+        check_table(self.values, self.targets, self.features, self.time)
         if (len(self.offsets) != len(self.ids) + 1 or self.offsets[0] != 0
                 or self.offsets[-1] != len(self.values) or np.any(np.diff(self.offsets) < 0)):
             raise ValueError(f"offsets {self.offsets} do not split {len(self.values)} rows into "
                              f"{len(self.ids)} series")
         if len(set(self.ids)) != len(self.ids):
             raise ValueError("series ids are not distinct")
-        if self.time is not None and len(self.time) != len(self.values):
-            raise ValueError(f"time has {len(self.time)} entries for {len(self.values)} rows")
 
     def __len__(self) -> int:
         """The number of series S."""
@@ -231,35 +227,6 @@ def _read_ids(parts: list[pd.Series], column: str, path: Path) -> np.ndarray:
     return ids
 
 
-def _fill_series(values: np.ndarray, rows: np.ndarray, columns: list[str], fill: str,
-                 where: str) -> np.ndarray:
-    """Fill one series' empty cells in place as `read_series` does; returns the rows to keep.
-
-    ``values`` (T, C) is the series in time order, ``rows`` (T,) the data row of each, for
-    messages. Written again here because `read_series` fills inline, for one series only.
-    """
-    missing = np.isnan(values)
-    if fill == "drop":
-        keep = ~missing.any(axis=1)
-        if not keep.any():
-            raise InputError(f"{where}: every row has a missing value in {columns}; "
-                             "--fill drop would leave nothing")
-        return keep
-    table = pd.DataFrame(values)
-    table = table.ffill() if fill == "ffill" else table.interpolate(limit_direction="both")
-    values[:] = table.to_numpy()
-    left = np.isnan(values)
-    if left.any():
-        row, col = np.argwhere(left)[0]
-        if left[:, col].all():  # the only gap interpolate (both directions) leaves
-            raise InputError(f"{where}, column {columns[col]!r} has no values; leave it out")
-        raise InputError(
-            f"{where}, column {columns[col]!r}: cannot ffill the missing value at line "
-            f"{_line(int(rows[row]))} (nothing before it in time); use --fill interpolate or drop"
-        )
-    return np.ones(len(values), dtype=bool)
-
-
 def _fill_each(values: np.ndarray, offsets: np.ndarray, rows: np.ndarray, ids: list[str],
                columns: list[str] | None, fill: str | None, path: Path) -> np.ndarray:
     """Fill empty cells series by series, never across series; returns the rows (N,) to keep.
@@ -286,7 +253,7 @@ def _fill_each(values: np.ndarray, offsets: np.ndarray, rows: np.ndarray, ids: l
     for k in np.unique(gappy):
         start, stop = offsets[k], offsets[k + 1]
         names = [ids[k]] if columns is None else columns
-        keep[start:stop] = _fill_series(values[start:stop], rows[start:stop], names, fill,
+        keep[start:stop] = fill_rows(values[start:stop], rows[start:stop], names, fill,
                                         f"{path}, series {ids[k]!r}")
     return keep
 

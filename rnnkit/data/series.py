@@ -37,6 +37,17 @@ _SAMPLE_RECORDS = 100
 _CHUNK_ROWS = 20_000
 
 
+def check_table(values: np.ndarray, targets: list[str], features: list[str],
+                time: pd.DatetimeIndex | None) -> None:
+    """Raise `ValueError` unless ``values`` is (T, len(targets) + len(features)) and ``time``
+    (when given) has T entries: the layout `Series` and `rnnkit.data.panel.Panel` share."""
+    if values.ndim != 2 or values.shape[1] != len(targets) + len(features):
+        raise ValueError(f"values of shape {values.shape} do not match {len(targets)} targets "
+                         f"and {len(features)} features")
+    if time is not None and len(time) != len(values):
+        raise ValueError(f"time has {len(time)} entries for {len(values)} rows")
+
+
 @dataclass
 class Series:
     """A validated time series.
@@ -58,13 +69,7 @@ class Series:
             self.values = self.values.copy()  # on read-only arrays, so take our own copy
         if self.values.ndim == 1:
             self.values = self.values[:, None]
-        if self.values.shape[1] != len(self.targets) + len(self.features):
-            raise ValueError(
-                f"values have {self.values.shape[1]} columns but {len(self.targets)} targets and "
-                f"{len(self.features)} features were named"
-            )
-        if self.time is not None and len(self.time) != len(self.values):
-            raise ValueError(f"time has {len(self.time)} entries for {len(self.values)} rows")
+        check_table(self.values, self.targets, self.features, self.time)
 
     def __len__(self) -> int:
         return len(self.values)
@@ -341,6 +346,38 @@ def _read_values(chunks: Iterator[pd.DataFrame], columns: list[str], time_column
     return values, stamps[0].append(stamps[1:])
 
 
+def fill_rows(values: np.ndarray, rows: np.ndarray, columns: list[str], fill: str,
+              where: str) -> np.ndarray:
+    """Fill one series' empty cells in place by ``fill`` (ffill, interpolate or drop) and
+    return the mask (T,) of rows to keep.
+
+    ``values`` (T, C) is the series in time order, ``rows`` (T,) the data row of each, for the
+    file lines in messages; ``where`` names the file. A gap nothing can fill is an
+    `InputError`: an ffill before the first value, a column with no values, or a drop that
+    leaves nothing.
+    """
+    missing = np.isnan(values)
+    if fill == "drop":
+        keep = ~missing.any(axis=1)
+        if not keep.any():
+            raise InputError(f"{where}: every row has a missing value in {columns}; "
+                             "--fill drop would leave nothing")
+        return keep
+    table = pd.DataFrame(values)
+    table = table.ffill() if fill == "ffill" else table.interpolate(limit_direction="both")
+    values[:] = table.to_numpy()
+    left = np.isnan(values)
+    if left.any():
+        row, col = np.argwhere(left)[0]
+        if left[:, col].all():  # the only gap interpolate (both directions) leaves
+            raise InputError(f"{where}, column {columns[col]!r} has no values; leave it out")
+        raise InputError(
+            f"{where}, column {columns[col]!r}: cannot ffill the missing value at line "
+            f"{_line(int(rows[row]))} (nothing before it in time); use --fill interpolate or drop"
+        )
+    return np.ones(len(values), dtype=bool)
+
+
 def read_series(
     path: str | Path,
     target: str | list[str],
@@ -441,27 +478,9 @@ def read_series(
                 f"{path}, line {_line(int(rows[row]))}, column {columns[col]!r}: missing value "
                 f"({int(missing.sum())} missing in all); choose --fill ffill, interpolate or drop"
             )
-        if fill == "drop":
-            keep = ~missing.any(axis=1)
-            if not keep.any():
-                raise InputError(f"{path}: every row has a missing value in {columns}; "
-                                 "--fill drop would leave nothing")
-            values, rows = values[keep], rows[keep]
-            stamps = None if stamps is None else stamps[keep]
-        else:
-            table = pd.DataFrame(values)
-            table = table.ffill() if fill == "ffill" else table.interpolate(limit_direction="both")
-            values = table.to_numpy()
-            left = np.isnan(values)
-            if left.any():
-                row, col = np.argwhere(left)[0]
-                if left[:, col].all():  # the only gap interpolate (both directions) leaves
-                    raise InputError(f"{path}, column {columns[col]!r} has no values; leave it out")
-                raise InputError(
-                    f"{path}, column {columns[col]!r}: cannot ffill the missing value at line "
-                    f"{_line(int(rows[row]))} (nothing before it in time); use --fill "
-                    "interpolate or drop"
-                )
+        keep = fill_rows(values, rows, columns, fill, str(path))
+        values, rows = values[keep], rows[keep]
+        stamps = None if stamps is None else stamps[keep]
 
     if stamps is not None:
         duplicated = stamps.duplicated()
