@@ -11,6 +11,7 @@ from rnnkit.cli import options as o
 
 app = typer.Typer(help="Caption images (one-to-many): a CNN looks, an LSTM writes, with "
                        "attention over the image.", no_args_is_help=True)
+Run = o.run_of("caption")
 
 TRAIN_EXAMPLE = """
 Examples:
@@ -120,10 +121,10 @@ def _report(outcome: object) -> None:
 
 @app.command()
 def predict(
+    run: Run,
     images: list[Path] = typer.Argument(..., help="Image files to caption."),
-    run: Path = typer.Option(..., help="A run folder written by 'rnnkit caption train'."),
-    beam: int | None = typer.Option(None, help="Beam size (1 = greedy; default: the run's)."),
-    as_json: bool = typer.Option(False, "--json", help="Print records as JSON."),
+    beam: o.Beam = None,
+    as_json: o.Records = False,
 ) -> None:
     """Caption images with a trained run: one line per image, '<image><TAB><caption>'.
 
@@ -142,14 +143,14 @@ def predict(
 
 @app.command()
 def evaluate(
-    run: Path = typer.Option(..., help="A run folder written by 'rnnkit caption train'."),
+    run: Run,
     dataset: str | None = typer.Option(None, help="digits: the digit scenes' test split."),
     images: Path | None = typer.Option(None, help="Folder of captioned images."),
     captions: Path | None = typer.Option(None, help="Their captions (token file or .json)."),
     test_scenes: int | None = typer.Option(None, help="Digit test scenes (default 2000)."),
     seed: int | None = typer.Option(None, help="Seed of the digit scenes (the run's: 0)."),
-    beam: int | None = typer.Option(None, help="Beam size (1 = greedy; default: the run's)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
+    beam: o.Beam = None,
+    as_json: o.Json = False,
 ) -> None:
     """Score a trained run on captioned images: BLEU-4 (sacreBLEU, every reference of an
     image) and exact match.
@@ -170,10 +171,10 @@ def evaluate(
 
 @app.command()
 def explain(
+    run: Run,
     image: Path = typer.Argument(..., help="The image to caption and explain."),
-    run: Path = typer.Option(..., help="A run folder written by 'rnnkit caption train'."),
-    out: Path | None = typer.Option(None, help="PNG to write (default RUN/plots/attention-...)."),
-    beam: int | None = typer.Option(None, help="Beam size (1 = greedy; default: the run's)."),
+    out: o.AttentionPlot = None,
+    beam: o.Beam = None,
     as_json: bool = typer.Option(False, "--json", help="Print the attention as JSON."),
 ) -> None:
     """The glass box on captioning: for each word, where in the image the decoder looked

@@ -11,6 +11,7 @@ from rnnkit.cli import options as o
 
 app = typer.Typer(help="Classify texts (many-to-one), e.g. sentiment analysis on SST-2.",
                   no_args_is_help=True)
+Run = o.run_of("classify")
 
 TRAIN_EXAMPLE = """
 Example (SST-2: a BiLSTM trained from scratch, early stopping on dev accuracy):
@@ -93,11 +94,11 @@ def _report(outcome: object) -> None:
 
 @app.command()
 def predict(
+    run: Run,
     texts: list[str] = typer.Argument(None, help="Texts to classify."),
-    run: Path = typer.Option(..., help="A run folder written by 'rnnkit classify train'."),
     file: Path | None = typer.Option(None, help="TSV/CSV with the run's text column, or one "
                                                 "text per line."),
-    as_json: bool = typer.Option(False, "--json", help="Print records as JSON."),
+    as_json: o.Records = False,
 ) -> None:
     """Classify texts with a trained run: label and probability per text.
 
@@ -116,9 +117,9 @@ def predict(
 
 @app.command()
 def evaluate(
-    run: Path = typer.Option(..., help="A run folder written by 'rnnkit classify train'."),
+    run: Run,
     data: Path = typer.Option(..., help="Labelled texts (TSV/CSV with the run's columns)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
+    as_json: o.Json = False,
 ) -> None:
     """Score a trained run on labelled texts: accuracy, macro-F1, confusion matrix.
 
@@ -135,8 +136,8 @@ def evaluate(
 
 @app.command()
 def explain(
+    run: Run,
     text: str = typer.Argument(..., help="The text to explain."),
-    run: Path = typer.Option(..., help="A run folder written by 'rnnkit classify train'."),
     out: Path | None = typer.Option(None, help="PNG to write (default RUN/explain-....png)."),
     top: int = typer.Option(5, help="How many of the most influential words to print."),
     as_json: bool = typer.Option(False, "--json", help="Print the explanation as JSON."),

@@ -11,6 +11,7 @@ from rnnkit.cli import options as o
 
 app = typer.Typer(help="Generate text (one-to-many): a character- or word-level LSTM "
                        "language model that writes from a prompt.", no_args_is_help=True)
+Run = o.run_of("generate")
 
 TRAIN_EXAMPLE = """
 Example (the English captions of Multi30k, character level):
@@ -76,7 +77,7 @@ def _report(outcome: object) -> None:
 
 @app.command()
 def sample(
-    run: Path = typer.Option(..., help="A run folder written by 'rnnkit generate train'."),
+    run: Run,
     prompt: str = typer.Option("", help="Text to continue (default: a new line)."),
     length: int = typer.Option(200, help="Tokens (characters or words) to write."),
     temperature: float = typer.Option(1.0, help="Softmax temperature (> 0; lower: safer)."),
@@ -105,9 +106,9 @@ def sample(
 
 @app.command()
 def evaluate(
-    run: Path = typer.Option(..., help="A run folder written by 'rnnkit generate train'."),
+    run: Run,
     data: Path = typer.Option(..., help="Text to score, UTF-8 (plain or .gz)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
+    as_json: o.Json = False,
 ) -> None:
     """Bits per character (and per token, perplexity) of a run on a text.
 
@@ -126,8 +127,8 @@ def evaluate(
 
 @app.command()
 def explain(
+    run: Run,
     text: str = typer.Argument(..., help="The text to read."),
-    run: Path = typer.Option(..., help="A run folder written by 'rnnkit generate train'."),
     out: Path | None = typer.Option(None, help="PNG to write (default RUN/plots/...)."),
     top: int = typer.Option(5, help="How many of the most surprising tokens to print."),
 ) -> None:

@@ -55,6 +55,17 @@ Resume = Annotated[Path | None, typer.Option(help="Continue an interrupted run f
 Json = Annotated[bool, typer.Option("--json", help="Print the metrics as one JSON object.")]
 Quiet = Annotated[bool, typer.Option(help="No plan line and no progress bar.")]
 Run = Annotated[Path, typer.Option(help="A run folder written by this group's train.")]
+# ---- using a trained run (predict, evaluate, explain) ------------------------------------------
+Beam = Annotated[int | None, typer.Option(help="Beam size (1 = greedy; default: the run's).")]
+AttentionPlot = Annotated[Path | None, typer.Option(help="PNG to write (default "
+                                                         "RUN/plots/attention-...).")]
+Records = Annotated[bool, typer.Option("--json", help="Print records as JSON.")]
+
+
+def run_of(group: str) -> Any:
+    """The ``--run`` option of ``group``'s commands that use a trained run: `Run`, with help
+    that names the command writing one (``'rnnkit caption train'``)."""
+    return Annotated[Path, typer.Option(help=f"A run folder written by 'rnnkit {group} train'.")]
 
 
 @dataclass

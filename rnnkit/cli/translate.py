@@ -12,6 +12,7 @@ from rnnkit.cli import options as o
 app = typer.Typer(help="Translate sentences (many-to-many): an attentional LSTM/GRU "
                        "encoder-decoder, e.g. German -> English on Multi30k.",
                   no_args_is_help=True)
+Run = o.run_of("translate")
 
 TRAIN_EXAMPLE = """
 Example (Multi30k German -> English; files are line-aligned, plain or .gz):
@@ -102,11 +103,11 @@ def _report(outcome: object) -> None:
 
 @app.command()
 def predict(
+    run: Run,
     texts: list[str] = typer.Argument(None, help="Sentences to translate."),
-    run: Path = typer.Option(..., help="A run folder written by 'rnnkit translate train'."),
     file: Path | None = typer.Option(None, help="One sentence per line (plain or .gz)."),
-    beam: int | None = typer.Option(None, help="Beam size (1 = greedy; default: the run's)."),
-    as_json: bool = typer.Option(False, "--json", help="Print records as JSON."),
+    beam: o.Beam = None,
+    as_json: o.Records = False,
 ) -> None:
     """Translate sentences with a trained run: one translation per line, in input order.
 
@@ -126,11 +127,11 @@ def predict(
 
 @app.command()
 def evaluate(
-    run: Path = typer.Option(..., help="A run folder written by 'rnnkit translate train'."),
+    run: Run,
     src: Path = typer.Option(..., help="Source sentences, one per line (plain or .gz)."),
     ref: Path = typer.Option(..., help="Reference translations, line-aligned with --src."),
-    beam: int | None = typer.Option(None, help="Beam size (1 = greedy; default: the run's)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
+    beam: o.Beam = None,
+    as_json: o.Json = False,
 ) -> None:
     """Score a trained run: corpus BLEU and chrF (sacreBLEU) of its detokenised translations
     against the raw references.
@@ -153,10 +154,10 @@ def evaluate(
 
 @app.command()
 def explain(
+    run: Run,
     text: str = typer.Argument(..., help="The sentence to translate and explain."),
-    run: Path = typer.Option(..., help="A run folder written by 'rnnkit translate train'."),
-    out: Path | None = typer.Option(None, help="PNG to write (default RUN/plots/attention-...)."),
-    beam: int | None = typer.Option(None, help="Beam size (1 = greedy; default: the run's)."),
+    out: o.AttentionPlot = None,
+    beam: o.Beam = None,
     as_json: bool = typer.Option(False, "--json", help="Print the alignment as JSON."),
 ) -> None:
     """The glass box on translation: the attention alignment heatmap, source words x output
