@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from rnnkit.checks import check_choice, check_counts
 from rnnkit.data.text import (
     TOKENIZERS,
     BucketSampler,
@@ -54,13 +55,8 @@ class CorpusConfig:
 
     def validate(self) -> None:
         """Raise `InputError` naming the first bad setting."""
-        if self.tokenizer not in TOKENIZERS:
-            raise InputError(f"--tokenizer {self.tokenizer!r} is not known; choose one of "
-                             f"{', '.join(TOKENIZERS)}")
-        for name in ("min_freq", "max_length", "bpe_vocab_size"):
-            if getattr(self, name) < 1:
-                raise InputError(f"--{name.replace('_', '-')} {getattr(self, name)}; "
-                                 "expected at least 1")
+        check_choice("tokenizer", self.tokenizer, TOKENIZERS)
+        check_counts(self, ("min_freq", "max_length", "bpe_vocab_size"))
         if self.max_vocab is not None and self.max_vocab <= 4:
             raise InputError(f"--max-vocab {self.max_vocab}; expected more than 4 (the specials "
                              "<pad>, <unk>, <bos>, <eos>)")

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from rnnkit.checks import check_choice, check_counts
 from rnnkit.data.augment import augment
 from rnnkit.data.captions import CaptionSet, caption_loader
 from rnnkit.data.parallel import CorpusConfig, Side
@@ -76,9 +77,7 @@ class CaptionerConfig:
 
     def validate(self) -> None:
         """Raise `InputError` naming the first bad setting."""
-        if self.encoder not in ENCODERS:
-            raise InputError(f"--encoder {self.encoder!r} is not known; choose one of "
-                             f"{', '.join(ENCODERS)}")
+        check_choice("encoder", self.encoder, ENCODERS)
         if self.cell not in CELLS:
             raise InputError(f"--cell {self.cell!r} is not known; choose one of {sorted(CELLS)}")
         if self.attention not in (*ATTENTIONS, "none"):
@@ -86,11 +85,8 @@ class CaptionerConfig:
                              f"{', '.join(ATTENTIONS)} or none")
         if not self.channels or min(self.channels) < 1:
             raise InputError(f"--channels {self.channels}; expected positive channel counts")
-        for name in ("embedding_dim", "hidden_size", "num_layers", "image_height",
-                     "image_width"):
-            if getattr(self, name) < 1:
-                raise InputError(f"--{name.replace('_', '-')} {getattr(self, name)}; "
-                                 "expected at least 1")
+        check_counts(self, ("embedding_dim", "hidden_size", "num_layers", "image_height",
+                            "image_width"))
         reduction = 2 ** len(self.channels) if self.encoder == "cnn" else 32
         if min(self.image_height, self.image_width) < reduction:
             raise InputError(f"images of {self.image_height}x{self.image_width} are smaller than "

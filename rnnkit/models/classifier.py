@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from rnnkit.checks import check_choice, check_counts
 from rnnkit.data.text import (
     TOKENIZERS,
     BucketSampler,
@@ -67,18 +68,11 @@ class ClassifierConfig:
 
     def validate(self) -> None:
         """Raise `InputError` naming the first bad setting."""
-        if self.tokenizer not in TOKENIZERS:
-            raise InputError(f"--tokenizer {self.tokenizer!r} is not known; choose one of "
-                             f"{', '.join(TOKENIZERS)}")
+        check_choice("tokenizer", self.tokenizer, TOKENIZERS)
         if self.cell not in CELLS:
             raise InputError(f"--cell {self.cell!r} is not known; choose one of {sorted(CELLS)}")
-        if self.pooling not in POOLINGS:
-            raise InputError(f"--pooling {self.pooling!r} is not known; choose one of "
-                             f"{', '.join(POOLINGS)}")
-        for name in ("embedding_dim", "hidden_size", "num_layers", "min_freq", "ensemble"):
-            if getattr(self, name) < 1:
-                raise InputError(f"--{name.replace('_', '-')} {getattr(self, name)}; "
-                                 "expected at least 1")
+        check_choice("pooling", self.pooling, POOLINGS)
+        check_counts(self, ("embedding_dim", "hidden_size", "num_layers", "min_freq", "ensemble"))
         if self.bpe_vocab_size < 100:
             raise InputError(f"--bpe-vocab-size {self.bpe_vocab_size}; expected at least 100")
         for name in ("word_dropout", "embedding_dropout", "dropout", "output_dropout"):

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from rnnkit.checks import check_counts
 from rnnkit.data.text import Tokenizer, Vocab, build_tokenizer, tokenizer_from_dict
 from rnnkit.errors import InputError
 from rnnkit.io.weights import load_checked
@@ -61,10 +62,7 @@ class LanguageModelConfig:
             raise InputError(f"--level {self.level!r}; choose char or word")
         if self.cell not in CELLS:
             raise InputError(f"--cell {self.cell!r} is not known; choose one of {sorted(CELLS)}")
-        for name in ("embedding_dim", "hidden_size", "num_layers", "min_freq", "seq_length"):
-            if getattr(self, name) < 1:
-                raise InputError(f"--{name.replace('_', '-')} {getattr(self, name)}; "
-                                 "expected at least 1")
+        check_counts(self, ("embedding_dim", "hidden_size", "num_layers", "min_freq", "seq_length"))
         if not 0 <= self.dropout < 1:
             raise InputError(f"--dropout {self.dropout}; expected a value in [0, 1)")
 

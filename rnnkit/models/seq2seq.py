@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from rnnkit.checks import check_choice, check_counts
 from rnnkit.data.parallel import (
     CorpusConfig,
     ParallelCorpus,
@@ -72,13 +73,8 @@ class Seq2SeqConfig:
         """Raise `InputError` naming the first bad setting."""
         if self.cell not in CELLS:
             raise InputError(f"--cell {self.cell!r} is not known; choose one of {sorted(CELLS)}")
-        if self.attention not in ATTENTIONS:
-            raise InputError(f"--attention {self.attention!r} is not known; choose one of "
-                             f"{', '.join(ATTENTIONS)}")
-        for name in ("embedding_dim", "hidden_size", "num_layers"):
-            if getattr(self, name) < 1:
-                raise InputError(f"--{name.replace('_', '-')} {getattr(self, name)}; "
-                                 "expected at least 1")
+        check_choice("attention", self.attention, ATTENTIONS)
+        check_counts(self, ("embedding_dim", "hidden_size", "num_layers"))
         if not 0 <= self.dropout < 1:
             raise InputError(f"--dropout {self.dropout}; expected a value in [0, 1)")
         if not 0 <= self.teacher_forcing <= 1:
