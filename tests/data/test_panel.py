@@ -1,9 +1,18 @@
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from rnnkit.data.panel import VALUE, Panel, read_long, read_m4, read_wide
+from rnnkit.data.panel import (
+    VALUE,
+    Panel,
+    check_future,
+    read_long,
+    read_long_with_future,
+    read_m4,
+    read_wide,
+)
 from rnnkit.errors import InputError
 
 # Three series, rows interleaved and out of time order; 'a' has 3 rows, 'b' 2, 'c' 4
@@ -215,3 +224,125 @@ def test_m4_test_rows_must_match_train(tmp_path):
             read_m4(train, write(tmp_path, '"V1","V2"\n' + text, "bad.csv"))
     with pytest.raises(InputError, match=r"line 2, column 'V3': missing value in series 'X1'"):
         read_m4(write(tmp_path, '"V1","V2","V3","V4"\n"X1","1",,"3"\n', "gap.csv"))
+
+
+# Stores with a categorical and a numeric static column, a past and a future covariate; after
+# its last sale each store has rows giving only the next days' price (known ahead)
+STORES = """store,date,region,size,sales,visits,price
+a,2024-01-01,north,3,1,10,9
+b,2024-01-01,south,2,5,50,4
+a,2024-01-02,north,3,2,20,8
+b,2024-01-02,south,2,6,60,4
+a,2024-01-03,north,3,3,30,8
+b,2024-01-03,south,2,7,70,5
+a,2024-01-04,north,3,,,7
+b,2024-01-04,south,2,,,5
+a,2024-01-05,north,3,,,7
+b,2024-01-05,south,2,,,6
+"""
+ROLES = {"static": ["region", "size"], "past": ["visits"], "future": ["price"]}
+
+
+def test_covariate_roles_and_static_rows_follow_every_panel_method(tmp_path):
+    path = write(tmp_path, STORES.replace(",,,", ",4,40,"))
+    panel = read_long(path, "store", "sales", **ROLES)
+    assert panel.features == ["visits", "price"] and panel.columns == ["sales", "visits", "price"]
+    assert panel.past == ["visits"] and panel.future == ["price"]
+    assert panel.static_names == ["region", "size"]
+    assert panel.static_levels == {"region": ["north", "south"]}  # size is numeric
+    assert panel.static.tolist() == [[0, 3], [1, 2]]
+    train, test = panel.split_last(2)
+    assert train.static.tolist() == test.static.tolist() == [[0, 3], [1, 2]]
+    assert train.future == ["price"] and test.static_levels == panel.static_levels
+    kept, dropped = read_long(path, "store", "sales", **ROLES).slice_each(1).drop_short(4)
+    assert kept.ids == ["a", "b"] and dropped == [] and kept.static.tolist() == [[0, 3], [1, 2]]
+    short = Panel(panel.values[:6], [0, 4, 6], ["a", "b"], ["sales"], ["visits", "price"],
+                  static=[[0, 3], [1, 2]], static_names=["region", "size"],
+                  static_levels={"region": ["north", "south"]})
+    kept, dropped = short.drop_short(3)
+    assert kept.ids == ["a"] and dropped == ["b"] and kept.static.tolist() == [[0, 3]]
+    assert kept.static_levels == {"region": ["north", "south"]}
+    assert short.past == ["visits", "price"]  # no roles given: every feature is a past one
+
+
+def test_features_keep_meaning_past_covariates(tmp_path):
+    with pytest.warns(UserWarning, match="not in time order"):
+        panel = read_long(write(tmp_path, LONG), "id", "y", features=["x"])
+    assert panel.past == ["x"] and panel.future == [] and panel.static.shape == (3, 0)
+    with pytest.raises(InputError, match=r"columns \['x'\] are given both as past and as future"):
+        read_long(write(tmp_path, LONG), "id", "y", past=["x"], future=["x"])
+
+
+def test_static_must_be_given_and_constant_within_each_series(tmp_path):
+    changed = STORES.replace("b,2024-01-03,south", "b,2024-01-03,west")
+    with pytest.raises(InputError, match=re.escape(
+            "column 'region': series 'b' has the static value 'south' at line 3 but 'west' at "
+            "line 7; a static column holds one value per series")):
+        read_long(write(tmp_path, changed), "store", "sales", static=["region"], fill="ffill")
+    empty = STORES.replace("a,2024-01-02,north,3", "a,2024-01-02,north,")
+    with pytest.raises(InputError, match=r"line 4, column 'size': the static value of series "
+                       r"'a' is empty"):
+        read_long(write(tmp_path, empty), "store", "sales", static=["size"], fill="ffill")
+
+
+def test_future_rows_are_split_off_after_each_series_last_target(tmp_path):
+    path = write(tmp_path, STORES.replace("a,2024-01-02,north,3,2,", "a,2024-01-02,north,3,,"))
+    panel, ahead = read_long_with_future(path, "store", "sales", fill="interpolate", **ROLES)
+    assert panel.lengths.tolist() == [3, 3] and ahead.lengths.tolist() == [2, 2]
+    assert column(panel, 0) == [1, 2, 3]  # the gap inside 'a' was filled
+    assert ahead.ids == panel.ids and ahead.columns == panel.columns
+    assert np.isnan(ahead.values[:, :2]).all()  # target and past covariate: unknown ahead
+    assert ahead.values[:, 2].tolist() == [7, 7, 5, 6]
+    assert [str(t.date()) for t in ahead.series(1).time] == ["2024-01-04", "2024-01-05"]
+    assert ahead.static.tolist() == panel.static.tolist()
+    check_future(panel, ahead, horizon=2)
+    with pytest.raises(InputError, match=r"line 4, column 'sales': missing value"):
+        read_long(path, "store", "sales", **ROLES)  # without the split, ahead rows are gaps
+    unknown = STORES.replace("b,2024-01-05,south,2,,,6", "b,2024-01-05,south,2,,,")
+    with pytest.raises(InputError, match=r"line 11, column 'price': series 'b' has no value "
+                       r"for the future covariate 'price' in a row after its last observed"):
+        read_long_with_future(write(tmp_path, unknown), "store", "sales", **ROLES)
+
+
+def test_check_future_teaches_the_length_rule(tmp_path):
+    few = "\n".join(line for line in STORES.splitlines() if not line.startswith("b,2024-01-05"))
+    panel, ahead = read_long_with_future(write(tmp_path, few + "\n"), "store", "sales", **ROLES)
+    check_future(panel, ahead, horizon=1)
+    with pytest.raises(InputError) as caught:
+        check_future(panel, ahead, horizon=2)
+    assert str(caught.value).endswith(
+        "series 'b' has 1 future row(s) but --horizon 2 needs 2: to forecast 2 step(s), every "
+        "series needs at least 2 row(s) right after its last observed row, one per step, each "
+        "with the target empty and every future column ['price'] given; add 1 row(s) to 'b' "
+        "after 2024-01-03")
+    with pytest.raises(InputError, match=r"series 'a' has 2 future row\(s\) but --horizon 3 "
+                       r"needs 3.*add 1 row\(s\) to 'a' after 2024-01-03 \(2 series fall short"):
+        check_future(panel, ahead, horizon=3)
+
+
+def test_check_future_finds_a_gap_in_the_future_rows(tmp_path):
+    gap = STORES.replace("b,2024-01-04,south,2,,,5", "b,2024-01-06,south,2,,,5")
+    with pytest.warns(UserWarning, match="not in time order"):
+        panel, ahead = read_long_with_future(write(tmp_path, gap), "store", "sales", **ROLES)
+    with pytest.raises(InputError, match=re.escape(
+            "series 'b': future row 1 is at 2024-01-05, but step 1 after its last observed row "
+            "(2024-01-03) at its frequency (D) is 2024-01-04: to forecast 2 step(s)")) as caught:
+        check_future(panel, ahead, horizon=2)
+    assert str(caught.value).endswith("without gaps; add (or correct) the row for 2024-01-04")
+
+
+def test_parquet_reads_like_its_csv_twin(tmp_path):
+    csv = write(tmp_path, STORES.replace(",,,", ",4,40,"))
+    frame = pd.read_csv(csv, parse_dates=["date"])
+    frame.to_parquet(tmp_path / "stores.parquet")
+    ours = read_long(csv, "store", "sales", **ROLES)
+    theirs = read_long(tmp_path / "stores.parquet", "store", "sales", **ROLES)
+    assert theirs.ids == ours.ids and theirs.offsets.tolist() == ours.offsets.tolist()
+    assert theirs.values.tolist() == ours.values.tolist() and theirs.time.equals(ours.time)
+    assert theirs.static.tolist() == ours.static.tolist()
+    assert theirs.static_levels == ours.static_levels
+    frame["visits"] = frame["visits"].astype(str).replace({"70": "7O"})
+    frame.to_parquet(tmp_path / "bad.parquet")
+    with pytest.raises(InputError, match=r"bad.parquet, line 7, column 'visits': '7O' is not a "
+                       r"number \(1 such cell\(s\) in that column"):
+        read_long(tmp_path / "bad.parquet", "store", "sales", **ROLES)
