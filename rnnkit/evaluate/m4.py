@@ -169,13 +169,42 @@ def seasonality_test(insample: np.ndarray, m: int) -> bool:
     return bool(abs(r[m]) > bound)
 
 
+def deseasonalise(insample: np.ndarray, h: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """M4's seasonal adjustment, as its benchmarks apply it before Naive2, SES, Holt and Theta:
+    (adjusted series (n,), indices to multiply the adjusted forecast by (h,)).
+
+    When `seasonality_test` finds ``insample`` (n,) seasonal at lag ``m``, it is divided by the
+    seasonal indices ``s`` of a classical multiplicative decomposition (centred moving-average
+    trend; each phase's mean ratio, normalised to average 1) and step ``k`` of the horizon is
+    multiplied back by ``s_{n - m + 1 + (k-1) mod m}``, the index of its phase in the last
+    season. Otherwise the series is returned as it is, with indices of 1. A seasonal series must
+    be positive. (M4-methods, ``Benchmarks and Evaluation.R``: ``decompose(type =
+    "multiplicative")``, ``SIout``.)
+
+    Example:
+        >>> adjusted, indices = deseasonalise(np.tile([1.0, 3.0], 6), h=3, m=2)
+        >>> adjusted.tolist()[:4], indices.tolist()
+        ([2.0, 2.0, 2.0, 2.0], [0.5, 1.5, 0.5])
+    """
+    insample = np.asarray(insample, dtype=np.float64)
+    if h < 1:
+        raise ValueError(f"h={h} must be >= 1: pass the forecast horizon")
+    if not seasonality_test(insample, m):
+        return insample, np.ones(h)
+    if np.any(insample <= 0):
+        raise ValueError(f"the series is seasonal at m={m} but has a value <= 0 "
+                         f"({insample.min():g}): M4's multiplicative adjustment needs positive "
+                         "values")
+    indices = seasonal_decompose(insample, model="multiplicative", period=m).seasonal  # (n,)
+    return insample / indices, np.resize(indices[-m:], h)
+
+
 def naive2(insample: np.ndarray, h: int, m: int) -> np.ndarray:
     """M4's Naive2 benchmark: the naive forecast of the seasonally adjusted series.
 
-    When `seasonality_test` finds the series seasonal at lag ``m``, it is divided by the
-    seasonal indices ``s`` of a classical multiplicative decomposition (centred moving-average
-    trend; each phase's mean ratio, normalised to average 1), its last adjusted value is
-    repeated and multiplied back by the indices of the coming phases:
+    The series is adjusted by `deseasonalise` (when M4's test finds it seasonal at lag
+    ``m``), its last adjusted value is repeated and multiplied back by the indices ``s`` of the
+    coming phases:
 
     .. math:: f_{n+k} = \\frac{y_n}{s_n} \\, s_{n - m + 1 + (k-1) \\bmod m}
 
@@ -186,10 +215,5 @@ def naive2(insample: np.ndarray, h: int, m: int) -> np.ndarray:
         >>> naive2(np.tile([1.0, 2.0], 6), h=3, m=2)
         array([1., 2., 1.])
     """
-    insample = np.asarray(insample, dtype=np.float64)
-    if h < 1:
-        raise ValueError(f"h={h} must be >= 1: pass the forecast horizon")
-    if not seasonality_test(insample, m):
-        return np.full(h, insample[-1])
-    indices = seasonal_decompose(insample, model="multiplicative", period=m).seasonal  # (n,)
-    return insample[-1] / indices[-1] * np.resize(indices[-m:], h)
+    adjusted, indices = deseasonalise(insample, h, m)
+    return adjusted[-1] * indices
