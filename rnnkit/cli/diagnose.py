@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -23,22 +24,29 @@ and writes plots/gradient_flow.png (gradient norm vs timestep, log scale) and me
 """
 
 
-def echo_run(run_dir: Path, table: str, as_json: bool) -> None:
-    """Print a finished run: its table and folder, or (``as_json``) its metrics.json as one
-    line of JSON on stdout, with the folder on stderr."""
-    from rnnkit.io import read_json
+def progress(line: str) -> None:
+    """Progress lines go to stderr, so that stdout stays the table or the JSON."""
+    typer.echo(line, err=True)
 
+
+def run_lab(run: Callable[..., tuple[Path, dict[str, Any]]],
+            table: Callable[[dict[str, Any]], str], *configs: Any, threads: int,
+            out: Path | None, as_json: bool) -> None:
+    """What every lab command does once parsed: ``run(*configs, out, progress)`` on
+    ``threads`` CPU threads, then print the finished run: ``table(metrics)`` and the folder,
+    or (``as_json``) its metrics.json as one line of JSON on stdout, with the folder on
+    stderr."""
+    from rnnkit.io import read_json
+    from rnnkit.train.device import set_cpu_threads
+
+    set_cpu_threads(threads)
+    run_dir, metrics = run(*configs, out, progress)
     if as_json:
         typer.echo(json.dumps(read_json(run_dir / "metrics.json")))
         typer.echo(f"run written to {run_dir}", err=True)
         return
-    typer.echo(table)
+    typer.echo(table(metrics))
     typer.echo(f"run written to {run_dir}")
-
-
-def progress(line: str) -> None:
-    """Progress lines go to stderr, so that stdout stays the table or the JSON."""
-    typer.echo(line, err=True)
 
 
 @app.command(epilog=GRADIENTS_EXAMPLE)
@@ -67,12 +75,9 @@ def gradients(
 ) -> None:
     """Gradient norm vs timestep for each cell, at initialisation and after training."""
     from rnnkit.experiments.gradients import GradientsConfig, gradients_table, run_gradients
-    from rnnkit.train.device import set_cpu_threads
 
-    set_cpu_threads(threads)
     config = GradientsConfig(
         cells=cells, length=length, steps=steps, batch_size=batch_size, hidden_size=hidden_size,
         lr=lr, clip=clip, probe_size=probe_size, seed=seed, device=device,
     )
-    run_dir, metrics = run_gradients(config, out, progress)
-    echo_run(run_dir, gradients_table(metrics), as_json)
+    run_lab(run_gradients, gradients_table, config, threads=threads, out=out, as_json=as_json)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -78,22 +79,31 @@ class LongRange:
     eval_every: EvalEvery = 100
     test_size: TestSize = 1000
     seed: Seed = 0
+
+
+@o.bundle
+@dataclass
+class Output:
+    """Where a lab runs and what it prints: the options every lab command ends with."""
+
     device: Device = "auto"
     threads: Threads = 1
     out: Out = None
     as_json: AsJson = False
 
+    def run(self, run: Callable[..., tuple[Path, dict[str, Any]]],
+            table: Callable[[dict[str, Any]], str], *configs: Any) -> None:
+        """Run the lab ``run(*configs, ...)`` and print it (see `rnnkit.cli.diagnose.run_lab`)."""
+        from rnnkit.cli.diagnose import run_lab
 
-def _long_range(task: str, length: int, lab: LongRange) -> None:
-    from rnnkit.cli.diagnose import echo_run, progress
+        run_lab(run, table, *configs, threads=self.threads, out=self.out, as_json=self.as_json)
+
+
+def _long_range(task: str, length: int, lab: LongRange, output: Output) -> None:
     from rnnkit.experiments.long_range import LongRangeConfig, long_range_table, run_long_range
-    from rnnkit.train.device import set_cpu_threads
 
-    set_cpu_threads(lab.threads)
-    settings = {k: v for k, v in asdict(lab).items() if k not in ("threads", "out", "as_json")}
-    config = LongRangeConfig(task=task, length=length, **settings)
-    run_dir, metrics = run_long_range(config, lab.out, progress)
-    echo_run(run_dir, long_range_table(metrics), lab.as_json)
+    config = LongRangeConfig(task=task, length=length, device=output.device, **asdict(lab))
+    output.run(run_long_range, long_range_table, config)
 
 
 @app.command(epilog=ADDING_EXAMPLE)
@@ -102,9 +112,10 @@ def adding(
     length: Annotated[int, typer.Option(help="Sequence length T (>= 2).")] = 200,
     *,
     lab: LongRange,
+    output: Output,
 ) -> None:
     """The adding problem: learning curves of each cell beside the baseline MSE 0.167."""
-    _long_range("adding", length, lab)
+    _long_range("adding", length, lab, output)
 
 
 @app.command(epilog=COPY_EXAMPLE)
@@ -113,12 +124,14 @@ def copy(
     length: Annotated[int, typer.Option(help="Delay T (>= 2); sequences are T + 20 long.")] = 100,
     *,
     lab: LongRange,
+    output: Output,
 ) -> None:
     """The copy-memory task: learning curves beside the baseline 10 log 8 / (T + 20)."""
-    _long_range("copy", length, lab)
+    _long_range("copy", length, lab, output)
 
 
 @app.command(epilog=EXPLODING_EXAMPLE)
+@o.command
 def exploding(
     cell: Annotated[str, typer.Option(help="rnn (tanh) or rnn_relu.")] = "rnn",
     radius: Annotated[float, typer.Option(help="Spectral radius W_hh is rescaled to.")] = 1.5,
@@ -129,23 +142,17 @@ def exploding(
     lr: Annotated[float, typer.Option(help="SGD learning rate.")] = 0.05,
     clip: Annotated[float, typer.Option(help="Max gradient norm of the clipped run.")] = 1.0,
     seed: Seed = 0,
-    device: Device = "auto",
-    threads: Threads = 1,
-    out: Out = None,
-    as_json: AsJson = False,
+    *,
+    output: Output,
 ) -> None:
     """Exploding gradients: spectral radius > 1, trained with and without clipping."""
-    from rnnkit.cli.diagnose import echo_run, progress
     from rnnkit.experiments.exploding import ExplodingConfig, exploding_table, run_exploding
-    from rnnkit.train.device import set_cpu_threads
 
-    set_cpu_threads(threads)
     config = ExplodingConfig(
         cell=cell, radius=radius, length=length, steps=steps, batch_size=batch_size,
-        hidden_size=hidden_size, lr=lr, clip=clip, seed=seed, device=device,
+        hidden_size=hidden_size, lr=lr, clip=clip, seed=seed, device=output.device,
     )
-    run_dir, metrics = run_exploding(config, out, progress)
-    echo_run(run_dir, exploding_table(metrics), as_json)
+    output.run(run_exploding, exploding_table, config)
 
 
 # ---- the reservoir remedy: echo state networks ------------------------------------------------
@@ -162,6 +169,7 @@ plots/free_run.png. Jaeger 2001 reports an NRMSE84 of about 2.8e-4 with 400 unit
 
 
 @app.command("mackey-glass", epilog=MACKEY_GLASS_EXAMPLE)
+@o.command
 def mackey_glass(
     units: Annotated[int, typer.Option(help="Reservoir units N.")] = 400,
     spectral_radius: Annotated[float, typer.Option(help="Largest |eigenvalue| of W.")] = 0.9,
@@ -175,31 +183,25 @@ def mackey_glass(
     free_run: Annotated[int, typer.Option(help="Closed-loop steps; error read at the last.")] = 84,
     runs: Annotated[int, typer.Option(help="Independent closed-loop runs.")] = 50,
     seed: Annotated[int, typer.Option(help="Seed of the reservoir and the series.")] = 0,
-    device: Device = "auto",
-    threads: Threads = 1,
-    out: Out = None,
-    as_json: AsJson = False,
+    *,
+    output: Output,
 ) -> None:
     """Echo state network on Mackey-Glass: Jaeger's NRMSE84 after an 84-step free run."""
     from dataclasses import replace
 
-    from rnnkit.cli.diagnose import echo_run, progress
     from rnnkit.experiments.mackey_glass import (
         MACKEY_GLASS_ESN,
         MackeyGlassConfig,
         mackey_glass_table,
         run_mackey_glass,
     )
-    from rnnkit.train.device import set_cpu_threads
 
-    set_cpu_threads(threads)
     esn = replace(
         MACKEY_GLASS_ESN, units=units, spectral_radius=spectral_radius, leak_rate=leak_rate,
         ridge=ridge, readout=readout, seed=seed,
     )
     config = MackeyGlassConfig(
         train_steps=train_steps, washout=washout, free_run=free_run, runs=runs, seed=seed,
-        device=device,
+        device=output.device,
     )
-    run_dir, metrics = run_mackey_glass(config, esn, out, progress)
-    echo_run(run_dir, mackey_glass_table(metrics), as_json)
+    output.run(run_mackey_glass, mackey_glass_table, config, esn)
