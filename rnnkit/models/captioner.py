@@ -35,9 +35,7 @@ from rnnkit.models.decoder import (
     AttentionDecoder,
     DecoderState,
     Hypotheses,
-    beam_search,
     check_decoding,
-    greedy_search,
     sequence_loss,
 )
 from rnnkit.models.estimator import Estimator
@@ -236,12 +234,9 @@ class Captioner(nn.Module):
 
     def search(self, images: Tensor, bos: int, eos: int, beam_size: int = 1,
                max_length: int = 30, alpha: float = 0.0) -> Hypotheses:
-        """Caption a batch: greedy (``beam_size=1``) or beam search (see `beam_search`)."""
+        """Caption a batch by `AttentionDecoder.search`: greedy (``beam_size=1``) or beam search."""
         memory, mask, state = self.encode(images)
-        if beam_size == 1:
-            return greedy_search(self.decoder, memory, mask, state, bos, eos, max_length)
-        return beam_search(self.decoder, memory, mask, state, bos, eos, beam_size, max_length,
-                           alpha)
+        return self.decoder.search(memory, mask, state, bos, eos, beam_size, max_length, alpha)
 
 
 @dataclass

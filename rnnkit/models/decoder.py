@@ -177,6 +177,17 @@ class AttentionDecoder(nn.Module):
             return torch.stack(logits, dim=1)
         return self.project(torch.stack(feeds, dim=1))  # one (B*T, H) x (H, V) product
 
+    def search(self, memory: Tensor, mask: Tensor, state: DecoderState, bos: int, eos: int,
+               beam_size: int = 1, max_length: int = 100, alpha: float = 0.6,
+               banned: Sequence[int] = ()) -> Hypotheses:
+        """Decode from the memory (B, S, H_m): `greedy_search` with ``beam_size=1``, else
+        `beam_search` with ``beam_size`` beams and length penalty ``alpha``; the ``banned``
+        token ids are never written."""
+        if beam_size == 1:
+            return greedy_search(self, memory, mask, state, bos, eos, max_length, banned)
+        return beam_search(self, memory, mask, state, bos, eos, beam_size, max_length, alpha,
+                           banned)
+
 
 def sequence_loss(logits: Tensor, target: Tensor, label_smoothing: float = 0.0) -> Tensor:
     """Mean cross-entropy per real target token: logits (B, T, V), target (B, T), padding

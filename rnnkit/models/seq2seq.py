@@ -38,9 +38,7 @@ from rnnkit.models.decoder import (
     AttentionDecoder,
     DecoderState,
     Hypotheses,
-    beam_search,
     check_decoding,
-    greedy_search,
     sequence_loss,
 )
 from rnnkit.models.estimator import Estimator
@@ -145,14 +143,11 @@ class Seq2Seq(nn.Module):
     def search(self, source: Tensor, lengths: Tensor, bos: int, eos: int, beam_size: int = 1,
                max_length: int = 100, alpha: float = 0.6,
                banned: Sequence[int] = ()) -> Hypotheses:
-        """Translate a batch: greedy (``beam_size=1``) or beam search (see `beam_search`);
+        """Translate a batch by `AttentionDecoder.search`: greedy (``beam_size=1``) or beam search;
         the ``banned`` token ids are never written."""
         memory, mask, state = self.encode(source, lengths)
-        if beam_size == 1:
-            return greedy_search(self.decoder, memory, mask, state, bos, eos, max_length,
-                                 banned)
-        return beam_search(self.decoder, memory, mask, state, bos, eos, beam_size, max_length,
-                           alpha, banned)
+        return self.decoder.search(memory, mask, state, bos, eos, beam_size, max_length, alpha,
+                                   banned)
 
 
 @dataclass

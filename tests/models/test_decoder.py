@@ -161,3 +161,16 @@ def test_banned_tokens_are_never_written():
         # 5 was the favourite; now one of the tokens tied at -5 (1, 4 or 6) takes its place
         assert [len(row) for row in found.tokens] == [2, 2]
         assert {t for row in found.tokens for t in row} <= {1, 4, 6}
+
+
+@torch.no_grad()
+def test_search_is_greedy_for_one_beam_and_beam_search_for_more():
+    decoder = small_decoder()
+    memory, mask = torch.randn(3, 5, 6), torch.ones(3, 5, dtype=torch.bool)
+    state = decoder.initial_state(batch=3)
+    greedy = greedy_search(decoder, memory, mask, state, BOS, EOS, max_length=9)
+    beam = beam_search(decoder, memory, mask, state, BOS, EOS, beam_size=3, max_length=9,
+                       alpha=0.6)
+    assert decoder.search(memory, mask, state, BOS, EOS, max_length=9).tokens == greedy.tokens
+    assert decoder.search(memory, mask, state, BOS, EOS, beam_size=3, max_length=9,
+                          alpha=0.6).tokens == beam.tokens
