@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -23,7 +25,53 @@ Examples:
   rnnkit forecast train --preset seed --target Open \\
       --csv $RNNKIT_DATA/google_stock/Google_Stock_Price_Train.csv \\
       --test $RNNKIT_DATA/google_stock/Google_Stock_Price_Test.csv
+
+  rnnkit forecast train --csv sales.csv --id store --time date --target units \\
+      --horizon 28 --future price,promo --static region   # one global model, all stores
 """
+
+
+@o.bundle
+@dataclass
+class PanelOptions:
+    """The options of a panel (many series, one global model): given --id or --wide."""
+
+    id: Annotated[str | None, typer.Option(
+        "--id", help="Series column of a long table: one global model across all series "
+                     "(--test-size N: the last N rows of every series).")] = None
+    wide: Annotated[bool, typer.Option(help="The file is wide: one column per series.")] = False
+    static: Annotated[list[str], typer.Option(help="Per-series constant columns (text: "
+                                                   "embedded categories).")] = None
+    past: Annotated[list[str], typer.Option(help="Covariates known only up to the forecast "
+                                                 "origin.")] = None
+    future: Annotated[list[str], typer.Option(help="Covariates known over the horizon too "
+                                                   "(prices, promotions, holidays).")] = None
+    quantiles: Annotated[str | None, typer.Option(help="Quantile levels, e.g. 0.1,0.5,0.9 "
+                                                       "(0.5 always).")] = None
+    likelihood: Annotated[str | None, typer.Option(help="DeepAR: gaussian, student_t or negbin "
+                                                        "(counts).")] = None
+    samples: Annotated[int | None, typer.Option(help="DeepAR: sample paths per "
+                                                     "forecast.")] = None
+    scaling: Annotated[str | None, typer.Option(help="Per window: mean_abs (DeepAR) or "
+                                                     "standard.")] = None
+    lags: Annotated[str | None, typer.Option(help="Lagged targets as inputs, e.g. 24,168; "
+                                                  "'seasonal': the data's usual lags.")] = None
+    series_embedding: Annotated[int | None, typer.Option(help="Width of a learned vector per "
+                                                              "series (0: none).")] = None
+    windows_per_epoch: Annotated[int | None, typer.Option(help="Windows drawn per epoch "
+                                                               "across the series.")] = None
+    recent: Annotated[int | None, typer.Option(help="Draw training windows only from each "
+                                                    "series' last N rows.")] = None
+    calendar: Annotated[bool | None, typer.Option(
+        "--calendar/--no-calendar", help="Calendar features from the time column.")] = None
+    baselines: Annotated[list[str], typer.Option(
+        help="Per-series baselines: seasonal_naive, naive2, theta, ets (default: all; "
+             "'none').")] = None
+
+    def given(self) -> dict[str, Any]:
+        """The options given (for the refusal of panel options without --id)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if getattr(self, f.name) not in (None, False, [])}
 
 
 def _parse_split(text: str | None) -> list[int] | None:
@@ -106,9 +154,36 @@ def train(
     val_fraction: float | None = typer.Option(None, help="Share of training rows for validation."),
     *,
     common: o.Training,
+    panel: PanelOptions,
 ) -> None:
     """Train a forecaster, judge it beside naive baselines on held-out data, write a run.
+
+    With --id (a long table) or --wide, one global model (mqrnn, deepar or esrnn) is
+    trained across all the series, with quantiles, and scored as M4 scores beside
+    per-series seasonal naive, Naive2, Theta and ETS.
     """
+    if panel.id is not None or panel.wide:
+        single = {"--test": test, "--split": split, "--preset": preset, "--features": features,
+                  "--normalize": normalize, "--channel-independent": channel_independent,
+                  "--segment-length": segment_length, "--ensemble": ensemble,
+                  "--spectral-radius": spectral_radius, "--leak-rate": leak_rate,
+                  "--ridge": ridge, "--washout": washout, "--scaler": scaler, "--loss": loss,
+                  "--interval": interval, "--val-fraction": val_fraction}
+        _refuse([k for k, v in single.items() if v not in (None, [])],
+                "single-series options; with --id the model is set by --model mqrnn|deepar|"
+                "esrnn and the panel options (see --help)")
+        network = {"model": model, "cell": cell, "hidden_size": hidden_size,
+                   "num_layers": layers, "dropout": dropout, "lookback": lookback,
+                   "horizon": horizon}
+
+        def build_panel() -> object:
+            return _panel_task(csv, target, time, fill, sep, decimal, test_size, period,
+                               network, panel, common)
+
+        o.run_training("panel", build_panel, common, report=_panel_report)
+        return
+    _refuse([f"--{k.replace('_', '-')}" for k in panel.given()],
+            "panel options: they need --id COLUMN (a long table) or --wide")
 
     def build() -> object:
         from rnnkit.models.forecaster import DATA_PRESETS, Forecaster
@@ -140,6 +215,98 @@ def train(
     o.run_training("forecast", build, common, report=_report)
 
 
+def _is_panel(run: Path) -> bool:
+    """Whether ``run`` holds a panel run (its config.json says group "panel")."""
+    try:
+        return json.loads((Path(run) / "config.json").read_text()).get("group") == "panel"
+    except (OSError, ValueError, AttributeError):
+        return False  # the forecast loader reports what is wrong with the folder
+
+
+def _refuse(names: list[str], what: str) -> None:
+    from rnnkit.errors import InputError
+
+    if names:
+        raise InputError(f"{', '.join(names)}: {what}")
+
+
+def _panel_task(csv: Path | None, target: list[str], time: str | None, fill: str | None,
+                sep: str | None, decimal: str | None, test_size: int | None,
+                period: int | None, network: dict[str, Any], panel: PanelOptions,
+                common: o.Training) -> object:
+    """The `PanelTask` the options describe."""
+    from rnnkit.errors import InputError
+    from rnnkit.models.global_forecaster import TRAINING, GlobalConfig, GlobalForecaster
+    from rnnkit.tasks.panel import BASELINES, PanelSpec, PanelTask
+
+    if csv is None:
+        raise InputError("--id/--wide need --csv FILE: the panel to forecast")
+    targets = o.split_list(target)
+    if len(targets) > 1:
+        raise InputError(f"--target {','.join(targets)}: a panel forecasts one target per "
+                         "series; name one column")
+    baselines = o.split_list(panel.baselines) or list(BASELINES)
+    if baselines == ["none"]:
+        baselines = []
+    spec = PanelSpec(str(Path(csv).resolve()), targets[0] if targets else None, panel.id,
+                     time, o.split_list(panel.static), o.split_list(panel.past),
+                     o.split_list(panel.future), fill, sep, decimal, test_size, period,
+                     baselines)
+    model = {**network, "quantiles": _numbers(panel.quantiles, float, "--quantiles"),
+             "likelihood": panel.likelihood, "samples": panel.samples,
+             "scaling": panel.scaling, "series_embedding": panel.series_embedding,
+             "windows_per_epoch": panel.windows_per_epoch, "recent": panel.recent,
+             "calendar": panel.calendar}
+    if panel.lags == "seasonal":
+        model["lags"] = "seasonal"
+    else:
+        model["lags"] = _numbers(panel.lags, int, "--lags")
+    if network["model"] is None:
+        model["model"] = "mqrnn"
+    config, train = o.configured({k: v for k, v in {**model, **common.settings()}.items()
+                                  if k != "lags" or v != "seasonal"},
+                                 GlobalConfig(), TRAINING)
+    return PanelTask(spec, GlobalForecaster(config, train), seasonal_lags=model["lags"] ==
+                     "seasonal")
+
+
+def _numbers(text: str | None, kind: type, option: str) -> list | None:
+    from rnnkit.errors import InputError
+
+    if text is None:
+        return None
+    try:
+        return [kind(part) for part in text.split(",") if part.strip()]
+    except ValueError as err:
+        raise InputError(f"{option} {text!r}: expected numbers separated by commas") from err
+
+
+def _panel_report(outcome: object) -> None:
+    metrics, fc = outcome.metrics, outcome.task.estimator
+    c = fc.config
+    typer.echo(f"{metrics['series']} series, one forecast of {c.horizon} steps each from a "
+               f"{c.lookback}-row lookback ({c.model}, {c.cell} {c.num_layers}x{c.hidden_size}, "
+               f"{outcome.fit.epochs_run} epochs, {outcome.fit.seconds:.1f} s); seasonal "
+               f"period {metrics['seasonal_period']}")
+    _print_panel_table(metrics)
+
+
+def _print_panel_table(metrics: dict) -> None:
+    typer.echo(f"{'forecaster':<16}{'sMAPE':>8}{'MASE':>8}{'OWA':>8}{'MSIS':>9}{'cov80':>8}"
+               f"{'cov95':>8}{'wQL':>8}")
+    for name, m in metrics["metrics"].items():
+        cells = [_defined(m.get(k), 8) for k in ("msis", "coverage_80", "coverage_95", "wql")]
+        typer.echo(f"{name:<16}{m['smape']:>8.3f}{m['mase']:>8.3f}{m['owa']:>8.3f}"
+                   f"{cells[0]:>9}{cells[1]}{cells[2]}{cells[3]}")
+    skill = metrics.get("per_series_skill")
+    if skill:
+        typer.echo(f"per-series sMAPE skill over the best baseline: median {skill['q0.5']:+.1%}"
+                   f", better on {skill['share_better']:.0%} of the series")
+    if metrics["skipped_series"]:
+        typer.echo(f"{len(metrics['skipped_series'])} series skipped (too short to forecast)")
+    typer.echo(metrics["verdict"])
+
+
 def _report(outcome: object) -> None:
     from rnnkit.models.forecaster import describe
 
@@ -164,12 +331,26 @@ def predict(
 ) -> None:
     """Forecast with a trained run from where its data ends (training and test rows): dated
     rows with their prediction interval. Without --rolling, a fan chart of the forecast is
-    written to RUN/plots/.
+    written to RUN/plots/. A panel run (--id) forecasts every series of its data file (or of
+    --csv, which then also holds the known-future covariates' rows) and prints the long
+    table as CSV: id, time, forecast, one column per quantile.
 
     Example: rnnkit forecast predict --run runs/forecast-x --horizon 5
 
     Example: rnnkit forecast predict --run runs/forecast-x --csv newer.csv
     """
+    if _is_panel(run):
+        from rnnkit.tasks import panel as panel_task
+
+        if rolling:
+            _refuse(["--rolling"], "not for a panel run (its forecasts are direct, from each "
+                                   "series' last row)")
+        table = panel_task.predict(run, None if csv is None else str(csv), horizon)
+        if as_json:
+            typer.echo(table.to_json(orient="records", date_format="iso"))
+        else:
+            typer.echo(table.to_csv(index=False, float_format="%.6g").rstrip())
+        return
     from rnnkit.tasks import forecast as task
 
     if rolling:
@@ -206,6 +387,19 @@ def evaluate(
     from rnnkit.errors import InputError
     from rnnkit.tasks.forecast import evaluate_run
 
+    if _is_panel(run):
+        from rnnkit.tasks.panel import evaluate_run as evaluate_panel
+
+        _refuse([name for name, given in (("--test-size", test_size is not None),
+                                          ("--backtest", backtest)) if given],
+                "not for a panel run: it scores each series' last --horizon rows")
+        metrics = evaluate_panel(run, None if csv is None else str(csv))
+        if as_json:
+            typer.echo(json.dumps(metrics))
+        else:
+            typer.echo(f"{metrics['series']} series scored ({metrics['scope']})")
+            _print_panel_table(metrics)
+        return
     if not backtest and (stride != 1 or retrain):
         raise InputError("--stride and --retrain belong to --backtest; add --backtest")
     _, metrics = evaluate_run(run, None if csv is None else str(csv), test_size, stride, retrain)
@@ -222,12 +416,36 @@ def explain(
     origin: int | None = typer.Option(None, help="Row whose window is explained (default last)."),
     out: Path | None = typer.Option(None, help="Figure file (default RUN/explain-ORIGIN.png)."),
     as_json: bool = typer.Option(False, "--json", help="Print the findings as one JSON object."),
+    series: str | None = typer.Option(None, help="Panel runs: the series whose last forecast "
+                                                 "is explained."),
 ) -> None:
     """The glass box on one forecast: gates per step, gradient through time, influential steps.
 
     Example: rnnkit forecast explain --run runs/forecast-x --origin 500
+
+    Example: rnnkit forecast explain --run runs/panel-x --series H42
     """
     from rnnkit.tasks.forecast import explain as explain_task
+
+    if _is_panel(run):
+        from rnnkit.tasks.panel import explain as explain_panel
+
+        if series is None:
+            _refuse(["--series"], "required for a panel run: name the series to explain")
+        _refuse(["--origin"] if origin is not None else [],
+                "not for a panel run: it explains the forecast from the series' last row")
+        found = explain_panel(run, series, None if csv is None else str(csv), out)
+        if as_json:
+            typer.echo(json.dumps(found))
+            return
+        typer.echo(f"{found['series']}: forecast " + ", ".join(
+            f"{v:.4g}" for v in found["forecast"]))
+        ratios = ", ".join(f"{r:.2e}" for r in found["gradient_first_last_ratio"])
+        typer.echo(f"gradient reaching the oldest step / the newest, per layer: {ratios}")
+        typer.echo(f"figure written to {found['figure']}")
+        return
+    if series is not None:
+        _refuse(["--series"], "only for a panel run (trained with --id)")
 
     found = explain_task(run, None if csv is None else str(csv), origin, out)
     if as_json:

@@ -105,6 +105,7 @@ class Panel:
     static: np.ndarray | None = None
     static_names: list[str] = field(default_factory=list)
     static_levels: dict[str, list[str]] = field(default_factory=dict)
+    time_column: str | None = None  # the name of the file's time column, if any
 
     def __post_init__(self) -> None:
         self.values = np.asarray(self.values, dtype=np.float64)
@@ -162,6 +163,14 @@ class Panel:
         ids = [i for i, kept in zip(self.ids, keep, strict=True) if kept]
         return replace(self, values=self.values[rows], offsets=_offsets(lengths), ids=ids,
                        time=time, static=self.static[keep])
+
+    def select(self, ids: list[str]) -> Panel:
+        """The series named ``ids`` (in this panel's order); an unknown id is a `KeyError`."""
+        missing = sorted(set(ids) - set(self.ids))
+        if missing:
+            raise KeyError(f"series {missing[:5]} are not in {self.source}")
+        keep = np.isin(np.asarray(self.ids, dtype=object), list(ids))
+        return self._take(keep, self.offsets[:-1], self.lengths)
 
     def slice_each(self, start: int | None = None, stop: int | None = None) -> Panel:
         """Rows ``start:stop`` of every series (Python slice rules per series, negative counts
@@ -512,7 +521,7 @@ def _read_long(path: str | Path, id_column: str, target: str | list[str], time: 
             )
     offsets = _offsets(np.bincount(codes, minlength=len(ids)))
     fields = {"past": past, "future": future, "static": static_values, "static_names": static,
-              "static_levels": levels}
+              "static_levels": levels, "time_column": time_column}
     ahead_panel = None
     if future_rows:
         ahead = _split_future(values, offsets, rows, ids, targets, future, path)
@@ -769,7 +778,7 @@ def read_wide(
     values = table[rows, columns][:, None]
     stamps = None if stamps is None else stamps[rows]
     return _finish(values, _offsets(lengths), order[rows], stamps, ids, [VALUE], [], fill, path,
-                   wide=True)
+                   wide=True, time_column=time_column)
 
 
 def _read_m4_file(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:

@@ -86,3 +86,22 @@ def skill_interval(
     skills = 1 - np.sqrt(model_sums / persistence_sums)
     lower, upper = np.quantile(skills, [(1 - level) / 2, (1 + level) / 2])
     return float(lower), float(upper)
+
+
+def mean_interval(values: np.ndarray, level: float = 0.95, resamples: int = 2000,
+                  seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of independent ``values`` (N,), e.g. the
+    per-series sMAPE differences of two forecasters on a panel (series resampled with
+    replacement, ``default_rng(seed)``); (nan, nan) for fewer than 2 values.
+
+    Example:
+        >>> mean_interval(np.full(10, 2.0))
+        (2.0, 2.0)
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) < 2:
+        return float("nan"), float("nan")
+    draws = np.random.default_rng(seed).integers(0, len(values), size=(resamples, len(values)))
+    means = values[draws].mean(axis=1)
+    lower, upper = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return float(lower), float(upper)
