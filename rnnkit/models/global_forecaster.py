@@ -28,6 +28,7 @@ from rnnkit.data.panel_windows import (
     sampled_loader,
     window_scale,
 )
+from rnnkit.data.series import infer_frequency
 from rnnkit.errors import InputError
 from rnnkit.io.weights import load_checked
 from rnnkit.layers import CELLS
@@ -172,7 +173,7 @@ def _frequency(panel: Panel) -> str | None:
         return None
     k = int(np.argmax(panel.lengths))
     stamps = panel.time[panel.offsets[k] : panel.offsets[k + 1]]
-    return pd.infer_freq(stamps) if len(stamps) >= 3 else None
+    return infer_frequency(stamps)
 
 
 def _static_inputs(panel: Panel, learned: Learned) -> tuple[np.ndarray, np.ndarray]:
