@@ -62,6 +62,9 @@ class PanelOptions:
                                                                "across the series.")] = None
     recent: Annotated[int | None, typer.Option(help="Draw training windows only from each "
                                                     "series' last N rows.")] = None
+    conformal: Annotated[bool | None, typer.Option(
+        "--conformal/--no-conformal", help="Calibrate the quantile intervals across series "
+                                           "(split-conformal, on the validation rows).")] = None
     calendar: Annotated[bool | None, typer.Option(
         "--calendar/--no-calendar", help="Calendar features from the time column.")] = None
     baselines: Annotated[list[str], typer.Option(
@@ -256,7 +259,7 @@ def _panel_task(csv: Path | None, target: list[str], time: str | None, fill: str
              "likelihood": panel.likelihood, "samples": panel.samples,
              "scaling": panel.scaling, "series_embedding": panel.series_embedding,
              "windows_per_epoch": panel.windows_per_epoch, "recent": panel.recent,
-             "calendar": panel.calendar}
+             "calendar": panel.calendar, "conformal": panel.conformal}
     if panel.lags == "seasonal":
         model["lags"] = "seasonal"
     else:

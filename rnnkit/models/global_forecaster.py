@@ -30,6 +30,7 @@ from rnnkit.data.panel_windows import (
 )
 from rnnkit.data.series import infer_frequency
 from rnnkit.errors import InputError
+from rnnkit.evaluate.intervals import cqr_margin
 from rnnkit.io.weights import load_checked
 from rnnkit.layers import CELLS
 from rnnkit.models.estimator import Estimator
@@ -69,6 +70,7 @@ class GlobalConfig:
     calendar: bool = True  # calendar features from the time column, when there is one
     windows_per_epoch: int = 0  # windows drawn per epoch (0: 32 per series, at least 4096)
     recent: int | None = None  # draw training windows only from each series' last rows
+    conformal: bool = False  # calibrate the intervals across series (split-conformal, CQR)
 
     def __post_init__(self) -> None:
         self.quantiles = tuple(sorted({float(q) for q in self.quantiles} | {0.5}))
@@ -133,6 +135,9 @@ class Learned:
     calendar: str | None = None  # the data's frequency when calendar features are used
     n_calendar: int = 0
     log_scale: tuple[float, float] = (0.0, 1.0)  # mean and std of log s over the series
+    # with ``conformal``: per lower quantile level of each symmetric pair, the CQR margin per
+    # horizon step, in units of the window scale s
+    margins: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def n_covariates(self) -> int:
@@ -384,7 +389,34 @@ class GlobalForecaster(Estimator):
                      progress=progress, checkpoint_dir=checkpoint_dir, resume=resume,
                      parallel=parallel, log_dir=log_dir)
         self.device = next(self.net.parameters()).device
+        if c.conformal:
+            self._calibrate(panel)
         return result
+
+    def _pairs(self) -> list[tuple[float, float]]:
+        """The symmetric (lower, upper) quantile levels, e.g. (0.1, 0.9)."""
+        levels = self.config.quantiles
+        return [(q, round(1 - q, 10)) for q in levels if q < 0.5 and round(1 - q, 10) in levels]
+
+    def _calibrate(self, panel: Panel) -> None:
+        """Split-conformal margins across series (conformalized quantile regression) from the
+        forecasts of every series' last horizon rows, the validation rows that also chose
+        the epoch; each series' errors are measured in its window scale s."""
+        H = self.config.horizon
+        train, valid = panel.split_last(H)
+        made = self.predict(train, valid if self.learned.future else None, calibrated=False)
+        rows = [train.ids.index(i) for i in made.ids]
+        actual = np.stack([valid.series(k).target_values[:, 0] for k in rows])
+        context = np.stack([train.series(k).target_values[-self.config.lookback :, 0]
+                            for k in rows])
+        loc, scale = window_scale(context, self.config.scaling)
+        z = (made.quantiles - loc[:, None, None]) / scale[:, None, None]
+        y = (actual - loc[:, None]) / scale[:, None]
+        levels = list(self.config.quantiles)
+        self.learned.margins = {
+            f"{low:g}": cqr_margin(y, z[..., levels.index(low)], z[..., levels.index(high)],
+                                   high - low).tolist()
+            for low, high in self._pairs()}
 
     # ---- forecasting ------------------------------------------------------------------------
 
@@ -432,10 +464,13 @@ class GlobalForecaster(Estimator):
                        time=time)
 
     @torch.no_grad()
-    def predict(self, panel: Panel, future: Panel | None = None) -> PanelForecast:
+    def predict(self, panel: Panel, future: Panel | None = None,
+                calibrated: bool = True) -> PanelForecast:
         """Forecast the ``horizon`` rows after the end of every series of ``panel`` (series
         shorter than the lags and lookback are skipped and listed); ``future`` holds the
-        known-future covariates over those rows when the model uses any."""
+        known-future covariates over those rows when the model uses any. With conformal
+        margins (``conformal``), each symmetric interval is widened (or narrowed) by its
+        margin times the window's scale, unless ``calibrated`` is False."""
         if self.net is None or self.learned is None:
             raise InputError("this forecaster is not trained yet; call fit() or load a run")
         self._check_panel(panel)
@@ -469,6 +504,8 @@ class GlobalForecaster(Estimator):
                     q = q.permute(1, 2, 0)
                 else:
                     counts, q = False, net(*x).cpu().double()
+                if calibrated and self.learned.margins:
+                    q = self._widen(q)
                 q = loc[..., None] + scale[..., None] * q
                 if counts:
                     q = torch.round(q)  # undo float error from the scaling
@@ -484,6 +521,16 @@ class GlobalForecaster(Estimator):
             times = None
         return PanelForecast([panel.ids[j] for j in k], q[..., c.quantiles.index(0.5)], q,
                              c.quantiles, times, skipped)
+
+    def _widen(self, q: Tensor) -> Tensor:
+        """Scaled quantiles (B, H, Q) with the conformal margins applied, re-sorted."""
+        levels = list(self.config.quantiles)
+        q = q.clone()
+        for low, high in self._pairs():
+            margin = torch.tensor(self.learned.margins[f"{low:g}"], dtype=q.dtype)
+            q[..., levels.index(low)] -= margin
+            q[..., levels.index(high)] += margin
+        return torch.sort(q, dim=-1).values
 
     # ---- persistence ------------------------------------------------------------------------
 

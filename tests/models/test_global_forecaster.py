@@ -220,3 +220,22 @@ def test_short_series_are_skipped_and_listed():
     fc.fit(panel, progress=False)
     made = fc.predict(panel)
     assert made.ids == ["long"] and made.skipped == ["tiny"]
+
+
+def test_conformal_margins_make_the_intervals_cover_the_calibration_rows():
+    panel = seasonal_panel(n_series=30, length=80, noise=1.0, seed=5)
+    config = GlobalConfig(lookback=24, horizon=4, hidden_size=8, num_layers=1,
+                          quantiles=(0.1, 0.5, 0.9), conformal=True)
+    fc = GlobalForecaster(config, TrainSettings(epochs=1, batch_size=64, patience=None))
+    fc.fit(panel, progress=False)
+    assert set(fc.learned.margins) == {"0.1"} and len(fc.learned.margins["0.1"]) == 4
+    train, valid = panel.split_last(4)
+    actual = np.stack([valid.series(k).target_values[:, 0] for k in range(len(valid))])
+    raw = fc.predict(train, calibrated=False).quantiles
+    made = fc.predict(train).quantiles
+    slack = 1e-9 * np.abs(actual)  # the series whose score is the margin lies on a bound
+    inside = (actual >= made[..., 0] - slack) & (actual <= made[..., 2] + slack)
+    # CQR: at each lead time at least ceil(0.8 * 31) = 25 of the 30 calibration series
+    assert (inside.sum(axis=0) >= 25).all()
+    margin = np.array(fc.learned.margins["0.1"])
+    assert not np.allclose(made, raw) and np.isfinite(margin).all()
