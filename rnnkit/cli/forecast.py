@@ -305,6 +305,10 @@ def _print_panel_table(metrics: dict) -> None:
     if skill:
         typer.echo(f"per-series sMAPE skill over the best baseline: median {skill['q0.5']:+.1%}"
                    f", better on {skill['share_better']:.0%} of the series")
+    fell = {name: n for name, n in metrics.get("baseline_fallbacks", {}).items() if n}
+    if fell:
+        typer.echo("baselines that could not be fitted on some series (Naive2 used there): "
+                   + ", ".join(f"{name} on {n}" for name, n in fell.items()))
     if metrics["skipped_series"]:
         typer.echo(f"{len(metrics['skipped_series'])} series skipped (too short to forecast)")
     typer.echo(metrics["verdict"])

@@ -5,7 +5,9 @@ benchmarks do (M4-methods, ``Benchmarks and Evaluation.R``). Seasonal naive and 
 `rnnkit.evaluate.m4`'s; Theta and ETS are statsmodels' models, fitted to the series after M4's
 seasonal adjustment (`m4.deseasonalise`: multiplicative classical decomposition when M4's 90%
 autocorrelation test finds the series seasonal at lag ``m``) and multiplied back by the
-indices of the last season, as M4 does for its Theta, SES, Holt and Damped benchmarks.
+indices of the last season, as M4 does for its Theta, SES, Holt and Damped benchmarks. A
+seasonal series with values <= 0, which M4 never had, is adjusted additively instead
+(`adjust`).
 
 - ``theta``: statsmodels' `ThetaModel` with ``theta=2`` on the adjusted series (its own
   seasonal test and decomposition are switched off, since M4's differ: its test has no factor
@@ -22,9 +24,8 @@ indices of the last season, as M4 does for its Theta, SES, Holt and Damped bench
   adjustment handles the season instead.
 
 A series on which a model fails (an exception, a forecast that is not finite: too short, no
-variance) gets the fallback forecast instead, Naive2 (or the last value where Naive2 cannot
-adjust a non-positive seasonal series), and is counted. statsmodels' warnings (convergence,
-parameters at their bounds) are silenced.
+variance) gets the fallback forecast instead, Naive2 (`fallback`), and is counted.
+statsmodels' warnings (convergence, parameters at their bounds) are silenced.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 from statsmodels.tsa.forecasting.theta import ThetaModel
+from statsmodels.tsa.seasonal import seasonal_decompose
 
 from rnnkit.evaluate import m4
 
@@ -72,32 +74,53 @@ class BaselineForecasts:
     quantiles: dict[str, dict[float, np.ndarray]] = field(default_factory=dict)
 
 
-def fallback(insample: np.ndarray, h: int, m: int) -> np.ndarray:
-    """Naive2 (h,), or the last value repeated when Naive2 cannot adjust the series (seasonal
-    with a value <= 0)."""
+def adjust(insample: np.ndarray, h: int, m: int
+           ) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """(adjusted series (n,), the map of an adjusted forecast (h,) back to the data's units).
+
+    M4's multiplicative adjustment (`m4.deseasonalise`); a series that M4's test finds
+    seasonal but that has values <= 0 (M4 had none; sales and temperatures do) is adjusted
+    additively instead, by the seasonal component of a classical additive decomposition.
+
+    Example:
+        >>> adjusted, back = adjust(np.tile([-1.0, 1.0], 12), h=2, m=2)
+        >>> adjusted[:3].round(6).tolist(), back(np.zeros(2)).round(6).tolist()
+        ([0.0, 0.0, 0.0], [-1.0, 1.0])
+    """
+    insample = np.asarray(insample, dtype=np.float64)
     try:
-        return m4.naive2(insample, h, m)
-    except ValueError:
-        return np.full(h, float(insample[-1]))
+        adjusted, indices = m4.deseasonalise(insample, h, m)
+        return adjusted, lambda forecast: forecast * indices
+    except ValueError:  # seasonal with a value <= 0
+        seasonal = seasonal_decompose(insample, model="additive", period=m).seasonal
+        ahead = np.resize(seasonal[-m:], h)
+        return insample - seasonal, lambda forecast: forecast + ahead
+
+
+def fallback(insample: np.ndarray, h: int, m: int) -> np.ndarray:
+    """Naive2 (h,): the last value of the series adjusted by `adjust`, mapped back (M4's
+    Naive2 wherever M4's rule applies)."""
+    adjusted, back = adjust(insample, h, m)
+    return back(np.full(h, float(adjusted[-1])))
 
 
 def theta(insample: np.ndarray, h: int, m: int) -> np.ndarray:
     """M4's Theta benchmark as statsmodels allows: `ThetaModel` (theta = 2) on the series
-    adjusted by `m4.deseasonalise`, its forecast (h,) multiplied back by the season's indices.
+    adjusted by `adjust` (M4's adjustment), its forecast (h,) mapped back.
 
     Example:
         >>> y = 10 + 0.5 * np.arange(40.0) + np.tile([0.0, 1.0, 0.0, -1.0], 10)
         >>> bool(np.all(np.diff(theta(y, h=4, m=1)) > 0))
         True
     """
-    adjusted, indices = m4.deseasonalise(insample, h, m)
+    adjusted, back = adjust(insample, h, m)
     if len(adjusted) < 3 or np.ptp(adjusted) == 0:
         # statsmodels' trend regression (add_trend) drops its constant on a constant series
         raise ValueError(f"theta needs at least 3 values that are not all equal; the series "
                          f"has {len(adjusted)} values from {adjusted.min():g} to "
                          f"{adjusted.max():g}")
     result = ThetaModel(adjusted, deseasonalize=False).fit()
-    return np.asarray(result.forecast(h, theta=2)) * indices
+    return back(np.asarray(result.forecast(h, theta=2)))
 
 
 def ets_name(error: str, trend: str | None, damped: bool) -> str:
@@ -106,11 +129,11 @@ def ets_name(error: str, trend: str | None, damped: bool) -> str:
 
 
 def ets(insample: np.ndarray, h: int, m: int) -> tuple[np.ndarray, dict[float, np.ndarray], str]:
-    """ETS chosen by AICc among `ETS_CONFIGS` on the series adjusted by `m4.deseasonalise`.
+    """ETS chosen by AICc among `ETS_CONFIGS` on the series adjusted by `adjust`.
 
     Returns (forecast (h,), {quantile level: (h,)} at 0.025, 0.1, 0.9 and 0.975, the chosen
-    configuration's name such as ``"AAdN"``); the forecast and its quantiles are multiplied
-    back by the season's indices. Intervals are statsmodels': analytic for additive errors,
+    configuration's name such as ``"AAdN"``); the forecast and its quantiles are mapped
+    back by `adjust`. Intervals are statsmodels': analytic for additive errors,
     simulated for multiplicative ones.
 
     Example:
@@ -119,7 +142,7 @@ def ets(insample: np.ndarray, h: int, m: int) -> tuple[np.ndarray, dict[float, n
         >>> bool(np.all(quantiles[0.025] < forecast) and np.all(forecast < quantiles[0.975]))
         True
     """
-    adjusted, indices = m4.deseasonalise(insample, h, m)
+    adjusted, back = adjust(insample, h, m)
     y = pd.Series(adjusted)  # ETSResults.get_prediction needs an index
     best, best_aicc, best_name = None, np.inf, ""
     for error, trend, damped in ETS_CONFIGS:
@@ -137,9 +160,9 @@ def ets(insample: np.ndarray, h: int, m: int) -> tuple[np.ndarray, dict[float, n
     quantiles = {}
     for level in INTERVAL_LEVELS:
         frame = prediction.summary_frame(alpha=1 - level)
-        quantiles[round((1 - level) / 2, 4)] = frame["pi_lower"].to_numpy() * indices
-        quantiles[round((1 + level) / 2, 4)] = frame["pi_upper"].to_numpy() * indices
-    forecast = np.asarray(prediction.predicted_mean) * indices
+        quantiles[round((1 - level) / 2, 4)] = back(frame["pi_lower"].to_numpy())
+        quantiles[round((1 + level) / 2, 4)] = back(frame["pi_upper"].to_numpy())
+    forecast = back(np.asarray(prediction.predicted_mean))
     return forecast, dict(sorted(quantiles.items())), best_name
 
 
