@@ -275,14 +275,17 @@ class ImageCaptioner(Estimator):
     SETTINGS = (("model", CaptionerConfig, "config"), ("text", CorpusConfig, "text_config"),
                 ("train", TrainSettings, "train_config"))
 
+    NAME = "captioner"
+    # learned by `fit` or `from_state`
+    network: CaptionerConfig | None = None  # config with what the data taught
+    side: Side | None = None
+    net: Captioner | None = None
+
     def __init__(self, config: CaptionerConfig | None = None, text: CorpusConfig | None = None,
                  train: TrainSettings | None = None) -> None:
-        self.config = config or CaptionerConfig()
-        self.text_config = text or CorpusConfig(lowercase=True, min_freq=1)
-        self.train_config = train or replace(TRAINING)
-        self.network: CaptionerConfig | None = None  # config with what the data taught
-        self.side: Side | None = None
-        self.net: Captioner | None = None
+        super().__init__(config or CaptionerConfig(),
+                         text or CorpusConfig(lowercase=True, min_freq=1),
+                         train or replace(TRAINING))
 
     def check(self, train: CaptionSet, valid: CaptionSet) -> str:
         """Check every setting and that both image sets have one size (`InputError` on the
@@ -339,10 +342,6 @@ class ImageCaptioner(Estimator):
                    checkpoint_dir=checkpoint_dir, resume=resume, parallel=parallel,
                    log_dir=log_dir)
 
-    def _check_ready(self) -> None:
-        if self.net is None or self.side is None:
-            raise InputError("this captioner is not trained yet; call fit() or load a run")
-
     @torch.no_grad()
     def _search(self, model: nn.Module, images: Tensor, beam_size: int, alpha: float,
                 batch_size: int = 256) -> list[tuple[list[int], float, Tensor]]:
@@ -364,7 +363,7 @@ class ImageCaptioner(Estimator):
                 alpha: float | None = None) -> list[Caption]:
         """Caption each image (N, C, H, W) pixel values 0..255 at the model's size: beam search
         with the configured ``beam_size`` unless given (1 = greedy)."""
-        self._check_ready()
+        self.check_trained()
         t = self.config
         beam = t.beam_size if beam_size is None else beam_size
         if beam < 1:

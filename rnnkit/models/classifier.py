@@ -180,17 +180,18 @@ class TextClassifier(Estimator):
     """
 
     SETTINGS = (("model", ClassifierConfig, "config"), ("train", TrainSettings, "train_config"))
+    NAME = "classifier"
+    # learned by `fit` or `from_state`
+    network: ClassifierConfig | None = None  # config with the data's sizes
+    tokenizer: Tokenizer | None = None
+    vocab: Vocab | None = None
+    classes: Sequence[str] = ()
+    net: SequenceClassifier | Ensemble | None = None
+    device = torch.device("cpu")
 
     def __init__(self, config: ClassifierConfig | None = None,
                  train: TrainSettings | None = None) -> None:
-        self.config = config or ClassifierConfig()
-        self.train_config = train or replace(TRAINING)
-        self.network: ClassifierConfig | None = None  # config with the data's sizes
-        self.tokenizer: Tokenizer | None = None
-        self.vocab: Vocab | None = None
-        self.classes: list[str] = []
-        self.net: SequenceClassifier | Ensemble | None = None
-        self.device = torch.device("cpu")
+        super().__init__(config or ClassifierConfig(), train or replace(TRAINING))
 
     # ---- training ---------------------------------------------------------------------------
 
@@ -252,13 +253,9 @@ class TextClassifier(Estimator):
 
     # ---- classifying ------------------------------------------------------------------------
 
-    def _check_ready(self) -> None:
-        if self.net is None or self.vocab is None or self.tokenizer is None:
-            raise InputError("this classifier is not trained yet; call fit() or load a run")
-
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids of each text (unknown words -> ``<unk>``)."""
-        self._check_ready()
+        self.check_trained()
         return encode_texts(texts, self.tokenizer, self.vocab)
 
     @torch.no_grad()
@@ -280,7 +277,7 @@ class TextClassifier(Estimator):
     def prefix_proba(self, text: str) -> tuple[list[str], np.ndarray]:
         """How the judgement forms word by word: the tokens of ``text`` and the class
         probabilities (T, C) after each one, i.e. for each prefix ``w_1..w_t`` read alone."""
-        self._check_ready()
+        self.check_trained()
         tokens = self.tokenizer.tokenize(text)
         if not tokens:
             raise InputError("the text has no tokens; give some words")
@@ -299,7 +296,7 @@ class TextClassifier(Estimator):
         (D, T, H): direction (forwards, then backwards), word, unit; the backward direction
         is put back in word order.
         """
-        self._check_ready()
+        self.check_trained()
         ids = torch.as_tensor([self.vocab.encode(self.tokenizer.tokenize(text))])
         self.net.eval()
         _, trace = self.net(ids.to(self.device), trace=True)

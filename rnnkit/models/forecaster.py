@@ -225,17 +225,18 @@ class Forecaster(Estimator):
     """
 
     SETTINGS = (("model", ForecasterConfig, "config"), ("train", TrainSettings, "train_config"))
+    NAME = "forecaster"
+    # learned by `fit` or `from_state`
+    network: ForecasterConfig | None = None  # config with the data's dimensions
+    scaler: Scaler | None = None
+    columns: tuple[list[str], list[str]] | None = None
+    halfwidth: np.ndarray | None = None  # (H, n_targets) conformal interval half-width
+    net: nn.Module | None = None
+    device = torch.device("cpu")
 
     def __init__(self, config: ForecasterConfig | None = None,
                  train: TrainSettings | None = None) -> None:
-        self.config = config or ForecasterConfig()
-        self.train_config = train or replace(TRAINING)
-        self.network: ForecasterConfig | None = None  # config with the data's dimensions
-        self.net: nn.Module | None = None
-        self.scaler: Scaler | None = None
-        self.columns: tuple[list[str], list[str]] | None = None
-        self.halfwidth: np.ndarray | None = None  # (H, n_targets) conformal interval half-width
-        self.device = torch.device("cpu")
+        super().__init__(config or ForecasterConfig(), train or replace(TRAINING))
 
     @classmethod
     def from_preset(cls, name: str, **overrides: Any) -> Forecaster:
@@ -449,9 +450,8 @@ class Forecaster(Estimator):
 
     # ---- forecasting ------------------------------------------------------------------------
 
-    def _check_ready(self, series: Series) -> None:
-        if self.net is None or self.scaler is None:
-            raise InputError("this forecaster is not trained yet; call fit() or load a run")
+    def _check_columns(self, series: Series) -> None:
+        self.check_trained()
         if (list(series.targets), list(series.features)) != self.columns:
             raise InputError(
                 f"{series.source} has targets {series.targets} and features {series.features}; "
@@ -462,7 +462,7 @@ class Forecaster(Estimator):
     def forecast(self, series: Series, origins: np.ndarray | Tensor) -> np.ndarray:
         """Forecasts (N, H, n_targets), in the data's units, from each origin (row index of
         the last observed value), using only rows up to it. Windows are scaled 1024 at a time."""
-        self._check_ready(series)
+        self._check_columns(series)
         c = self.network
         origins = torch.as_tensor(np.asarray(origins), dtype=torch.long)
         values = torch.from_numpy(series.values)  # (T, C) float64, not copied
@@ -485,7 +485,7 @@ class Forecaster(Estimator):
         Up to the model's horizon the forecast is direct; beyond it, for models without
         feature columns, forecasts are fed back as inputs (recursive).
         """
-        self._check_ready(series)
+        self._check_columns(series)
         c = self.network
         horizon = c.horizon if horizon is None else horizon
         if horizon < 1:
@@ -513,9 +513,8 @@ class Forecaster(Estimator):
         this forecaster is refit on the rows up to each origin first (slow; the honest test of
         a procedure), and each origin keeps its own refit's scale and interval width; this
         forecaster itself is left as it is."""
+        self.check_trained()
         c = self.network
-        if c is None:
-            raise InputError("this forecaster is not trained yet; call fit() or load a run")
         origins = origins_between(start, len(series), c.horizon, c.lookback).numpy()[::stride]
         if not len(origins):
             raise InputError(f"no forecast origin fits between row {start} and {len(series)}")

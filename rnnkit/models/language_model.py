@@ -117,15 +117,16 @@ class LanguageModel(Estimator):
     """
 
     SETTINGS = (("model", LanguageModelConfig, "config"), ("train", TrainSettings, "train_config"))
+    NAME = "language model"
+    # learned by `fit` or `from_state`
+    network: LanguageModelConfig | None = None  # config with the vocabulary's size
+    tokenizer: Tokenizer | None = None
+    vocab: Vocab | None = None
+    net: RecurrentLM | None = None
 
     def __init__(self, config: LanguageModelConfig | None = None,
                  train: TrainSettings | None = None) -> None:
-        self.config = config or LanguageModelConfig()
-        self.train_config = train or replace(TRAINING)
-        self.network: LanguageModelConfig | None = None  # config with the vocabulary's size
-        self.tokenizer: Tokenizer | None = None
-        self.vocab: Vocab | None = None
-        self.net: RecurrentLM | None = None
+        super().__init__(config or LanguageModelConfig(), train or replace(TRAINING))
 
     # ---- tokens -----------------------------------------------------------------------------
 
@@ -204,17 +205,13 @@ class LanguageModel(Estimator):
                    checkpoint_dir=checkpoint_dir, resume=resume, parallel=parallel,
                    log_dir=log_dir)
 
-    def _check_ready(self) -> None:
-        if self.net is None or self.vocab is None:
-            raise InputError("this language model is not trained yet; call fit() or load a run")
-
     # ---- scoring ----------------------------------------------------------------------------
 
     @torch.no_grad()
     def surprisal(self, text: str) -> tuple[list[str], Tensor]:
         """The tokens of ``text`` and the bits -log2 p of each token after the first, read
         in one pass with the state carried through."""
-        self._check_ready()
+        self.check_trained()
         ids = self.encode(text)
         if len(ids) < 2:
             raise InputError("the text needs at least two tokens to be scored")
@@ -236,7 +233,7 @@ class LanguageModel(Estimator):
         the end of the token before it to its own end, so spaces and line breaks count, and
         an unknown word counts its own letters, not the 5 of ``<unk>``.
         """
-        self._check_ready()
+        self.check_trained()
         ids = self.encode(text)
         streams = max(1, min(streams, (len(ids) - 1) // 2))
         if len(ids) < 2:
@@ -271,7 +268,7 @@ class LanguageModel(Estimator):
     def gates(self, text: str, layer: int = 0) -> dict[str, np.ndarray]:
         """Gate activity (1, T, H) of one recurrent layer per gate (LSTM: i, f, g, o; GRU: r,
         z, n) while it reads ``text`` (the trace path)."""
-        self._check_ready()
+        self.check_trained()
         ids = self.encode(text)[None]
         self.net.eval()
         device = next(self.net.parameters()).device
@@ -287,7 +284,7 @@ class LanguageModel(Estimator):
         """Continue ``prompt`` by ``length`` tokens, each drawn from the softmax of the
         logits / ``temperature`` among the ``top_k`` most probable (``greedy``: always the
         most probable, the limit T -> 0). ``<pad>`` and ``<unk>`` are never written."""
-        self._check_ready()
+        self.check_trained()
         if temperature <= 0 or not math.isfinite(temperature):
             raise InputError(f"--temperature {temperature}; expected a positive number "
                              "(small values approach greedy decoding)")
@@ -333,13 +330,9 @@ class LanguageModel(Estimator):
 
     # ---- persistence ------------------------------------------------------------------------
 
-    def state(self) -> dict[str, Any]:
-        """The run's config.json entries (the vocabulary is a separate file)."""
-        return self.settings()
-
     def vocab_dict(self) -> dict[str, Any]:
         """The run's vocab.json: tokenizer and vocabulary."""
-        self._check_ready()
+        self.check_trained()
         return {"tokenizer": self.tokenizer.to_dict(), "vocab": self.vocab.to_dict()}
 
     @classmethod

@@ -181,16 +181,18 @@ class Translator(Estimator):
     SETTINGS = (("model", Seq2SeqConfig, "config"), ("corpus", CorpusConfig, "corpus_config"),
                 ("train", TrainSettings, "train_config"))
 
+    NAME = "translator"
+    # learned by `fit` or `from_state`
+    network: Seq2SeqConfig | None = None  # config with the vocabularies' sizes
+    source: Side | None = None
+    target: Side | None = None
+    net: Seq2Seq | None = None
+    dropped_long = 0
+
     def __init__(self, config: Seq2SeqConfig | None = None, corpus: CorpusConfig | None = None,
                  train: TrainSettings | None = None) -> None:
-        self.config = config or Seq2SeqConfig()
-        self.corpus_config = corpus or CorpusConfig()
-        self.train_config = train or replace(TRAINING)
-        self.network: Seq2SeqConfig | None = None  # config with the vocabularies' sizes
-        self.source: Side | None = None
-        self.target: Side | None = None
-        self.net: Seq2Seq | None = None
-        self.dropped_long = 0
+        super().__init__(config or Seq2SeqConfig(), corpus or CorpusConfig(),
+                         train or replace(TRAINING))
 
     # ---- training ---------------------------------------------------------------------------
 
@@ -246,7 +248,7 @@ class Translator(Estimator):
         """exp(total cross-entropy / total target tokens) on ``corpus``: per token, each
         sentence's ``<eos>`` included, so a long sentence weighs more than a short one (no
         label smoothing)."""
-        self._check_ready()
+        self.check_trained()
         src, _ = self.encode_sources(corpus.source)
         tgt = [ids[: self.corpus_config.max_length - 1]
                for ids in (self.target.encode(s) for s in corpus.target)]
@@ -264,14 +266,10 @@ class Translator(Estimator):
 
     # ---- translating ------------------------------------------------------------------------
 
-    def _check_ready(self) -> None:
-        if self.net is None or self.source is None or self.target is None:
-            raise InputError("this translator is not trained yet; call fit() or load a run")
-
     def encode_sources(self, texts: Sequence[str]) -> tuple[list[list[int]], list[bool]]:
         """Source ids of each text, cut to ``max_length`` tokens, and which texts were cut.
         A text with no tokens is an `InputError` naming it."""
-        self._check_ready()
+        self.check_trained()
         limit = self.corpus_config.max_length
         ids, cut = [], []
         for k, text in enumerate(texts, start=1):
@@ -331,13 +329,9 @@ class Translator(Estimator):
 
     # ---- persistence ------------------------------------------------------------------------
 
-    def state(self) -> dict[str, Any]:
-        """The run's config.json entries (the sides are a separate file)."""
-        return self.settings()
-
     def sides_dict(self) -> dict[str, Any]:
         """The run's ``vocab.json``: both sides' tokenizer and vocabulary."""
-        self._check_ready()
+        self.check_trained()
         return {"source": self.source.to_dict(), "target": self.target.to_dict()}
 
     @classmethod
