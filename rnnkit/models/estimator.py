@@ -35,11 +35,6 @@ class Estimator:
         key (the learned state is `state`'s)."""
         return {key: asdict(getattr(self, attribute)) for key, _, attribute in self.SETTINGS}
 
-    def state(self) -> dict[str, Any]:
-        """The run's config.json entries: the settings, and whatever else an estimator learned
-        besides its weights and vocabulary files."""
-        return self.settings()
-
     @classmethod
     def from_settings(cls, entries: dict[str, Any], where: str) -> Self:
         """An untrained estimator with the settings `settings` wrote (``where`` names the file

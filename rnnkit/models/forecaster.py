@@ -119,31 +119,30 @@ LOSSES = {"mse": nn.functional.mse_loss, "mae": nn.functional.l1_loss}
 #: Training settings of the default forecaster.
 TRAINING = TrainSettings(epochs=60, batch_size=32, lr=1e-3, clip=1.0, patience=10)
 
+#: The LTSF protocol on ETTh1 (see DATA_PRESETS) with SegRNN (d = 512, dropout 0.5, batch
+#: 256): what its multivariate and univariate presets share.
+ETTH1_SEGRNN = ForecasterConfig(model="segrnn", horizon=96, hidden_size=512, output_dropout=0.5,
+                                normalize="last", scaler="standard")
+ETTH1_TRAINING = TrainSettings(batch_size=256, clip=None)
+
 #: Named settings: the forecaster's config and its training settings. ``default``: the
 #: defaults. ``seed``: the tutorial exactly, 4 stacked LSTM(50) each followed by Dropout(0.2),
 #: Dense(1), min-max scaling, Keras initialisation, Adam 1e-3, MSE, 100 epochs, batch 32, no
 #: validation, no early stopping, no clipping.
 PRESETS: dict[str, tuple[ForecasterConfig, TrainSettings]] = {
     "default": (ForecasterConfig(), TRAINING),
-    # the LTSF protocol on ETTh1 (see DATA_PRESETS) with SegRNN (d = 512, dropout 0.5,
-    # batch 256). Multivariate as Lin et al. ran it at L = 96 (segments of 24, MSE loss, lr
-    # 1e-3 kept for four epochs, then x0.8 per epoch), stopped after at most 12 epochs
-    # (patience 4) instead of 30 (10). Univariate with segments of 48, MAE loss and the rate
-    # halved after every epoch, at most 8 epochs (README, ETTh1 section; the univariate rate
-    # was chosen on validation loss)
+    # ETTh1 multivariate as Lin et al. ran it at L = 96 (segments of 24, MSE loss, lr 1e-3
+    # kept for four epochs, then x0.8 per epoch), stopped after at most 12 epochs (patience
+    # 4) instead of 30 (10). Univariate with segments of 48, MAE loss and the rate halved
+    # after every epoch, at most 8 epochs (README, ETTh1 section; the univariate rate was
+    # chosen on validation loss)
     "etth1-m": (
-        ForecasterConfig(model="segrnn", lookback=96, horizon=96, segment_length=24,
-                         hidden_size=512, output_dropout=0.5, normalize="last",
-                         scaler="standard", loss="mse"),
-        TrainSettings(epochs=12, batch_size=256, lr=1e-3, clip=None, patience=4,
-                      lr_schedule="decay"),
+        replace(ETTH1_SEGRNN, lookback=96, segment_length=24, loss="mse"),
+        replace(ETTH1_TRAINING, epochs=12, lr=1e-3, patience=4, lr_schedule="decay"),
     ),
     "etth1-s": (
-        ForecasterConfig(model="segrnn", lookback=336, horizon=96, segment_length=48,
-                         hidden_size=512, output_dropout=0.5, normalize="last",
-                         scaler="standard", loss="mae"),
-        TrainSettings(epochs=8, batch_size=256, lr=3e-4, clip=None, patience=3,
-                      lr_schedule="halving"),
+        replace(ETTH1_SEGRNN, lookback=336, segment_length=48, loss="mae"),
+        replace(ETTH1_TRAINING, epochs=8, lr=3e-4, patience=3, lr_schedule="halving"),
     ),
     "seed": (
         ForecasterConfig(cell="lstm", hidden_size=50, num_layers=4, dropout=0.2,

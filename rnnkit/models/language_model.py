@@ -330,6 +330,10 @@ class LanguageModel(Estimator):
 
     # ---- persistence ------------------------------------------------------------------------
 
+    def state(self) -> dict[str, Any]:
+        """The run's config.json entries (the vocabulary is a separate file)."""
+        return self.settings()
+
     def vocab_dict(self) -> dict[str, Any]:
         """The run's vocab.json: tokenizer and vocabulary."""
         self.check_trained()

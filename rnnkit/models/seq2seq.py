@@ -329,6 +329,10 @@ class Translator(Estimator):
 
     # ---- persistence ------------------------------------------------------------------------
 
+    def state(self) -> dict[str, Any]:
+        """The run's config.json entries (the sides are a separate file)."""
+        return self.settings()
+
     def sides_dict(self) -> dict[str, Any]:
         """The run's ``vocab.json``: both sides' tokenizer and vocabulary."""
         self.check_trained()
