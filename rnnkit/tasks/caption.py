@@ -127,8 +127,6 @@ class CaptionTask(Task[Splits]):
     built-in digit scenes), scored with greedy and beam search on the held-out images."""
 
     group = "caption"
-    DATA = DataSpec
-    ESTIMATOR = ImageCaptioner
     spec: DataSpec
     estimator: ImageCaptioner
     captions: list[Caption] = field(default_factory=list, init=False)  # set by evaluate

@@ -97,8 +97,6 @@ class ClassifyTask(Task[tuple[TextTable, TextTable]]):
     scores on the dev table."""
 
     group = "classify"
-    DATA = DataSpec
-    ESTIMATOR = TextClassifier
     spec: DataSpec
     estimator: TextClassifier
     dev_probs: np.ndarray | None = field(default=None, init=False)  # set by evaluate

@@ -204,8 +204,6 @@ class ForecastTask(Task[ForecastData]):
     judged on the held-out test part beside the naive baselines."""
 
     group = "forecast"
-    DATA = DataSpec
-    ESTIMATOR = Forecaster
     spec: DataSpec
     estimator: Forecaster
     evaluation: Evaluation | None = field(default=None, init=False)  # set by evaluate

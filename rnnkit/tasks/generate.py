@@ -68,8 +68,6 @@ class GenerateTask(Task[tuple[str, str]]):
     validation loss, bits per character measured and three samples written."""
 
     group = "generate"
-    DATA = DataSpec
-    ESTIMATOR = LanguageModel
     spec: DataSpec
     estimator: LanguageModel
     samples: list[Sample] = field(default_factory=list, init=False)  # set by evaluate

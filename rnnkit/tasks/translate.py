@@ -39,8 +39,6 @@ class TranslateTask(Task[tuple[ParallelCorpus, ParallelCorpus]]):
     scores on the validation pairs."""
 
     group = "translate"
-    DATA = DataSpec
-    ESTIMATOR = Translator
     spec: DataSpec
     estimator: Translator
 

@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from importlib import import_module
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, get_type_hints
 
 from rnnkit.configs import configs_from
 from rnnkit.errors import InputError
@@ -30,13 +30,12 @@ Data = TypeVar("Data")
 
 
 class Task(ABC, Generic[Data]):
-    """One command group's part in the workflow: its data settings (``spec``, a ``DATA``
-    dataclass), its estimator (an ``ESTIMATOR``) and the hooks that differ between groups.
-    Subclasses set ``group`` (the command group's name), ``DATA`` and ``ESTIMATOR``."""
+    """One command group's part in the workflow: its data settings (``spec``, a dataclass),
+    its estimator (an `Estimator`) and the hooks that differ between groups. Subclasses set
+    ``group`` (the command group's name) and declare the classes of ``spec`` and
+    ``estimator`` as their fields' types, from which `from_settings` rebuilds them."""
 
     group: ClassVar[str]
-    DATA: ClassVar[type]
-    ESTIMATOR: ClassVar[type[Estimator]]
     spec: Any
     estimator: Any
 
@@ -76,8 +75,10 @@ class Task(ABC, Generic[Data]):
     @classmethod
     def from_settings(cls, config: dict[str, Any], where: str) -> Task:
         """The task that `settings` describes (``where`` names the file for messages)."""
-        (spec,) = configs_from(config, where, data=cls.DATA)
-        return cls(spec, cls.ESTIMATOR.from_settings(config, where))
+        fields = get_type_hints(cls)
+        (spec,) = configs_from(config, where, data=fields["spec"])
+        estimator: type[Estimator] = fields["estimator"]
+        return cls(spec, estimator.from_settings(config, where))
 
 
 #: Every group's task class by its name: ``rnnkit.tasks.<group>`` registers its own.
