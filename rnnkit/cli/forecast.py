@@ -165,7 +165,8 @@ def train(
     trained across all the series, with quantiles, and scored as M4 scores beside
     per-series seasonal naive, Naive2, Theta and ETS.
     """
-    if panel.id is not None or panel.wide:
+    if panel.id is not None or panel.wide or (common.resume is not None
+                                               and _is_panel(common.resume)):
         single = {"--test": test, "--split": split, "--preset": preset, "--features": features,
                   "--normalize": normalize, "--channel-independent": channel_independent,
                   "--segment-length": segment_length, "--ensemble": ensemble,

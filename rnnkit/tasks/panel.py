@@ -168,12 +168,20 @@ def _verdict(table: pd.DataFrame, scores: dict[str, dict[str, float]],
     if not baselines:
         return f"model OWA {scores['model']['owa']:.3f} (no baselines asked for)"
     best = min(baselines, key=lambda n: scores[n]["owa"])
-    gain = table[f"smape_{best}"].to_numpy() - table["smape"].to_numpy()
+    gain = table[f"smape_{best}"].to_numpy() - table["smape"].to_numpy()  # > 0: model better
     low, high = mean_interval(gain)
-    word = "beats" if low > 0 else ("is WORSE than" if high < 0 else "ties with")
-    return (f"model OWA {scores['model']['owa']:.3f} {word} the best baseline, {best} "
-            f"(OWA {scores[best]['owa']:.3f}): sMAPE lower by {np.mean(gain):+.2f} points per "
-            f"series (95% interval {low:+.2f} to {high:+.2f}, series resampled)")
+    head = f"model OWA {scores['model']['owa']:.3f}"
+    against = f"the best baseline, {best} (OWA {scores[best]['owa']:.3f})"
+    spread = "95% interval, series resampled"
+    if low > 0:
+        return (f"{head} beats {against}: per series its sMAPE is {np.mean(gain):.2f} points "
+                f"lower on average ({spread}: {low:.2f} to {high:.2f})")
+    if high < 0:
+        return (f"{head} is WORSE than {against}: per series its sMAPE is {-np.mean(gain):.2f} "
+                f"points higher on average ({spread}: {-high:.2f} to {-low:.2f})")
+    return (f"{head} ties with {against}: per series their sMAPE differs by "
+            f"{-np.mean(gain):+.2f} points on average, not clearly ({spread}: {-high:+.2f} to "
+            f"{-low:+.2f})")
 
 
 def metrics_json(scored: Scored, fc: GlobalForecaster, scope: str = "held-out"

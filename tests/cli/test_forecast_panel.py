@@ -139,3 +139,40 @@ def test_duplicate_rows_and_panel_options_without_id_exit_2(tmp_path, capsys):
     assert main(["forecast", "train", "--csv", str(csv), "--target", "units", "--static",
                  "region", "--out", str(out)]) == 2
     assert "need --id" in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.slow
+def test_panel_run_killed_mid_training_resumes_to_identical_weights(tmp_path, capsys):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    csv = tmp_path / "sales.csv"
+    sales(n_series=4, length=200).to_csv(csv, index=False)
+    extra = ["--epochs", "8", "--patience", "100", "--windows-per-epoch", "2048",
+             "--baselines", "naive2"]
+    reference = tmp_path / "reference"
+    assert train(csv, reference, *extra) == 0
+    killed = tmp_path / "killed"
+    command = ["forecast", "train", "--csv", str(csv), "--id", "store", "--target", "units",
+               "--horizon", str(H), "--lookback", "24", "--hidden-size", "8", "--layers", "1",
+               "--quiet", "--out", str(killed), *extra]
+    process = subprocess.Popen([sys.executable, "-m", "rnnkit.cli.main", *command],
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    index = killed / "checkpoint" / "checkpoint.json"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if index.is_file() and json.loads(index.read_text())["epoch"] >= 2:
+            break
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert 2 <= json.loads(index.read_text())["epoch"] < 8
+    capsys.readouterr()
+    assert main(["forecast", "train", "--resume", str(killed), "--quiet", "--json"]) == 0
+    assert (killed / "COMPLETE").exists() and not (killed / "checkpoint").exists()
+    assert (killed / "model.safetensors").read_bytes() == \
+        (reference / "model.safetensors").read_bytes()
