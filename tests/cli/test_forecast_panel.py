@@ -22,6 +22,7 @@ def sales(n_series=5, length=120, future_rows=0, seed=0):
         frame = pd.DataFrame({"store": f"s{k}", "date": pd.date_range("2024-01-01", periods=n,
                                                                        freq="h"),
                               "units": units, "price": price,
+                              "footfall": 100 + 10 * np.sin(2 * np.pi * t / 24),
                               "region": "north" if k % 2 else "south"})
         if future_rows:
             frame.loc[frame.index[-future_rows:], "units"] = np.nan
@@ -41,7 +42,8 @@ def panel_run(tmp_path_factory):
     csv = folder / "sales.csv"
     sales().to_csv(csv, index=False)
     out = folder / "run"
-    assert train(csv, out, "--future", "price", "--static", "region", "--json") == 0
+    assert train(csv, out, "--future", "price", "--static", "region", "--past", "footfall",
+                 "--json") == 0
     return csv, out
 
 
@@ -52,6 +54,10 @@ def test_panel_trains_scores_and_writes_a_run(panel_run, capsys):
     assert (out / "plots" / "fan-charts.png").is_file()
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["series"] == 5 and metrics["horizon"] == H
+    learned = json.loads((out / "config.json").read_text())["learned"]
+    assert (learned["past"], learned["future"], learned["levels"]) == (
+        ["footfall"], ["price"], {"region": ["north", "south"]})
+    assert learned["calendar"] == "h" and learned["n_calendar"] > 0
     assert set(metrics["metrics"]) == {"model", "seasonal_naive", "naive2", "theta", "ets"}
     assert metrics["metrics"]["naive2"]["owa"] == pytest.approx(1.0)
     assert any(w in metrics["verdict"] for w in ("beats", "ties with", "WORSE"))
