@@ -131,7 +131,8 @@ def train(
     test_size: int | None = typer.Option(None, help="Last N rows as the test part (default 10%)."),
     split: str | None = typer.Option(None, help="Row counts TRAIN,VAL,TEST from the start."),
     preset: str | None = typer.Option(None, help="Named settings: 'seed' = the tutorial exactly."),
-    model: str | None = typer.Option(None, help="rnn (encoder + head) or segrnn."),
+    model: str | None = typer.Option(None, help="rnn (encoder + head) or segrnn; with --id: "
+                                                "mqrnn (default), deepar or esrnn."),
     cell: str | None = typer.Option(None, help="lstm, gru, rnn, irnn, peephole, cifg or esn."),
     hidden_size: int | None = typer.Option(None, help="Units per recurrent layer."),
     layers: int | None = typer.Option(None, help="Stacked recurrent layers."),
@@ -151,7 +152,8 @@ def train(
     washout: int | None = typer.Option(None, help="ESN: training steps left out of the fit "
                                                   "(at most --lookback)."),
     scaler: str | None = typer.Option(None, help="standard, minmax or identity."),
-    period: int | None = typer.Option(None, help="Seasonal period for the seasonal naive."),
+    period: int | None = typer.Option(None, help="Seasonal period for the seasonal naive "
+                                                 "(with --id: also MASE's m and ES-RNN's)."),
     loss: str | None = typer.Option(None, help="Training loss: mse or mae."),
     interval: float | None = typer.Option(None, help="Prediction interval level (0.9)."),
     val_fraction: float | None = typer.Option(None, help="Share of training rows for validation."),
