@@ -32,6 +32,7 @@ def _register_groups() -> None:
     app.add_typer(translate.app, name="translate")
     app.add_typer(caption.app, name="caption")
     app.add_typer(generate.app, name="generate")
+    app.add_typer(__import__("rnnkit.cli.tag", fromlist=["app"]).app, name="tag")
 
 
 _register_groups()

@@ -1,0 +1,181 @@
+"""``rnnkit tag ...``: train, predict, evaluate and explain sequence taggers (BiLSTM-CRF)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from rnnkit.cli import options as o
+
+app = typer.Typer(help="Tag every token (many-to-many): named entities, chunks, part of speech.",
+                  no_args_is_help=True)
+Run = o.run_of("tag")
+
+TRAIN_EXAMPLE = """
+Example (CoNLL-2003 named entities: char BiLSTM + word BiLSTM + CRF with GloVe vectors):
+
+  rnnkit tag train --train $RNNKIT_DATA/conll2003/train.txt \\
+      --dev $RNNKIT_DATA/conll2003/valid.txt --column 3 \\
+      --vectors $RNNKIT_DATA/glove/glove.6B.50d.txt.gz --embedding-dim 50 --out runs/ner
+
+Files: CoNLL columns (word first, a blank line between sentences; --column picks the tag,
+0-based, the last by default), token<TAB>tag (UD), or one sentence per line of word/TAG.
+"""
+
+
+def _print_scores(metrics: dict, header: str) -> None:
+    typer.echo(header)
+    if "f1" in metrics:
+        typer.echo(f"chunks: precision {metrics['precision']:.2%}, recall "
+                   f"{metrics['recall']:.2%}, F1 {metrics['f1']:.2%} ({metrics['gold_chunks']} "
+                   f"gold, {metrics['predicted_chunks']} predicted, {metrics['correct_chunks']} "
+                   "correct)")
+        for kind, s in metrics["per_type"].items():
+            typer.echo(f"  {kind:>10}: precision {s['precision']:.2%}, recall {s['recall']:.2%}"
+                       f", F1 {s['f1']:.2%} ({s['support']} gold)")
+    typer.echo(f"token accuracy {metrics['accuracy']:.2%}")
+
+
+@app.command(epilog=TRAIN_EXAMPLE)
+@o.command
+def train(
+    train_file: Path | None = typer.Option(None, "--train", help="Tagged training sentences."),
+    dev: Path | None = typer.Option(None, help="Tagged dev sentences: early stopping and the "
+                                               "scores."),
+    column: int | None = typer.Option(None, help="Tag field of CoNLL files, 0-based (the word "
+                                                 "is 0; default: the last)."),
+    file_format: str = typer.Option("auto", "--format", help="conll, slash (word/TAG) or auto."),
+    scheme: str | None = typer.Option(None, help="Convert chunk tags to iob1, iob2 or iobes "
+                                                 "(default: as read)."),
+    char_features: str | None = typer.Option(None, help="lstm (char BiLSTM, default), cnn "
+                                                        "(char CNN) or none."),
+    output: str | None = typer.Option(None, help="crf (default) or softmax."),
+    constraints: bool | None = typer.Option(None, "--constraints/--no-constraints",
+                                            help="CRF: forbid moves the scheme forbids "
+                                                 "(default)."),
+    vectors: Path | None = typer.Option(None, help="Pretrained word vectors (GloVe, word2vec, "
+                                                   "fastText text; .gz or not)."),
+    freeze_vectors: bool | None = typer.Option(None, "--freeze-vectors/--tune-vectors",
+                                               help="Keep the pretrained vectors fixed."),
+    bidirectional: bool | None = typer.Option(None, "--bidirectional/--unidirectional",
+                                              help="Read the sentence both ways (default)."),
+    word_dropout: float | None = typer.Option(None, help="Chance a word is read as <unk>."),
+    *,
+    net: o.Network,
+    common: o.Training,
+) -> None:
+    """Train a sequence tagger, score it on the dev set beside the majority tag, write a run.
+    """
+
+    def build() -> object:
+        from rnnkit.errors import InputError
+        from rnnkit.models.tagger import TRAINING, Tagger, TaggerConfig
+        from rnnkit.tasks.tag import DataSpec, TagTask
+
+        if train_file is None or dev is None:
+            raise InputError("--train FILE and --dev FILE are required (or --resume DIR to "
+                             "continue an interrupted run)")
+        given = {"char_features": char_features, "output": output, "constraints": constraints,
+                 "vectors": None if vectors is None else str(vectors),
+                 "freeze_vectors": freeze_vectors, "bidirectional": bidirectional,
+                 "word_dropout": word_dropout, **net.settings(), **common.settings()}
+        model, training = o.configured(given, TaggerConfig(), TRAINING)
+        spec = DataSpec(str(train_file), str(dev), file_format, column, scheme)
+        spec.validate()
+        return TagTask(spec, Tagger(model, training))
+
+    o.run_training("tag", build, common, report=_report)
+
+
+def _report(outcome: object) -> None:
+    metrics = outcome.metrics
+    training = metrics["training"]
+    _print_scores(metrics, f"dev: {metrics['sentences']} sentences, {metrics['tokens']} tokens; "
+                  f"{training['epochs_run']} epochs (kept {training['best_epoch']}), "
+                  f"{training['seconds']:.1f} s")
+    base = metrics["baseline"]
+    shown = f"F1 {base['f1']:.2%}, " if "f1" in base else ""
+    typer.echo(f"baseline ({base['name']}): {shown}token accuracy {base['accuracy']:.2%}")
+    if metrics.get("vectors"):
+        v = metrics["vectors"]
+        typer.echo(f"vectors: {v['found']} of {v['words']} words ({v['coverage']:.1%}) from "
+                   f"{v['file']}")
+
+
+@app.command()
+def predict(
+    run: Run,
+    texts: list[str] = typer.Argument(None, help="Sentences to tag."),
+    file: Path | None = typer.Option(None, help="A file in the run's format: written back with "
+                                                "the predicted tag as the last field."),
+    out: Path | None = typer.Option(None, help="Write the tagged file here (default: stdout)."),
+    as_json: o.Records = False,
+) -> None:
+    """Tag sentences with a trained run: each token with its tag.
+
+    Example: rnnkit tag predict --run runs/ner "EU rejects German call to boycott British lamb ."
+    """
+    from rnnkit.data.conll import write_tagged
+    from rnnkit.io.files import write_bytes
+    from rnnkit.tasks.tag import predict as predict_task
+
+    data, predicted = predict_task(run, texts or [], None if file is None else str(file))
+    if as_json:
+        typer.echo(json.dumps([[{"token": w, "tag": t} for w, t in zip(s, p, strict=True)]
+                               for s, p in zip(data.tokens, predicted, strict=True)],
+                              ensure_ascii=False))
+        return
+    text = write_tagged(data, predicted)
+    if out is not None:
+        write_bytes(out, text.encode())
+        typer.echo(f"{len(predicted)} sentences tagged into {out}")
+        return
+    typer.echo(text.rstrip("\n"))
+
+
+@app.command()
+def evaluate(
+    run: Run,
+    data: Path = typer.Option(..., help="Tagged sentences (the run's format and column)."),
+    as_json: o.Json = False,
+) -> None:
+    """Score a trained run on tagged sentences: chunk F1 per type (conlleval), token accuracy.
+
+    Example: rnnkit tag evaluate --run runs/ner --data $RNNKIT_DATA/conll2003/test.txt
+    """
+    from rnnkit.tasks.tag import evaluate_run
+
+    metrics = evaluate_run(run, str(data))
+    if as_json:
+        typer.echo(json.dumps(metrics))
+    else:
+        _print_scores(metrics, f"{data}: {metrics['sentences']} sentences, {metrics['tokens']} "
+                               "tokens")
+
+
+@app.command()
+def explain(
+    run: Run,
+    text: str = typer.Argument(..., help="The sentence to explain."),
+    out: Path | None = typer.Option(None, help="PNG to write (default RUN/explain-....png)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the explanation as JSON."),
+) -> None:
+    """The glass box on tagging: every tag's probability at every token (the CRF's marginals),
+    the learned transitions, the gates per token, in one plot.
+
+    Example: rnnkit tag explain --run runs/ner "EU rejects German call to boycott British lamb ."
+    """
+    from rnnkit.tasks.tag import explain as explain_task
+
+    explanation, path = explain_task(run, text, out)
+    result = explanation.to_dict()
+    if as_json:
+        typer.echo(json.dumps({**result, "plot": str(path)}, ensure_ascii=False))
+        return
+    for row in result["tokens"]:
+        top = ", ".join(f"{tag} {p:.2f}" for tag, p in row["top"].items())
+        unknown = " (unknown word)" if row["unknown"] else ""
+        typer.echo(f"{row['token']}\t{row['tag']}\t{row['probability']:.3f}\t[{top}]{unknown}")
+    typer.echo(f"plot written to {path}")

@@ -1,0 +1,151 @@
+"""Pretrained word vectors (GloVe, word2vec, fastText text files) for a vocabulary, and the
+embedding initialised from them.
+
+The file is streamed once and only the vocabulary's vectors are kept, so memory holds
+``len(vocab) x dim`` numbers whatever the file's size (GloVe 6B has 400,000 words). rnnkit
+never downloads vectors: users bring the file (``$RNNKIT_DATA/glove`` has GloVe 6B 50d).
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from rnnkit.errors import InputError
+
+
+@dataclass
+class Vectors:
+    """The vectors found for some words: ``vectors[word]`` (dim,) float32, keyed by the
+    asked word; ``lowercased`` whether the file had no upper-case words (then words were
+    matched case-insensitively); ``missing`` the asked words without a vector."""
+
+    dim: int
+    vectors: dict[str, np.ndarray]
+    asked: int
+    lowercased: bool
+    source: str
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def coverage(self) -> float:
+        """The share of the asked words that have a vector."""
+        return len(self.vectors) / max(self.asked, 1)
+
+    def report(self) -> dict[str, Any]:
+        """JSON-ready facts: file, dimension, coverage and a few missing words."""
+        return {"file": self.source, "dim": self.dim, "words": self.asked,
+                "found": len(self.vectors), "coverage": self.coverage,
+                "lowercased": self.lowercased, "missing_examples": self.missing[:10]}
+
+
+def _lines(path: Path) -> Iterator[str]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="strict") as handle:
+            yield from handle
+    except (OSError, EOFError) as err:  # a damaged gzip stream
+        raise InputError(f"--vectors {path}: cannot be read ({err})") from err
+    except UnicodeDecodeError as err:
+        raise InputError(f"--vectors {path}: not UTF-8 text ({err.reason}); give a text "
+                         "file of vectors (the binary word2vec format is not read)") from err
+
+
+def read_vectors(path: str | Path, words: Sequence[str]) -> Vectors:
+    """The vectors of ``words`` from a text file of vectors, gzipped (``.gz``) or not.
+
+    Each line is a word and its numbers separated by spaces (GloVe); a first line of two
+    integers (count and dimension, word2vec and fastText ``.vec``) is skipped. A word is
+    matched exactly, or, when the file has no upper-case word (GloVe is lower-cased), by
+    its lower-case form. Lines with another number of values than the first are
+    `InputError` s naming the line.
+
+    Example:
+        >>> import tempfile
+        >>> folder = tempfile.TemporaryDirectory()
+        >>> path = Path(folder.name) / "tiny.vec"
+        >>> _ = path.write_text("2 3\\nthe 0.1 0.2 0.3\\neu 1 0 -1\\n")
+        >>> found = read_vectors(path, ["EU", "the", "zebra"])
+        >>> sorted(found.vectors), found.coverage, found.missing
+        (['EU', 'the'], 0.6666666666666666, ['zebra'])
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"--vectors {path}: no such file")
+    wanted: dict[str, list[str]] = {}
+    for word in dict.fromkeys(words):
+        for key in dict.fromkeys((word, word.lower())):
+            wanted.setdefault(key, []).append(word)
+    exact: dict[str, np.ndarray] = {}
+    dim, lowercased = None, True
+    for number, line in enumerate(_lines(path), start=1):
+        word, _, rest = line.rstrip("\r\n").rstrip(" ").partition(" ")
+        if number == 1 and word.isdigit() and rest.strip().isdigit():
+            dim = int(rest)
+            continue
+        if not rest:
+            raise InputError(f"--vectors {path}, line {number}: a word without numbers")
+        if dim is None:
+            dim = len(rest.split(" "))
+        if lowercased and word != word.lower():
+            lowercased = False
+        if word in wanted:
+            try:
+                values = np.array(rest.split(" "), dtype=np.float32)
+            except ValueError as err:
+                raise InputError(f"--vectors {path}, line {number}: not numbers ({err})") from err
+            if len(values) != dim:
+                raise InputError(f"--vectors {path}, line {number} has {len(values)} values "
+                                 f"where the file has {dim}")
+            exact[word] = values
+    if dim is None:
+        raise InputError(f"--vectors {path} holds no vectors")
+    found: dict[str, np.ndarray] = {}
+    missing = []
+    for word in dict.fromkeys(words):
+        vector = exact.get(word)
+        if vector is None and lowercased:
+            vector = exact.get(word.lower())
+        if vector is None:
+            missing.append(word)
+        else:
+            found[word] = vector
+    return Vectors(dim, found, len(dict.fromkeys(words)), lowercased, str(path), missing)
+
+
+def init_embedding(embedding: nn.Embedding, words: Sequence[str], vectors: Vectors,
+                   freeze: bool = False, seed: int = 0) -> int:
+    """Set row k of ``embedding`` to the vector of ``words[k]`` where there is one; the other
+    rows (but the padding row) are drawn from a normal distribution with the found vectors'
+    standard deviation, so known and unknown words start on one scale. ``freeze`` keeps the
+    whole table fixed in training. Returns the rows set from vectors.
+
+    >>> table = nn.Embedding(3, 2, padding_idx=0)
+    >>> v = Vectors(2, {"eu": np.array([1.0, 2.0], dtype=np.float32)}, 2, True, "")
+    >>> init_embedding(table, ["<pad>", "eu", "zebra"], v), table.weight[1].tolist()
+    (1, [1.0, 2.0])
+    """
+    if embedding.embedding_dim != vectors.dim:
+        raise InputError(f"--vectors {vectors.source} has {vectors.dim} dimensions but the "
+                         f"embedding {embedding.embedding_dim}; set --embedding-dim "
+                         f"{vectors.dim}")
+    rows = [k for k, w in enumerate(words) if w in vectors.vectors]
+    with torch.no_grad():
+        if rows:
+            table = np.stack([vectors.vectors[words[k]] for k in rows])
+            generator = torch.Generator().manual_seed(seed)
+            std = float(table.std()) or 1.0
+            weight = torch.randn(embedding.weight.shape, generator=generator) * std
+            weight[rows] = torch.from_numpy(table)
+            if embedding.padding_idx is not None:
+                weight[embedding.padding_idx] = 0
+            embedding.weight.copy_(weight)
+    embedding.weight.requires_grad_(not freeze)
+    return len(rows)

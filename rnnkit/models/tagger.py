@@ -1,0 +1,460 @@
+"""Many-to-many, synchronous: one label per input token (named entities, chunks, part of
+speech) with a BiLSTM-CRF tagger (Huang et al. 2015, Lample et al. 2016, Ma & Hovy 2016)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+from torch.utils.data import DataLoader, Dataset
+
+from rnnkit.checks import check_choice, check_counts
+from rnnkit.data.conll import TaggedSentences, detect_scheme
+from rnnkit.data.text import BucketSampler, Vocab
+from rnnkit.data.vectors import Vectors, init_embedding, read_vectors
+from rnnkit.errors import InputError
+from rnnkit.evaluate.tagging import chunk_scores, token_accuracy
+from rnnkit.io.weights import load_checked
+from rnnkit.layers import CELLS, Recurrent, Trace
+from rnnkit.models.crf import CRF, allowed_transitions
+from rnnkit.models.estimator import Estimator
+from rnnkit.train.distributed import Parallel
+from rnnkit.train.fit import FitResult, fit
+from rnnkit.train.settings import TrainSettings
+
+CHAR_FEATURES = ("lstm", "cnn", "none")
+OUTPUTS = ("crf", "softmax")
+#: Tag id of padding in a batch's (B, T) tags.
+PAD_TAG = -1
+
+
+@dataclass
+class TaggerConfig:
+    """The network and its word handling (everything needed to rebuild it). Defaults follow
+    Lample et al. 2016 (char BiLSTM 25+25, word BiLSTM 100 per direction, dropout 0.5, CRF)."""
+
+    cell: str = "lstm"  # any name in rnnkit.layers.CELLS, for the sentence
+    embedding_dim: int = 100  # E, word vectors (= the --vectors file's dimension when given)
+    hidden_size: int = 100  # H, units per sentence layer and direction
+    num_layers: int = 1  # stacked sentence layers
+    bidirectional: bool = True
+    char_features: str = "lstm"  # "lstm" (Lample et al.), "cnn" (Ma & Hovy) or "none"
+    char_dim: int = 25  # character embedding size
+    char_hidden: int = 25  # char BiLSTM units per direction, or char CNN filters
+    char_kernel: int = 3  # width of the char CNN's filters (Ma & Hovy: 3)
+    output: str = "crf"  # "crf" (Viterbi over a linear-chain CRF) or "softmax" (per token)
+    constraints: bool = True  # CRF: forbid moves the chunk scheme forbids (e.g. O -> I-X)
+    lowercase: bool = True  # words are looked up lower-cased (the characters keep the case)
+    zeros: bool = True  # digits are looked up as 0 (Lample et al.)
+    min_freq: int = 1  # rarer training words become <unk>
+    word_dropout: float = 0.05  # training: a word becomes <unk> with this chance
+    dropout: float = 0.5  # on the word+char features and on the sentence layer's output
+    vectors: str | None = None  # text file of pretrained word vectors (GloVe, word2vec)
+    freeze_vectors: bool = False  # keep the pretrained embedding fixed
+    vocab_size: int = 0  # the network's sizes: a Tagger learns them from the data (in its
+    char_vocab_size: int = 0  # ``network`` config) and leaves its own config as given
+    num_tags: int = 0
+
+    def validate(self) -> None:
+        """Raise `InputError` naming the first bad setting."""
+        if self.cell not in CELLS:
+            raise InputError(f"--cell {self.cell!r} is not known; choose one of {sorted(CELLS)}")
+        check_choice("char-features", self.char_features, CHAR_FEATURES)
+        check_choice("output", self.output, OUTPUTS)
+        check_counts(self, ("embedding_dim", "hidden_size", "num_layers", "char_dim",
+                            "char_hidden", "char_kernel", "min_freq"))
+        for name in ("word_dropout", "dropout"):
+            if not 0 <= getattr(self, name) < 1:
+                raise InputError(f"{name}={getattr(self, name)}; expected a value in [0, 1)")
+        if self.vectors is not None and not Path(self.vectors).is_file():
+            raise InputError(f"--vectors {self.vectors}: no such file")
+
+
+#: Training settings of the tagger: Adam with clipping (Lample et al. used SGD at 0.01 with
+#: clipping 5.0; Adam converges in fewer epochs), early stopping on the dev score.
+TRAINING = TrainSettings(epochs=30, batch_size=32, lr=2e-3, clip=5.0, patience=4)
+
+
+class CharFeatures(nn.Module):
+    r"""One vector per word from its characters: the final states of a character BiLSTM,
+    forwards and backwards (Lample et al. 2016), or a CNN max-pooled over the characters
+    (Ma & Hovy 2016): :math:`c = \max_k \mathrm{conv}(E_c[w_{1..L}])_k`.
+
+    Shapes: chars (N, L) long (0-padded), char lengths (N,) >= 1 -> (N, ``size``).
+    """
+
+    def __init__(self, config: TaggerConfig) -> None:
+        super().__init__()
+        c = config
+        self.kind = c.char_features
+        self.embedding = nn.Embedding(c.char_vocab_size, c.char_dim, padding_idx=0)
+        if self.kind == "lstm":
+            self.rnn = Recurrent("lstm", c.char_dim, c.char_hidden, bidirectional=True)
+            self.size = 2 * c.char_hidden
+        else:
+            self.conv = nn.Conv1d(c.char_dim, c.char_hidden, c.char_kernel,
+                                  padding=c.char_kernel // 2)
+            self.size = c.char_hidden
+
+    def forward(self, chars: Tensor, lengths: Tensor) -> Tensor:
+        """(N, L) characters and (N,) lengths -> (N, size)."""
+        x = self.embedding(chars)  # (N, L, C)
+        if self.kind == "lstm":
+            _, (h, _) = self.rnn(x, lengths=lengths)  # h: (2, N, H)
+            return torch.cat([h[0], h[1]], dim=-1)
+        out = self.conv(x.transpose(1, 2)).transpose(1, 2)  # (N, L, F)
+        real = torch.arange(chars.shape[1], device=chars.device)[None] < lengths[:, None]
+        return out.masked_fill(~real[..., None], float("-inf")).amax(1)
+
+
+class SequenceTagger(nn.Module):
+    r"""Words (+ characters) -> stacked (bidirectional) recurrent layers -> per-token tag scores
+    -> CRF or softmax.
+
+    .. math::
+        x_t = [E[w_t]; \mathrm{char}(w_t)], \quad o_{1..T} = \mathrm{RNN}(\mathrm{drop}(x_{1..T})),
+        \quad e_t = W\,\mathrm{drop}(o_t) + b \in \mathbb{R}^K
+
+    and :math:`p(y \mid e)` from the `CRF` (or a softmax per token). Shapes: words (B, T)
+    long (padded with ``Vocab.pad_index``), chars (B, T, L) long, lengths (B,) -> emissions
+    (B, T, K).
+
+    Example:
+        >>> c = TaggerConfig(embedding_dim=8, hidden_size=8, char_dim=4, char_hidden=4,
+        ...                  vocab_size=20, char_vocab_size=10, num_tags=3)
+        >>> net = SequenceTagger(c)
+        >>> e = net(torch.randint(2, 20, (2, 5)), torch.randint(1, 10, (2, 5, 4)),
+        ...         torch.tensor([5, 3]))
+        >>> tuple(e.shape), tuple(net.decode(e, torch.tensor([5, 3])).shape)
+        ((2, 5, 3), (2, 5))
+    """
+
+    def __init__(self, config: TaggerConfig, tags: Sequence[str] = (),
+                 scheme: str | None = None) -> None:
+        super().__init__()
+        c = self.config = config
+        if c.vocab_size < 3 or c.num_tags < 1:
+            raise InputError(f"vocab_size={c.vocab_size} and num_tags={c.num_tags}; expected "
+                             "at least 3 and 1 (they come from the training data)")
+        self.embedding = nn.Embedding(c.vocab_size, c.embedding_dim, padding_idx=Vocab.pad_index)
+        self.chars = None if c.char_features == "none" else CharFeatures(c)
+        features = c.embedding_dim + (0 if self.chars is None else self.chars.size)
+        self.drop = nn.Dropout(c.dropout)
+        self.rnn = Recurrent(c.cell, features, c.hidden_size, c.num_layers, c.bidirectional,
+                             dropout=c.dropout if c.num_layers > 1 else 0.0)
+        self.head = nn.Linear(c.hidden_size * self.rnn.num_directions, c.num_tags)
+        allowed = allowed_transitions(tags, scheme) \
+            if c.output == "crf" and c.constraints and scheme else None
+        self.crf = CRF(c.num_tags, allowed) if c.output == "crf" else None
+
+    def forward(self, words: Tensor, chars: Tensor, lengths: Tensor,
+                trace: bool = False) -> Tensor | tuple[Tensor, Trace]:
+        """Emissions (B, T, K); with ``trace`` also the sentence layers' `Trace`."""
+        if self.training and self.config.word_dropout > 0:
+            drop = torch.rand(words.shape, device=words.device) < self.config.word_dropout
+            words = words.masked_fill(drop & (words != Vocab.pad_index), Vocab.unk_index)
+        x = self.embedding(words)  # (B, T, E)
+        if self.chars is not None:
+            B, T, L = chars.shape
+            flat = chars.reshape(B * T, L)
+            char_lengths = (flat != 0).sum(1).clamp(min=1)  # padding words: one pad char
+            x = torch.cat([x, self.chars(flat, char_lengths).reshape(B, T, -1)], dim=-1)
+        result = self.rnn(self.drop(x), lengths=lengths, trace=trace)
+        emissions = self.head(self.drop(result[0]))
+        return (emissions, result[2]) if trace else emissions
+
+    @staticmethod
+    def mask(lengths: Tensor, steps: int) -> Tensor:
+        """(B, T) True on the real tokens."""
+        return torch.arange(steps, device=lengths.device)[None] < lengths[:, None]
+
+    def loss(self, emissions: Tensor, tags: Tensor) -> Tensor:
+        """Mean CRF negative log-likelihood per sentence, or mean token cross-entropy;
+        ``tags`` (B, T) hold `PAD_TAG` on padding."""
+        mask = tags != PAD_TAG
+        if self.crf is None:
+            return F.cross_entropy(emissions.transpose(1, 2), tags, ignore_index=PAD_TAG)
+        return self.crf.nll(emissions, tags.clamp(min=0), mask).mean()
+
+    def decode(self, emissions: Tensor, lengths: Tensor) -> Tensor:
+        """The best tags (B, T): Viterbi through the CRF, else the per-token argmax."""
+        mask = self.mask(lengths.to(emissions.device), emissions.shape[1])
+        if self.crf is None:
+            return emissions.argmax(-1).masked_fill(~mask, 0)
+        return self.crf.decode(emissions, mask)[0]
+
+    def probabilities(self, emissions: Tensor, lengths: Tensor) -> Tensor:
+        """Per-token tag probabilities (B, T, K): CRF marginals, else the softmax."""
+        mask = self.mask(lengths.to(emissions.device), emissions.shape[1])
+        if self.crf is None:
+            return F.softmax(emissions, -1) * mask[..., None]
+        return self.crf.marginals(emissions, mask)
+
+
+# ---- batches --------------------------------------------------------------------------------
+
+
+class TaggedBatches(Dataset):
+    """Encoded sentences, indexed by a list of indices to give whole batches
+    ``((words (B, T), chars (B, T, L), lengths (B,)), tags (B, T))``, padded to the batch's
+    longest sentence and word (tags padded with `PAD_TAG`)."""
+
+    def __init__(self, words: Sequence[Sequence[int]], chars: Sequence[Sequence[Sequence[int]]],
+                 tags: Sequence[Sequence[int]] | None = None) -> None:
+        self.words, self.chars = words, chars
+        self.tags = tags if tags is not None else [[PAD_TAG] * len(s) for s in words]
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __getitem__(self, index: list[int]) -> tuple[tuple[Tensor, Tensor, Tensor], Tensor]:
+        lengths = torch.tensor([len(self.words[k]) for k in index])
+        T = int(lengths.max())
+        L = max(len(w) for k in index for w in self.chars[k])
+        words = torch.zeros(len(index), T, dtype=torch.long)
+        chars = torch.zeros(len(index), T, L, dtype=torch.long)
+        tags = torch.full((len(index), T), PAD_TAG, dtype=torch.long)
+        for row, k in enumerate(index):
+            n = len(self.words[k])
+            words[row, :n] = torch.as_tensor(self.words[k])
+            tags[row, :n] = torch.as_tensor(self.tags[k])
+            for t, word in enumerate(self.chars[k]):
+                chars[row, t, : len(word)] = torch.as_tensor(word)
+        return (words, chars, lengths), tags
+
+
+def tagged_loader(data: TaggedBatches, batch_size: int, shuffle: bool,
+                  seed: int = 0) -> DataLoader:
+    """Length-bucketed batches of `TaggedBatches`."""
+    sampler = BucketSampler([len(s) for s in data.words], batch_size, shuffle, seed)
+    return DataLoader(data, sampler=sampler, batch_size=None)
+
+
+# ---- the estimator --------------------------------------------------------------------------
+
+
+class Tagger(Estimator):
+    """A sequence tagger estimator: ``fit`` on tagged sentences, then tag any tokens.
+
+    The word and character vocabularies and the tag set come from the training sentences;
+    the network is built from their sizes at fit time. The dev score that early stopping
+    follows is conlleval's F1 for chunk tags, else token accuracy.
+
+    Example:
+        >>> s = TaggedSentences([["Paris", "is", "big"], ["John", "is", "here"]] * 4,
+        ...                     [["B-LOC", "O", "O"], ["B-PER", "O", "O"]] * 4, [1] * 8, "")
+        >>> tagger = Tagger(TaggerConfig(embedding_dim=8, hidden_size=8, char_dim=4,
+        ...                              char_hidden=4, dropout=0.0),
+        ...                 TrainSettings(epochs=15, lr=0.05, patience=None))
+        >>> _ = tagger.fit(s, s, progress=False)
+        >>> tagger.predict([["Paris", "is", "here"]])
+        [['B-LOC', 'O', 'O']]
+    """
+
+    SETTINGS = (("model", TaggerConfig, "config"), ("train", TrainSettings, "train_config"))
+
+    def __init__(self, config: TaggerConfig | None = None,
+                 train: TrainSettings | None = None) -> None:
+        self.config = config or TaggerConfig()
+        self.train_config = train or replace(TRAINING)
+        self.network: TaggerConfig | None = None
+        self.words: Vocab | None = None
+        self.chars: Vocab | None = None
+        self.tags: list[str] = []
+        self.scheme: str | None = None
+        self.vectors: dict[str, Any] | None = None  # coverage report of --vectors
+        self.net: SequenceTagger | None = None
+        self.device = torch.device("cpu")
+
+    # ---- training ---------------------------------------------------------------------------
+
+    def normalise(self, word: str) -> str:
+        """How a word is looked up: lower-cased and digits as 0 when so configured."""
+        if self.config.lowercase:
+            word = word.lower()
+        return re.sub(r"\d", "0", word) if self.config.zeros else word
+
+    def check(self, train: TaggedSentences, dev: TaggedSentences) -> str:
+        """Validate the settings and the data and say in one line what `fit` will train;
+        changes nothing. Raises `InputError` for a bad setting, data without tags, or a dev
+        tag that training never shows."""
+        c = self.config
+        c.validate()
+        self.train_config.validate()
+        for data in (train, dev):
+            if data.tags is None:
+                raise InputError(f"{data.source} has no tags; training needs tagged sentences")
+        known = {t for s in train.tags for t in s}
+        for k, sentence in enumerate(dev.tags):
+            unseen = [t for t in sentence if t not in known]
+            if unseen:
+                raise InputError(f"{dev.source}, sentence at line {dev.lines[k]}: tag "
+                                 f"{unseen[0]!r} never occurs in {train.source}")
+        kind = ("Bi" if c.bidirectional else "") + c.cell.upper()
+        chars = "" if c.char_features == "none" else f"char {c.char_features.upper()} + "
+        return (f"tag: {chars}{c.num_layers}x{kind}({c.hidden_size}) + {c.output.upper()}, "
+                f"{len(known)} tags, {len(train)} training and {len(dev)} dev sentences")
+
+    def encode(self, sentences: Sequence[Sequence[str]]) -> TaggedBatches:
+        """Word and character ids of tokenised sentences (unknown -> ``<unk>``)."""
+        self._check_ready()
+        words = [self.words.encode([self.normalise(w) for w in s]) for s in sentences]
+        chars = [[self.chars.encode(list(w)) for w in s] for s in sentences]
+        return TaggedBatches(words, chars)
+
+    def fit(self, train: TaggedSentences, dev: TaggedSentences, *, progress: bool = True,
+            checkpoint_dir: Path | None = None, resume: bool = False,
+            parallel: Parallel | None = None, log_dir: Path | None = None) -> FitResult:
+        """Train on ``train``; keep the epoch with the best dev score (F1 or accuracy). The
+        keywords are every estimator's (see `rnnkit.models.forecaster.Forecaster.fit`)."""
+        self.check(train, dev)
+        c, t = self.config, self.train_config
+        self.tags = sorted({tag for s in train.tags for tag in s},
+                           key=lambda tag: (tag != "O", tag))
+        self.scheme = detect_scheme(train.tags)
+        self.words = Vocab.build([[self.normalise(w) for w in s] for s in train.tokens],
+                                 c.min_freq)
+        self.chars = Vocab.build([list(w) for s in train.tokens for w in s])
+        self.network = replace(c, vocab_size=len(self.words), char_vocab_size=len(self.chars),
+                               num_tags=len(self.tags))
+        torch.manual_seed(t.seed)
+        self.net = SequenceTagger(self.network, self.tags, self.scheme)
+        if c.vectors is not None:
+            found: Vectors = read_vectors(c.vectors, self.words.tokens[self.words.n_specials:])
+            init_embedding(self.net.embedding, self.words.tokens, found, c.freeze_vectors,
+                           t.seed)
+            self.vectors = found.report()
+        index = {tag: k for k, tag in enumerate(self.tags)}
+        train_data = self.encode(train.tokens)
+        train_data.tags = [[index[tag] for tag in s] for s in train.tags]
+        dev_data = self.encode(dev.tokens)
+        dev_data.tags = [[index[tag] for tag in s] for s in dev.tags]
+        dev_batches = list(tagged_loader(dev_data, 128, shuffle=False))
+        chunked = self.scheme is not None
+
+        def dev_score(model: nn.Module) -> float:
+            gold, predicted = [], []
+            for x, y in dev_batches:
+                device = next(model.parameters()).device
+                best = model.decode(model(*(v.to(device) for v in x)), x[2]).cpu()
+                for row, n in enumerate(x[2].tolist()):
+                    gold.append([self.tags[k] for k in y[row, :n].tolist()])
+                    predicted.append([self.tags[k] for k in best[row, :n].tolist()])
+            if chunked:
+                return chunk_scores(gold, predicted)["f1"]
+            return token_accuracy(gold, predicted)
+
+        net = self.net
+        result = fit(net, lambda emissions, tags: net.loss(emissions, tags),
+                     tagged_loader(train_data, t.batch_size, shuffle=True, seed=t.seed),
+                     tagged_loader(dev_data, 128, shuffle=False), t, val_score=dev_score,
+                     higher_is_better=True, progress=progress, checkpoint_dir=checkpoint_dir,
+                     resume=resume, parallel=parallel, log_dir=log_dir)
+        self.device = next(self.net.parameters()).device
+        return result
+
+    # ---- tagging ----------------------------------------------------------------------------
+
+    def _check_ready(self) -> None:
+        if self.words is None or self.chars is None:
+            raise InputError("this tagger is not trained yet; call fit() or load a run")
+
+    @torch.no_grad()
+    def _run(self, sentences: Sequence[Sequence[str]], batch_size: int,
+             probabilities: bool) -> list[np.ndarray]:
+        for k, sentence in enumerate(sentences):
+            if not sentence:
+                raise InputError(f"sentence {k + 1} has no tokens; give some words")
+        data = self.encode(sentences)
+        self.net.eval()
+        out: list[np.ndarray | None] = [None] * len(sentences)
+        for index in BucketSampler([len(s) for s in data.words], batch_size, shuffle=False):
+            (words, chars, lengths), _ = data[index]
+            emissions = self.net(words.to(self.device), chars.to(self.device),
+                                 lengths.to(self.device))
+            result = self.net.probabilities(emissions, lengths) if probabilities \
+                else self.net.decode(emissions, lengths)
+            for row, k in enumerate(index):
+                out[k] = result[row, : int(lengths[row])].cpu().numpy()
+        return out
+
+    def predict(self, sentences: Sequence[Sequence[str]], batch_size: int = 128) -> list[list[str]]:
+        """The best tags of each tokenised sentence (Viterbi with a CRF output)."""
+        return [[self.tags[k] for k in best]
+                for best in self._run(sentences, batch_size, probabilities=False)]
+
+    def predict_proba(self, sentences: Sequence[Sequence[str]],
+                      batch_size: int = 128) -> list[np.ndarray]:
+        """Per-token tag probabilities (T, K) of each sentence, columns in the order of
+        ``tags``: the CRF's marginals (forward-backward), else the softmax."""
+        return self._run(sentences, batch_size, probabilities=True)
+
+    @torch.no_grad()
+    def gates(self, sentence: Sequence[str], layer: int = 0) -> dict[str, np.ndarray]:
+        """Gate activity of one sentence layer while it reads ``sentence`` (trace path): per
+        gate the cell has, an array (D, T, H) (direction, token, unit), the backward direction
+        put back in token order."""
+        data = self.encode([sentence])
+        (words, chars, lengths), _ = data[[0]]
+        self.net.eval()
+        _, trace = self.net(words.to(self.device), chars.to(self.device),
+                            lengths.to(self.device), trace=True)
+        result: dict[str, list[np.ndarray]] = {}
+        for direction in trace[layer]:
+            for name in direction.gates:
+                series = direction.stack(name)[0]  # (T, H), in processing order
+                series = series.flip(0) if direction.reverse else series
+                result.setdefault(name, []).append(series.cpu().numpy())
+        return {name: np.stack(values) for name, values in result.items()}
+
+    def transitions(self) -> np.ndarray | None:
+        """The CRF's learned transition scores (K, K) (row: previous tag; forbidden moves
+        NaN), or None for a softmax output."""
+        self._check_ready()
+        if self.net.crf is None:
+            return None
+        crf = self.net.crf
+        return crf.transitions.detach().masked_fill(~crf.allowed, float("nan")).cpu().numpy()
+
+    # ---- persistence ------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """The run's config.json entries (the vocabularies are a separate file)."""
+        return {**self.settings(), "tags": list(self.tags), "scheme": self.scheme,
+                "vectors": self.vectors}
+
+    def vocabularies(self) -> dict[str, Any]:
+        """The run's vocab.json: the word and character vocabularies."""
+        self._check_ready()
+        return {"words": self.words.to_dict(), "chars": self.chars.to_dict()}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], vocabularies: Any,
+                   weights: dict[str, Tensor], where: str) -> Tagger:
+        """Rebuild from `state`, `vocabularies` and a weights dict (from safetensors);
+        anything that does not fit is refused."""
+        tagger = cls.from_settings(state, where)
+        model = tagger.config
+        try:
+            tags = [str(t) for t in state["tags"]]
+            scheme = state["scheme"]
+            words, chars = vocabularies["words"], vocabularies["chars"]
+        except (KeyError, TypeError) as err:
+            raise InputError(f"{where}: missing or malformed entry {err}") from err
+        if scheme is not None and scheme not in ("iob1", "iob2", "iobes"):
+            raise InputError(f"{where}: scheme {scheme!r} is not known")
+        tagger.words = Vocab.from_dict(words, f"{where}: word vocabulary")
+        tagger.chars = Vocab.from_dict(chars, f"{where}: character vocabulary")
+        tagger.tags, tagger.scheme, tagger.vectors = tags, scheme, state.get("vectors")
+        tagger.network = replace(model, vectors=None, vocab_size=len(tagger.words),
+                                 char_vocab_size=len(tagger.chars), num_tags=len(tags))
+        tagger.network.validate()
+        tagger.net = load_checked(SequenceTagger(tagger.network, tags, scheme), weights, where)
+        return tagger

@@ -1,0 +1,106 @@
+import json
+
+import pytest
+
+from rnnkit.cli.main import main
+
+SENTENCES = [
+    [("EU", "NNP", "B-ORG"), ("rejects", "VBZ", "O"), ("German", "JJ", "B-MISC"),
+     ("call", "NN", "O")],
+    [("Peter", "NNP", "B-PER"), ("Blackburn", "NNP", "I-PER"), ("visits", "VBZ", "O"),
+     ("Paris", "NNP", "B-LOC")],
+    [("BRUSSELS", "NNP", "B-LOC"), ("says", "VBZ", "O"), ("EU", "NNP", "B-ORG")],
+]
+
+
+def conll(path, sentences, docstart=True):
+    lines = ["-DOCSTART- -X- O", ""] if docstart else []
+    for sentence in sentences:
+        lines += [" ".join(fields) for fields in sentence] + [""]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def files(tmp_path):
+    return conll(tmp_path / "train.txt", SENTENCES * 4), conll(tmp_path / "dev.txt", SENTENCES)
+
+
+def train_small(files, out, *extra):
+    train, dev = files
+    return main(["tag", "train", "--train", str(train), "--dev", str(dev), "--column", "2",
+                 "--embedding-dim", "8", "--hidden-size", "8", "--epochs", "2", "--quiet",
+                 "--lr", "0.05", "--out", str(out), *extra])
+
+
+def test_train_predict_evaluate_explain_end_to_end(files, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train_small(files, out, "--json", "--scheme", "iobes") == 0
+    dev = json.loads(capsys.readouterr().out)
+    assert dev["sentences"] == 3 and dev["tokens"] == 11 and dev["scheme"] == "iobes"
+    assert 0 <= dev["f1"] <= 1 and 0 <= dev["baseline"]["f1"] <= 1
+    assert set(dev["per_type"]) <= {"ORG", "MISC", "PER", "LOC"}
+    assert {"config.json", "vocab.json", "model.safetensors", "metrics.json", "predictions.txt",
+            "training.png", "transitions.png", "COMPLETE"} <= {p.name for p in out.iterdir()}
+    predictions = (out / "predictions.txt").read_text().splitlines()
+    assert predictions[0].startswith("EU NNP S-ORG ") and len(predictions[0].split()) == 4
+
+    assert main(["tag", "predict", "--run", str(out), "EU rejects German call ."]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split("\t")[0] for line in lines] == ["EU", "rejects", "German", "call", "."]
+
+    tagged = tmp_path / "tagged.txt"
+    assert main(["tag", "predict", "--run", str(out), "--file", str(files[1]),
+                 "--out", str(tagged)]) == 0
+    rows = [r.split() for r in tagged.read_text().splitlines()]
+    assert [len(r) for r in rows[:2]] == [4, 4] and rows[4] == []
+
+    capsys.readouterr()
+    assert main(["tag", "evaluate", "--run", str(out), "--data", str(files[1]), "--json"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert scores["tokens"] == 11 and "f1" in scores and "confusion_matrix" in scores
+
+    plot = tmp_path / "why.png"
+    assert main(["tag", "explain", "--run", str(out), "Peter visits Paris",
+                 "--out", str(plot), "--json"]) == 0
+    why = json.loads(capsys.readouterr().out)
+    assert [row["token"] for row in why["tokens"]] == ["Peter", "visits", "Paris"]
+    assert all(abs(sum(row["top"].values()) - 1) < 0.3 for row in why["tokens"])
+    assert plot.stat().st_size > 0
+
+
+def test_softmax_cnn_and_slash_format(tmp_path, capsys):
+    slash = tmp_path / "pos.txt"
+    slash.write_text("the/DET dog/NOUN runs/VERB\na/DET cat/NOUN sleeps/VERB\n" * 3)
+    out = tmp_path / "pos"
+    assert main(["tag", "train", "--train", str(slash), "--dev", str(slash), "--output",
+                 "softmax", "--char-features", "cnn", "--epochs", "1", "--quiet",
+                 "--embedding-dim", "8", "--hidden-size", "8", "--out", str(out), "--json"]) == 0
+    dev = json.loads(capsys.readouterr().out)
+    assert dev["scheme"] is None and "f1" not in dev and 0 <= dev["accuracy"] <= 1
+    assert not (out / "transitions.png").exists()
+    assert main(["tag", "predict", "--run", str(out), "--file", str(slash)]) == 0
+    first = capsys.readouterr().out.splitlines()[0].split()
+    assert [w.rsplit("/", 1)[0] for w in first] == ["the", "dog", "runs"]
+
+
+@pytest.mark.parametrize("content, message", [
+    ("EU B-ORG\nrejects\n", "line 2 has 1 field(s)"),
+    ("EU B-ORG\n\nrejects NN\n", "tag 'NN' is not a chunk tag"),
+])
+def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, content, message):
+    bad = tmp_path / "bad.txt"
+    bad.write_text(content)
+    out = tmp_path / "run"
+    code = main(["tag", "train", "--train", str(bad), "--dev", str(bad), "--scheme", "iob2",
+                 "--out", str(out), "--quiet"])
+    assert code == 2 and not out.exists()
+    err = capsys.readouterr().err
+    assert message in err and str(bad) in err and len(err.strip().splitlines()) == 1
+
+
+def test_unknown_options_and_runs_exit_2(files, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train_small(files, out, "--output", "hmm") == 2 and not out.exists()
+    assert "--output 'hmm' is not known" in capsys.readouterr().err
+    assert main(["tag", "predict", "--run", str(tmp_path / "nope"), "word"]) == 2

@@ -1,0 +1,101 @@
+import gzip
+
+import numpy as np
+import pytest
+import torch
+
+from rnnkit.data.conll import TaggedSentences
+from rnnkit.data.vectors import init_embedding, read_vectors
+from rnnkit.errors import InputError
+from rnnkit.models.tagger import SequenceTagger, Tagger, TaggerConfig
+from rnnkit.train.settings import TrainSettings
+
+SENTENCES = [["Paris", "is", "big"], ["John", "met", "Mary"], ["Mary", "is", "in", "Rome"]] * 3
+TAGS = [["B-LOC", "O", "O"], ["B-PER", "O", "B-PER"], ["B-PER", "O", "O", "B-LOC"]] * 3
+DATA = TaggedSentences(SENTENCES, TAGS, list(range(9)), "train.txt")
+SMALL = dict(embedding_dim=8, hidden_size=8, char_dim=4, char_hidden=4, dropout=0.0)
+
+
+@pytest.mark.parametrize("chars, output", [("lstm", "crf"), ("cnn", "softmax"), ("none", "crf")])
+def test_tagger_learns_a_tiny_set_and_round_trips(chars, output):
+    tagger = Tagger(TaggerConfig(char_features=chars, output=output, **SMALL),
+                    TrainSettings(epochs=12, lr=0.05, patience=None))
+    result = tagger.fit(DATA, DATA, progress=False)
+    assert result.history["val_score"][result.best_epoch - 1] == 1.0
+    assert tagger.predict([["Mary", "is", "big"]]) == [["B-PER", "O", "O"]]
+    probs = tagger.predict_proba([["Paris", "met", "John"]])[0]
+    assert probs.shape == (3, len(tagger.tags)) and np.allclose(probs.sum(1), 1, atol=1e-5)
+    state = {k: v for k, v in tagger.state().items()}
+    weights = {k: v.clone() for k, v in tagger.net.state_dict().items()}
+    again = Tagger.from_state(state, tagger.vocabularies(), weights, "config.json")
+    assert again.predict(SENTENCES[:3]) == tagger.predict(SENTENCES[:3])
+    gates = tagger.gates(["Paris", "is", "big"])
+    assert gates["f"].shape == (2, 3, 8)
+
+
+def test_padding_does_not_change_a_sentences_scores():
+    config = TaggerConfig(vocab_size=10, char_vocab_size=6, num_tags=3, **SMALL)
+    torch.manual_seed(0)
+    net = SequenceTagger(config, ["O", "B-X", "I-X"], "iob2").eval()
+    words, chars = torch.randint(2, 10, (2, 5)), torch.randint(1, 6, (2, 5, 3))
+    lengths = torch.tensor([5, 2])
+    with torch.no_grad():
+        both = net(words, chars, lengths)
+        alone = net(words[1:, :2], chars[1:, :2], lengths[1:])
+        assert torch.allclose(both[1, :2], alone[0], atol=1e-5)
+        assert torch.equal(net.decode(both, lengths)[1, :2], net.decode(alone, lengths[1:])[0])
+        mask = net.mask(lengths, 5)
+        assert torch.allclose(net.crf.log_partition(both, mask)[1],
+                              net.crf.log_partition(alone, mask[1:, :2])[0], atol=1e-5)
+
+
+def test_check_refuses_unseen_dev_tags_and_untagged_data():
+    dev = TaggedSentences([["Rome"]], [["B-GPE"]], [7], "dev.txt")
+    with pytest.raises(InputError, match="dev.txt, sentence at line 7: tag 'B-GPE' never"):
+        Tagger(TaggerConfig(**SMALL)).check(DATA, dev)
+    with pytest.raises(InputError, match="has no tags"):
+        Tagger(TaggerConfig(**SMALL)).check(DATA, TaggedSentences([["x"]], None, [1], "d"))
+    with pytest.raises(InputError, match="--char-features 'rnn' is not known"):
+        TaggerConfig(char_features="rnn").validate()
+
+
+def write_vectors(path, header, lines):
+    text = (f"{len(lines)} 3\n" if header else "") + "".join(f"{line}\n" for line in lines)
+    if path.suffix == ".gz":
+        with gzip.open(path, "wt") as handle:
+            handle.write(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("name, header", [("v.txt", False), ("v.vec", True), ("v.txt.gz", False)])
+def test_vectors_reader_header_gzip_and_missing_words(tmp_path, name, header):
+    path = write_vectors(tmp_path / name, header, ["paris 1 2 3", "is 0 0 1", "big -1 0.5 2"])
+    found = read_vectors(path, ["Paris", "is", "zebra"])
+    assert found.dim == 3 and found.lowercased and found.missing == ["zebra"]
+    assert found.vectors["Paris"].tolist() == [1, 2, 3] and found.coverage == pytest.approx(2 / 3)
+    cased = write_vectors(tmp_path / f"cased-{name}", header, ["Paris 1 2 3", "is 0 0 1"])
+    assert sorted(read_vectors(cased, ["paris", "Paris"]).vectors) == ["Paris"]
+    bad = write_vectors(tmp_path / "bad.txt", False, ["paris 1 2 3", "is 0 1"])
+    with pytest.raises(InputError, match="line 2 has 2 values where the file has 3"):
+        read_vectors(bad, ["is"])
+
+
+def test_embedding_initialised_and_frozen_from_vectors(tmp_path):
+    path = write_vectors(tmp_path / "v.txt", False, ["paris " + " ".join(["0.5"] * 8),
+                                                     "is " + " ".join(["-1"] * 8)])
+    table = torch.nn.Embedding(4, 8, padding_idx=0)
+    rows = init_embedding(table, ["<pad>", "paris", "is", "zebra"],
+                          read_vectors(path, ["paris", "is", "zebra"]), freeze=True)
+    assert rows == 2 and table.weight[1].tolist() == [0.5] * 8 and table.weight[0].eq(0).all()
+    assert not table.weight.requires_grad
+    tagger = Tagger(TaggerConfig(**SMALL, vectors=str(path), freeze_vectors=True),
+                    TrainSettings(epochs=1, lr=0.05))
+    tagger.fit(DATA, DATA, progress=False)
+    index = tagger.words.index["paris"]
+    assert tagger.net.embedding.weight[index].tolist() == [0.5] * 8  # frozen: not trained
+    assert tagger.vectors["found"] == 2 and tagger.vectors["words"] == len(tagger.words) - 2
+    with pytest.raises(InputError, match="set --embedding-dim 8"):
+        init_embedding(torch.nn.Embedding(3, 4), ["a", "paris", "b"],
+                       read_vectors(path, ["paris"]))
