@@ -602,22 +602,11 @@ def read_long(
                       past, future, future_rows=False)[0]
 
 
-def read_long_with_future(
-    path: str | Path,
-    id_column: str,
-    target: str | list[str],
-    time: str | None = None,
-    features: list[str] | None = None,
-    fill: str | None = None,
-    sep: str | None = None,
-    decimal: str | None = None,
-    *,
-    static: list[str] | None = None,
-    past: list[str] | None = None,
-    future: list[str] | None = None,
-) -> tuple[Panel, Panel]:
-    """`read_long` for a file that also gives the future covariates over the horizon:
-    (panel of the observed rows, panel of the known-future rows).
+def read_long_with_future(path: str | Path, id_column: str, target: str | list[str],
+                          **options: Any) -> tuple[Panel, Panel]:
+    """`read_long` (the same arguments; ``options`` by name: time, features, fill, sep,
+    decimal, static, past, future) for a file that also gives the future covariates over the
+    horizon: (panel of the observed rows, panel of the known-future rows).
 
     After each series' last observed target, the file may hold rows whose target cell is
     empty but whose ``future`` covariates are given (NeuralForecast's ``futr_df``, darts'
@@ -640,8 +629,12 @@ def read_long_with_future(
         ([2], [2], [[nan, 7.0], [nan, 7.5]])
         >>> check_future(panel, ahead, horizon=2)
     """
-    panel, ahead = _read_long(path, id_column, target, time, features, fill, sep, decimal,
-                              static, past, future, future_rows=True)
+    known = ("time", "features", "fill", "sep", "decimal", "static", "past", "future")
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise TypeError(f"read_long_with_future() got unexpected arguments {unknown}")
+    panel, ahead = _read_long(path, id_column, target, *(options.get(k) for k in known),
+                              future_rows=True)
     assert ahead is not None  # future_rows=True always splits them off
     return panel, ahead
 

@@ -219,14 +219,15 @@ class GlobalForecaster(Estimator):
     """
 
     SETTINGS = (("model", GlobalConfig, "config"), ("train", TrainSettings, "train_config"))
+    NAME = "global forecaster"
+    learned: Learned | None = None  # the data's columns and statistics
+    net: nn.Module | None = None
+    device = torch.device("cpu")
+    _index: dict[str, int]  # series id -> its row of the per-series parameters
 
     def __init__(self, config: GlobalConfig | None = None,
                  train: TrainSettings | None = None) -> None:
-        self.config = config or GlobalConfig()
-        self.train_config = train or replace(TRAINING)
-        self.learned: Learned | None = None
-        self.net: nn.Module | None = None
-        self.device = torch.device("cpu")
+        super().__init__(config or GlobalConfig(), train or replace(TRAINING))
 
     # ---- checking ---------------------------------------------------------------------------
 
@@ -471,8 +472,7 @@ class GlobalForecaster(Estimator):
         known-future covariates over those rows when the model uses any. With conformal
         margins (``conformal``), each symmetric interval is widened (or narrowed) by its
         margin times the window's scale, unless ``calibrated`` is False."""
-        if self.net is None or self.learned is None:
-            raise InputError("this forecaster is not trained yet; call fit() or load a run")
+        self.check_trained()
         self._check_panel(panel)
         c = self.config
         if c.model == "esrnn" or c.series_embedding:

@@ -249,8 +249,6 @@ class PanelTask(Task[PanelData]):
     judged on every series' last horizon rows beside per-series baselines."""
 
     group = "panel"
-    DATA = PanelSpec
-    ESTIMATOR = GlobalForecaster
     spec: PanelSpec
     estimator: GlobalForecaster
     seasonal_lags: bool = False  # use the data's usual lags (--lags seasonal), found on reading
