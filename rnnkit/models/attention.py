@@ -9,6 +9,12 @@ computed once per sequence, not once per decoding step:
 
 ``weights`` (B, S) are >= 0 and sum to 1 over the positions where ``mask`` is True; padded
 positions get exactly 0. ``context = sum_s weights_s * memory_s`` (B, H_m).
+
+With ``coverage=True`` (See et al. 2017, eq. 11) the attention also reads the coverage vector
+c (B, S), the attention summed over the earlier decoding steps: each key gets ``w_c c_s``
+added, so the additive score is ``v^T tanh(W_q q + W_k m_s + w_c c_s)`` and the
+multiplicative ones ``q^T (W_a m_s + w_c c_s)``; the model can learn to avoid what it
+already attended to.
 """
 
 from __future__ import annotations
@@ -27,7 +33,17 @@ def masked_softmax(scores: Tensor, mask: Tensor) -> Tensor:
 
 
 class Attention(nn.Module):
-    """Base: ``score(query, keys)`` (B, S) -> masked softmax -> weighted sum of the memory."""
+    """Base: ``score(query, keys)`` (B, S) -> masked softmax -> weighted sum of the memory.
+    `with_coverage` adds the coverage input ``w_c`` (a vector of the keys' size)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cover: nn.Linear | None = None
+
+    def with_coverage(self, key_size: int) -> Attention:
+        """Give this attention a coverage input: ``w_c c_s`` is added to every key."""
+        self.cover = nn.Linear(1, key_size, bias=False)  # w_c
+        return self
 
     def keys(self, memory: Tensor) -> Tensor:
         """What the score needs from the memory (B, S, H_m), computed once per sequence."""
@@ -37,9 +53,12 @@ class Attention(nn.Module):
         """Unnormalised scores (B, S) of a query (B, H_q) against keys (B, S, A)."""
         raise NotImplementedError
 
-    def forward(self, query: Tensor, keys: Tensor, memory: Tensor,
-                mask: Tensor) -> tuple[Tensor, Tensor]:
-        """``(context (B, H_m), weights (B, S))`` for a query (B, H_q)."""
+    def forward(self, query: Tensor, keys: Tensor, memory: Tensor, mask: Tensor,
+                coverage: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``(context (B, H_m), weights (B, S))`` for a query (B, H_q); ``coverage`` (B, S) is
+        read only by an attention made `with_coverage`."""
+        if self.cover is not None:
+            keys = keys + self.cover(coverage[..., None])  # (B, S, A)
         weights = masked_softmax(self.score(query, keys), mask)
         context = torch.bmm(weights[:, None, :], memory)[:, 0]  # (B, H_m)
         return context, weights
@@ -91,16 +110,20 @@ class GeneralAttention(DotAttention):
         return self.key(memory)
 
 
-def make_attention(kind: str, query_size: int, memory_size: int) -> Attention:
+def make_attention(kind: str, query_size: int, memory_size: int,
+                   coverage: bool = False) -> Attention:
     """An attention by name (see `ATTENTIONS`); the additive one scores in ``query_size``
-    dimensions. ``dot`` with ``query_size != memory_size`` raises ValueError."""
+    dimensions; ``coverage`` gives it the coverage input (keys of every kind have
+    ``query_size`` entries). ``dot`` with ``query_size != memory_size`` raises ValueError."""
     if kind == "additive":
-        return AdditiveAttention(query_size, memory_size, query_size)
-    if kind == "general":
-        return GeneralAttention(query_size, memory_size)
-    if kind == "dot":
+        attention: Attention = AdditiveAttention(query_size, memory_size, query_size)
+    elif kind == "general":
+        attention = GeneralAttention(query_size, memory_size)
+    elif kind == "dot":
         if query_size != memory_size:
             raise ValueError(f"dot attention needs equal query and memory sizes; got "
                              f"{query_size} and {memory_size}: use 'general' or 'additive'")
-        return DotAttention()
-    raise ValueError(f"attention={kind!r} is not known; choose one of {ATTENTIONS}")
+        attention = DotAttention()
+    else:
+        raise ValueError(f"attention={kind!r} is not known; choose one of {ATTENTIONS}")
+    return attention.with_coverage(query_size) if coverage else attention
