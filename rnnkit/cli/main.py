@@ -34,6 +34,7 @@ def _register_groups() -> None:
     app.add_typer(generate.app, name="generate")
     app.add_typer(__import__("rnnkit.cli.tag", fromlist=["app"]).app, name="tag")
     app.add_typer(__import__("rnnkit.cli.summarize", fromlist=["app"]).app, name="summarize")
+    app.add_typer(__import__("rnnkit.cli.chat", fromlist=["app"]).app, name="chat")
 
 
 _register_groups()

@@ -195,6 +195,7 @@ class Summarizer(Estimator):
         """`Encoded` ids of each text (and its target), the source cut to
         ``max_source_tokens``; a text with no tokens is an `InputError` naming it."""
         self.check_trained()
+        V, unk = len(self.side.vocab), self.side.vocab.unk_index
         out = []
         for k, text in enumerate(texts):
             target = None if targets is None else targets[k]
@@ -202,6 +203,8 @@ class Summarizer(Estimator):
                                self.corpus_config.max_length - 1)
             if not e.source:
                 raise InputError(f"text {k + 1} has no tokens; give some words")
+            if not self.config.copy:  # without copying an unknown target word is <unk>
+                e.target = [unk if i >= V else i for i in e.target]
             out.append(e)
         return out
 
