@@ -59,7 +59,7 @@ def reply_scores(replies: Sequence[str], references: Sequence[str]) -> dict[str,
 
     if len(replies) != len(references) or not replies:
         raise InputError(f"{len(replies)} replies for {len(references)} references")
-    bleu = BLEU(max_ngram_order=2, tokenize="none")
+    bleu = BLEU(max_ngram_order=2, tokenize="none", force=True)  # tokens split by `words`
     hypotheses = [" ".join(words(r)) for r in replies]
     refs = [" ".join(words(r)) for r in references]
     return {"bleu2": bleu.corpus_score(hypotheses, [refs]).score,
