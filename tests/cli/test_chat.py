@@ -1,4 +1,5 @@
 import json
+import os
 import random
 import subprocess
 import sys
@@ -69,7 +70,7 @@ def test_the_conversation_answers_through_a_pipe_and_honours_reset(run):
     lines = "hi\nwhere is the bank ?\n/reset\n\nhello\n/quit\nnever read\n"
     done = subprocess.run([sys.executable, "-m", "rnnkit.cli.main", "chat", "--run", str(run),
                            "--beam", "2"], input=lines, capture_output=True, text=True,
-                          timeout=120, env={"OMP_NUM_THREADS": "1", "PATH": ""})
+                          timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr
     out = done.stdout.splitlines()
     assert len(out) == 4 and out[2] == "(conversation reset)"
