@@ -25,7 +25,7 @@ unless it follows a chunk of the same type (then ``B-X``); in IOBES a one-token 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rnnkit.errors import InputError
@@ -62,6 +62,17 @@ class TaggedSentences:
     def token_count(self) -> int:
         """Tokens in all sentences."""
         return sum(len(s) for s in self.tokens)
+
+    def subset(self, index: Sequence[int], source: str | None = None) -> TaggedSentences:
+        """The sentences at ``index``, in that order (e.g. a validation part carved from
+        training), named ``source`` (default: this one's)."""
+
+        def pick(values: list | None) -> list | None:
+            return None if values is None else [values[k] for k in index]
+
+        return replace(self, tokens=pick(self.tokens), tags=pick(self.tags),
+                       lines=pick(self.lines), fields=pick(self.fields),
+                       source=self.source if source is None else source)
 
 
 # ---- schemes --------------------------------------------------------------------------------

@@ -39,6 +39,20 @@ class Vectors:
         """The share of the asked words that have a vector."""
         return len(self.vectors) / max(self.asked, 1)
 
+    def only(self, words: Sequence[str]) -> Vectors:
+        """These vectors for ``words`` alone (a part of the asked words): the coverage and
+        the missing words then count ``words``.
+
+        >>> v = Vectors(1, {"eu": np.ones(1, np.float32)}, 3, True, "", ["0th", "10th"])
+        >>> part = v.only(["eu", "0th"])
+        >>> part.coverage, part.missing
+        (0.5, ['0th'])
+        """
+        words = list(dict.fromkeys(words))
+        return Vectors(self.dim, {w: self.vectors[w] for w in words if w in self.vectors},
+                       len(words), self.lowercased, self.source,
+                       [w for w in words if w not in self.vectors])
+
     def report(self) -> dict[str, Any]:
         """JSON-ready facts: file, dimension, coverage and a few missing words."""
         return {"file": self.source, "dim": self.dim, "words": self.asked,
@@ -56,6 +70,20 @@ def _lines(path: Path) -> Iterator[str]:
     except UnicodeDecodeError as err:
         raise InputError(f"--vectors {path}: not UTF-8 text ({err.reason}); give a text "
                          "file of vectors (the binary word2vec format is not read)") from err
+
+
+def check_dimension(path: str | Path, dim: int) -> None:
+    """Raise `InputError` unless the vectors file at ``path`` has ``dim`` numbers per word
+    (read from its header or first line only, so settings are checked before training)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"--vectors {path}: no such file")
+    first = next(_lines(path), "").rstrip("\r\n").rstrip(" ").split(" ")
+    found = int(first[1]) if len(first) == 2 and all(f.isdigit() for f in first) \
+        else len(first) - 1
+    if found != dim:
+        raise InputError(f"--vectors {path} has {found} dimensions but the embedding {dim}; "
+                         f"set --embedding-dim {found}")
 
 
 def read_vectors(path: str | Path, words: Sequence[str]) -> Vectors:

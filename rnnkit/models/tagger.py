@@ -4,7 +4,7 @@ speech) with a BiLSTM-CRF tagger (Huang et al. 2015, Lample et al. 2016, Ma & Ho
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, Dataset
 from rnnkit.checks import check_choice, check_counts
 from rnnkit.data.conll import TaggedSentences, detect_scheme
 from rnnkit.data.text import BucketSampler, Vocab
-from rnnkit.data.vectors import Vectors, init_embedding, read_vectors
+from rnnkit.data.vectors import Vectors, check_dimension, init_embedding, read_vectors
 from rnnkit.errors import InputError
 from rnnkit.evaluate.tagging import chunk_scores, token_accuracy
 from rnnkit.io.weights import load_checked
@@ -163,9 +163,12 @@ class SequenceTagger(nn.Module):
         x = self.embedding(words)  # (B, T, E)
         if self.chars is not None:
             B, T, L = chars.shape
-            flat = chars.reshape(B * T, L)
-            char_lengths = (flat != 0).sum(1).clamp(min=1)  # padding words: one pad char
-            x = torch.cat([x, self.chars(flat, char_lengths).reshape(B, T, -1)], dim=-1)
+            # each distinct spelling once: a batch repeats its words ("the", ",", padding)
+            spellings, inverse = torch.unique(chars.reshape(B * T, L), dim=0,
+                                              return_inverse=True)  # (U, L), (B*T,)
+            char_lengths = (spellings != 0).sum(1).clamp(min=1)  # padding words: one pad char
+            features = self.chars(spellings, char_lengths)  # (U, size)
+            x = torch.cat([x, features[inverse].reshape(B, T, -1)], dim=-1)
         result = self.rnn(self.drop(x), lengths=lengths, trace=trace)
         emissions = self.head(self.drop(result[0]))
         return (emissions, result[2]) if trace else emissions
@@ -275,19 +278,28 @@ class Tagger(Estimator):
 
     # ---- training ---------------------------------------------------------------------------
 
-    def normalise(self, word: str) -> str:
-        """How a word is looked up: lower-cased and digits as 0 when so configured."""
+    def normalise(self, word: str, known: Container[str] | None = None) -> str:
+        """How a word is looked up: lower-cased when so configured; then, unless the word is
+        ``known`` as it is (default: in the vocabulary), `digits_as_zero`. So number words
+        with a pretrained vector ("1996", "10th") keep it and the others share one row."""
         if self.config.lowercase:
             word = word.lower()
+        return word if word in (self.words if known is None else known) \
+            else self.digits_as_zero(word)
+
+    def digits_as_zero(self, word: str) -> str:
+        """Every digit as 0 when ``zeros`` is set (Lample et al. 2016), else the word."""
         return re.sub(r"\d", "0", word) if self.config.zeros else word
 
     def check(self, train: TaggedSentences, dev: TaggedSentences) -> str:
         """Validate the settings and the data and say in one line what `fit` will train;
-        changes nothing. Raises `InputError` for a bad setting, data without tags, or a dev
-        tag that training never shows."""
+        changes nothing. Raises `InputError` for a bad setting (vectors of another size than
+        the embedding too), data without tags, or a dev tag that training never shows."""
         c = self.config
         c.validate()
         self.train_config.validate()
+        if c.vectors is not None:
+            check_dimension(c.vectors, c.embedding_dim)
         for data in (train, dev):
             if data.tags is None:
                 raise InputError(f"{data.source} has no tags; training needs tagged sentences")
@@ -301,6 +313,14 @@ class Tagger(Estimator):
         chars = "" if c.char_features == "none" else f"char {c.char_features.upper()} + "
         return (f"tag: {chars}{c.num_layers}x{kind}({c.hidden_size}) + {c.output.upper()}, "
                 f"{len(known)} tags, {len(train)} training and {len(dev)} dev sentences")
+
+    def _read_vectors(self, sentences: Sequence[Sequence[str]]) -> Vectors:
+        """The vectors of the training words, each asked as it is (lower-cased when so
+        configured) and in the `digits_as_zero` form that `normalise` falls back to."""
+        cased = dict.fromkeys(w.lower() if self.config.lowercase else w
+                              for s in sentences for w in s)
+        return read_vectors(self.config.vectors,
+                            list(cased | dict.fromkeys(map(self.digits_as_zero, cased))))
 
     def encode(self, sentences: Sequence[Sequence[str]]) -> TaggedBatches:
         """Word and character ids of tokenised sentences (unknown -> ``<unk>``)."""
@@ -319,15 +339,18 @@ class Tagger(Estimator):
         self.tags = sorted({tag for s in train.tags for tag in s},
                            key=lambda tag: (tag != "O", tag))
         self.scheme = detect_scheme(train.tags)
-        self.words = Vocab.build([[self.normalise(w) for w in s] for s in train.tokens],
+        self.words = None
+        found = self._read_vectors(train.tokens) if c.vectors is not None else None
+        known = () if found is None else found.vectors
+        self.words = Vocab.build([[self.normalise(w, known) for w in s] for s in train.tokens],
                                  c.min_freq)
         self.chars = Vocab.build([list(w) for s in train.tokens for w in s])
         self.network = replace(c, vocab_size=len(self.words), char_vocab_size=len(self.chars),
                                num_tags=len(self.tags))
         torch.manual_seed(t.seed)
         self.net = SequenceTagger(self.network, self.tags, self.scheme)
-        if c.vectors is not None:
-            found: Vectors = read_vectors(c.vectors, self.words.tokens[self.words.n_specials:])
+        if found is not None:
+            found = found.only(self.words.tokens[self.words.n_specials:])
             init_embedding(self.net.embedding, self.words.tokens, found, c.freeze_vectors,
                            t.seed)
             self.vectors = found.report()

@@ -66,3 +66,13 @@ def test_malformed_input_names_file_and_line(tmp_path, content, kwargs, message)
     with pytest.raises(InputError, match="bad.txt") as err:
         read_tagged(path, **kwargs)
     assert message in str(err.value)
+
+
+def test_subset_keeps_tokens_tags_lines_and_fields_together(tmp_path):
+    path = tmp_path / "ner.txt"
+    path.write_text("EU NNP B-ORG\nrejects VBZ O\n\nPeter NNP B-PER\n\nBonn NNP B-LOC\n")
+    data = read_tagged(path, "conll")
+    part = data.subset([2, 0], "dev")
+    assert part.tokens == [["Bonn"], ["EU", "rejects"]] and part.tags == [["B-LOC"], ["B-ORG", "O"]]
+    assert part.lines == [6, 1] and part.fields[0] == [["Bonn", "NNP", "B-LOC"]]
+    assert part.source == "dev" and len(data) == 3

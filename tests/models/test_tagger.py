@@ -99,3 +99,19 @@ def test_embedding_initialised_and_frozen_from_vectors(tmp_path):
     with pytest.raises(InputError, match="set --embedding-dim 8"):
         init_embedding(torch.nn.Embedding(3, 4), ["a", "paris", "b"],
                        read_vectors(path, ["paris"]))
+
+
+def test_number_words_match_their_own_vector_before_the_digit_fallback(tmp_path):
+    path = write_vectors(tmp_path / "v.txt", False, ["10th " + " ".join(["0.5"] * 8),
+                                                     "00 " + " ".join(["-1"] * 8)])
+    data = TaggedSentences([["the", "10th", "of", "12"], ["the", "1996", "of", "34"]],
+                           [["O", "B-DATE", "O", "O"], ["O", "B-DATE", "O", "O"]], [1, 2], "t")
+    tagger = Tagger(TaggerConfig(**SMALL, vectors=str(path), freeze_vectors=True),
+                    TrainSettings(epochs=1, lr=0.05))
+    tagger.fit(data, data, progress=False)
+    assert "10th" in tagger.words and "0000" in tagger.words and "00" in tagger.words
+    assert tagger.net.embedding.weight[tagger.words.index["10th"]].tolist() == [0.5] * 8
+    assert tagger.net.embedding.weight[tagger.words.index["00"]].tolist() == [-1.0] * 8
+    assert [tagger.normalise(w) for w in ("10th", "11th", "1997", "99")] == \
+        ["10th", "00th", "0000", "00"]
+    assert tagger.vectors["found"] == 2 and tagger.vectors["words"] == len(tagger.words) - 2
