@@ -19,6 +19,12 @@ Example (SST-2: a BiLSTM trained from scratch, early stopping on dev accuracy):
   rnnkit classify train --train $RNNKIT_DATA/sst2/train.tsv \\
       --dev $RNNKIT_DATA/sst2/dev.tsv --out runs/sst2
 
+With GloVe vectors (the embedding starts from them; --freeze-vectors keeps it fixed):
+
+  rnnkit classify train --train $RNNKIT_DATA/sst2/train.tsv \\
+      --dev $RNNKIT_DATA/sst2/dev.tsv --vectors $RNNKIT_DATA/glove/glove.6B.50d.txt.gz \\
+      --embedding-dim 50 --out runs/sst2-glove
+
 Files are TSV or CSV with a header; the text and label columns are found by name
 (sentence/text/..., label/sentiment/...) unless --text-column/--label-column name them.
 """
@@ -54,6 +60,11 @@ def train(
     output_dropout: float | None = typer.Option(None, help="Dropout on the sentence vector."),
     ensemble: int | None = typer.Option(None, help="Networks trained side by side, their "
                                                    "probabilities averaged (default 1)."),
+    vectors: Path | None = typer.Option(None, help="Pretrained word vectors (GloVe, word2vec, "
+                                                   "fastText text; .gz or not); set "
+                                                   "--embedding-dim to their size."),
+    freeze_vectors: bool | None = typer.Option(None, "--freeze-vectors/--tune-vectors",
+                                               help="Keep the pretrained vectors fixed."),
     *,
     net: o.Network,
     vocab: o.Vocabulary,
@@ -73,7 +84,9 @@ def train(
         given = {
             "bidirectional": bidirectional, "pooling": pooling, "word_dropout": word_dropout,
             "embedding_dropout": embedding_dropout, "output_dropout": output_dropout,
-            "ensemble": ensemble, **net.settings(), **vocab.settings(), **common.settings(),
+            "ensemble": ensemble, "vectors": None if vectors is None else str(vectors),
+            "freeze_vectors": freeze_vectors, **net.settings(), **vocab.settings(),
+            **common.settings(),
         }
         model, training = o.configured(given, ClassifierConfig(), TRAINING)
         return ClassifyTask(DataSpec(str(train_file), str(dev), text_column, label_column, sep),
@@ -90,6 +103,10 @@ def _report(outcome: object) -> None:
                    f"{metrics['vocab_size']} words, {metrics['training']['epochs_run']} epochs "
                    f"(kept {metrics['training']['best_epoch']}), "
                    f"{metrics['training']['seconds']:.1f} s")
+    if metrics.get("vectors"):
+        v = metrics["vectors"]
+        typer.echo(f"vectors: {v['found']} of {v['words']} words ({v['coverage']:.1%}) from "
+                   f"{v['file']}")
 
 
 @app.command()

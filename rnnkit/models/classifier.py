@@ -27,6 +27,7 @@ from rnnkit.data.text import (
     text_loader,
     tokenizer_from_dict,
 )
+from rnnkit.data.vectors import check_dimension, init_embedding, read_vectors
 from rnnkit.errors import InputError
 from rnnkit.io.weights import load_checked
 from rnnkit.layers import CELLS, Recurrent, Trace
@@ -63,6 +64,8 @@ class ClassifierConfig:
     dropout: float = 0.3  # between recurrent layers
     output_dropout: float = 0.5  # on the sentence vector, before the linear layer
     ensemble: int = 1  # networks trained side by side, probabilities averaged (1: one)
+    vectors: str | None = None  # text file of pretrained word vectors (GloVe, word2vec)
+    freeze_vectors: bool = False  # keep the pretrained embedding fixed
     vocab_size: int = 0  # the network's sizes: a TextClassifier learns them from the data
     num_classes: int = 0  # (in its ``network`` config) and leaves its own config as given
 
@@ -78,6 +81,8 @@ class ClassifierConfig:
         for name in ("word_dropout", "embedding_dropout", "dropout", "output_dropout"):
             if not 0 <= getattr(self, name) < 1:
                 raise InputError(f"{name}={getattr(self, name)}; expected a value in [0, 1)")
+        if self.vectors is not None and not Path(self.vectors).is_file():
+            raise InputError(f"--vectors {self.vectors}: no such file")
 
 
 #: Training settings of the text classifier (chosen on SST-2, docs/sentiment.md). A moving
@@ -164,7 +169,8 @@ class TextClassifier(Estimator):
     """A text classifier estimator: ``fit`` on labelled texts, then classify any text.
 
     The tokenizer, vocabulary and classes come from the training texts only; the network is
-    built from their sizes at fit time.
+    built from their sizes at fit time. With ``config.vectors`` the embedding (of every
+    ensemble member) starts from pretrained vectors for the vocabulary's words.
 
     Example:
         >>> good = ["a good film", "good , funny and charming", "a charming story", "funny"]
@@ -187,6 +193,7 @@ class TextClassifier(Estimator):
     vocab: Vocab | None = None
     classes: Sequence[str] = ()
     net: SequenceClassifier | Ensemble | None = None
+    vectors: dict[str, Any] | None = None  # coverage report of ``config.vectors``
     device = torch.device("cpu")
 
     def __init__(self, config: ClassifierConfig | None = None,
@@ -205,12 +212,15 @@ class TextClassifier(Estimator):
 
     def check(self, train: TextTable, dev: TextTable) -> str:
         """Validate the settings and the data and say in one line what `fit` will train;
-        changes nothing. Raises `InputError` for a bad setting, fewer than 2 classes in
-        ``train``, or a label in ``dev`` that ``train`` does not have."""
+        changes nothing. Raises `InputError` for a bad setting (vectors of another size than
+        the embedding too), fewer than 2 classes in ``train``, or a label in ``dev`` that
+        ``train`` does not have."""
         c = self.config
         c.validate()
         self.train_config.validate()
         classes = self._classes(train, dev)
+        if c.vectors is not None:
+            check_dimension(c.vectors, c.embedding_dim)
         kind = ("Bi" if c.bidirectional else "") + c.cell.upper()
         return (f"classify: {c.num_layers}x{kind}({c.hidden_size}), {c.pooling} pooling"
                 f"{f' x {c.ensemble}' if c.ensemble > 1 else ''}, {len(classes)} classes, "
@@ -232,6 +242,12 @@ class TextClassifier(Estimator):
         self.tokenizer, self.vocab, self.classes = tokenizer, vocab, classes
         torch.manual_seed(t.seed)
         self.net = build_network(self.network)
+        if c.vectors is not None:
+            found = read_vectors(c.vectors, vocab.tokens[vocab.n_specials:])
+            members = self.net.members if isinstance(self.net, Ensemble) else [self.net]
+            for k, member in enumerate(members):
+                init_embedding(member.embedding, vocab.tokens, found, c.freeze_vectors, t.seed + k)
+            self.vectors = found.report()
         x_train = [vocab.encode(seq) for seq in tokens]
         x_dev = encode_texts(dev.texts, tokenizer, vocab)
         train_loader = text_loader(x_train, y_train, t.batch_size, shuffle=True, seed=t.seed)
@@ -312,7 +328,7 @@ class TextClassifier(Estimator):
 
     def state(self) -> dict[str, Any]:
         """The run's config.json entries (the tokenizer and vocabulary are separate files)."""
-        return {**self.settings(), "classes": list(self.classes)}
+        return {**self.settings(), "classes": list(self.classes), "vectors": self.vectors}
 
     @classmethod
     def from_state(cls, state: dict[str, Any], tokenizer: Any, vocab: Any,
@@ -325,10 +341,10 @@ class TextClassifier(Estimator):
             classes = [str(label) for label in state["classes"]]
         except (KeyError, TypeError) as err:
             raise InputError(f"{where}: missing or malformed entry {err}") from err
-        model.validate()
+        replace(model, vectors=None).validate()  # the vectors file is needed for training only
         clf.tokenizer = tokenizer_from_dict(tokenizer, f"{where}: tokenizer")
         clf.vocab = Vocab.from_dict(vocab, f"{where}: vocabulary")
         clf.network = replace(model, vocab_size=len(clf.vocab), num_classes=len(classes))
         clf.net = load_checked(build_network(clf.network), weights, where)
-        clf.classes = classes
+        clf.classes, clf.vectors = classes, state.get("vectors")
         return clf

@@ -122,6 +122,7 @@ class ClassifyTask(Task[tuple[TextTable, TextTable]]):
         return {"data": self.spec.dev,
                 **classification_metrics(y_dev, self.dev_probs.argmax(1), clf.classes),
                 "train_examples": len(train), "vocab_size": len(clf.vocab),
+                "vectors": clf.vectors,
                 "parameters": sum(p.numel() for p in clf.net.parameters())}
 
     def artefacts(self, run: Path, data: tuple[TextTable, TextTable], fit: FitResult,
@@ -139,7 +140,7 @@ class ClassifyTask(Task[tuple[TextTable, TextTable]]):
 
 
 #: The entries of a classify run's config.json.
-KEYS = {"data", "model", "train", "classes"}
+KEYS = {"data", "model", "train", "classes", "vectors"}
 
 
 def load(run_dir: Path) -> tuple[TextClassifier, DataSpec]:

@@ -240,3 +240,27 @@ def test_ensemble_and_budget_options_reach_the_run(files, tmp_path, capsys):
         assert train_small(files, never, *extra) == 2
         assert message in capsys.readouterr().err
     assert not never.exists()
+
+
+def test_vectors_initialise_the_embedding_and_their_coverage_is_reported(files, tmp_path,
+                                                                         capsys):
+    vectors = tmp_path / "glove.txt"
+    vectors.write_text("".join(f"{word} {' '.join(['0.25'] * 8)}\n"
+                               for word in ("great", "dull", "film", "zebra")))
+    out = tmp_path / "run"
+    assert train_small(files, out, "--vectors", str(vectors), "--freeze-vectors") == 0
+    shown = capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())
+    words = metrics["vocab_size"] - 2
+    assert metrics["vectors"]["found"] == 3 and metrics["vectors"]["words"] == words
+    assert f"vectors: 3 of {words} words" in shown
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"]["vectors"] == str(vectors) and config["model"]["freeze_vectors"]
+    vocab = json.loads((out / "vocab.json").read_text())["tokens"]
+    weight = load_weights(out / "model.safetensors")["embedding.weight"]
+    assert weight[vocab.index("great")].tolist() == [0.25] * 8
+    assert main(["classify", "predict", "--run", str(out), "a great film"]) == 0
+    assert main(["classify", "train", "--train", str(files[0]), "--dev", str(files[1]),
+                 "--vectors", str(vectors), "--out", str(tmp_path / "bad")]) == 2
+    assert "set --embedding-dim 8" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()

@@ -208,3 +208,27 @@ def test_ensemble_setting_is_checked():
     clf = TextClassifier(ClassifierConfig(ensemble=0))
     with pytest.raises(InputError, match="--ensemble 0; expected at least 1"):
         clf.fit(keyword_table(20, 0), keyword_table(5, 1), progress=False)
+
+
+def test_pretrained_vectors_start_every_member_and_survive_the_round_trip(tmp_path):
+    path = tmp_path / "vectors.txt"
+    path.write_text("wonderful " + " ".join(["0.5"] * 16) + "\ndreadful " +
+                    " ".join(["-0.5"] * 16) + "\n")
+    clf = small(vectors=str(path), freeze_vectors=True, ensemble=2)
+    clf.train_config.epochs = 1
+    clf.fit(keyword_table(60, 0), keyword_table(20, 1), progress=False)
+    for member in clf.net.members:  # frozen: still the file's numbers after training
+        assert member.embedding.weight[clf.vocab.index["wonderful"]].tolist() == [0.5] * 16
+        assert not member.embedding.weight.requires_grad
+    assert clf.vectors["found"] == 2 and clf.vectors["words"] == len(clf.vocab) - 2
+    state = clf.state()
+    path.unlink()  # the run keeps the weights; the file is needed for training only
+    again = TextClassifier.from_state(state, clf.tokenizer.to_dict(), clf.vocab.to_dict(),
+                                      clf.net.state_dict(), "memory")
+    assert again.vectors == clf.vectors
+    with pytest.raises(InputError, match="no such file"):
+        small(vectors=str(path)).fit(keyword_table(20, 0), keyword_table(5, 1), progress=False)
+    path.write_text("wonderful 1 2 3\n")
+    with pytest.raises(InputError, match="has 3 dimensions but the embedding 16; set "
+                                         "--embedding-dim 3"):
+        small(vectors=str(path)).fit(keyword_table(20, 0), keyword_table(5, 1), progress=False)
