@@ -103,4 +103,9 @@ def test_unknown_options_and_runs_exit_2(files, tmp_path, capsys):
     out = tmp_path / "run"
     assert train_small(files, out, "--output", "hmm") == 2 and not out.exists()
     assert "--output 'hmm' is not known" in capsys.readouterr().err
+    vectors = tmp_path / "glove.txt"
+    vectors.write_text("eu 0.1 0.2 0.3\n")
+    assert train_small(files, out, "--vectors", str(vectors)) == 2 and not out.exists()
+    assert "has 3 dimensions but the embedding 8; set --embedding-dim 3" in \
+        capsys.readouterr().err
     assert main(["tag", "predict", "--run", str(tmp_path / "nope"), "word"]) == 2
