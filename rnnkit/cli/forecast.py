@@ -242,7 +242,12 @@ def _panel_task(csv: Path | None, target: list[str], time: str | None, fill: str
                 common: o.Training) -> object:
     """The `PanelTask` the options describe."""
     from rnnkit.errors import InputError
-    from rnnkit.models.global_forecaster import TRAINING, GlobalConfig, GlobalForecaster
+    from rnnkit.models.global_forecaster import (
+        ONLY_FOR,
+        TRAINING,
+        GlobalConfig,
+        GlobalForecaster,
+    )
     from rnnkit.tasks.panel import BASELINES, PanelSpec, PanelTask
 
     if csv is None:
@@ -269,6 +274,9 @@ def _panel_task(csv: Path | None, target: list[str], time: str | None, fill: str
         model["lags"] = _numbers(panel.lags, int, "--lags")
     if network["model"] is None:
         model["model"] = "mqrnn"
+    _refuse([f"--{name}" for name, models in ONLY_FOR.items()
+             if model[name] is not None and model["model"] not in models],
+            f"not used by --model {model['model']} (only by deepar); leave them out")
     config, train = o.configured({k: v for k, v in {**model, **common.settings()}.items()
                                   if k != "lags" or v != "seasonal"},
                                  GlobalConfig(), TRAINING)

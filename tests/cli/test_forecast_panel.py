@@ -125,6 +125,7 @@ def test_wide_table_with_a_deepar_model(tmp_path, capsys):
     (["--test-size", "10"], "--test-size 10 with --id"),
     (["--model", "rnn"], "not a panel model"),
     (["--lags", "2,x"], "--lags '2,x'"),
+    (["--likelihood", "negbin"], "--likelihood: not used by --model mqrnn"),
 ])
 def test_bad_panel_options_exit_2_and_write_nothing(tmp_path, capsys, extra, message):
     csv = tmp_path / "sales.csv"
