@@ -339,7 +339,6 @@ class Tagger(Estimator):
         self.tags = sorted({tag for s in train.tags for tag in s},
                            key=lambda tag: (tag != "O", tag))
         self.scheme = detect_scheme(train.tags)
-        self.words = None
         found = self._read_vectors(train.tokens) if c.vectors is not None else None
         known = () if found is None else found.vectors
         self.words = Vocab.build([[self.normalise(w, known) for w in s] for s in train.tokens],
@@ -349,6 +348,7 @@ class Tagger(Estimator):
                                num_tags=len(self.tags))
         torch.manual_seed(t.seed)
         self.net = SequenceTagger(self.network, self.tags, self.scheme)
+        self.vectors = None
         if found is not None:
             found = found.only(self.words.tokens[self.words.n_specials:])
             init_embedding(self.net.embedding, self.words.tokens, found, c.freeze_vectors,
