@@ -58,7 +58,8 @@ DEV_SHARE = 0.1
 
 
 def read(task: Task, root: Path, seed: int) -> tuple[TaggedSentences, ...]:
-    """Train, dev and test sentences of ``task``."""
+    """Train, dev and test sentences of ``task``; a carved dev part keeps only sentences
+    whose tags the rest of training has (the tagger refuses dev tags it never saw)."""
     folder = root / task.folder
     train, test = (read_tagged(folder / name, "conll", task.column)
                    for name in (task.train, task.test))
@@ -67,8 +68,12 @@ def read(task: Task, root: Path, seed: int) -> tuple[TaggedSentences, ...]:
     order = list(range(len(train)))
     random.Random(seed).shuffle(order)
     cut = int(DEV_SHARE * len(order))
-    return (train.subset(sorted(order[cut:])), train.subset(sorted(order[:cut]),
-                                                            f"{train.source} (held out)"), test)
+    kept, held = order[cut:], order[:cut]
+    known = {tag for k in kept for tag in train.tags[k]}
+    back = [k for k in held if not known.issuperset(train.tags[k])]  # a rare tag (I-PRT)
+    held = [k for k in held if k not in back]
+    return (train.subset(sorted(kept + back)),
+            train.subset(sorted(held), f"{train.source} (held out)"), test)
 
 
 def score(task: Task, gold: list[list[str]], predicted: list[list[str]]) -> float:
