@@ -19,7 +19,18 @@ app = typer.Typer(
 
 def _register_groups() -> None:
     # command groups: one module each under rnnkit/cli/, one line each here
-    from rnnkit.cli import caption, classify, diagnose, experiment, forecast, generate, translate
+    from rnnkit.cli import (
+        caption,
+        chat,
+        classify,
+        diagnose,
+        experiment,
+        forecast,
+        generate,
+        summarize,
+        tag,
+        translate,
+    )
     from rnnkit.cli.export import export
     from rnnkit.cli.report import report
 
@@ -32,9 +43,9 @@ def _register_groups() -> None:
     app.add_typer(translate.app, name="translate")
     app.add_typer(caption.app, name="caption")
     app.add_typer(generate.app, name="generate")
-    app.add_typer(__import__("rnnkit.cli.tag", fromlist=["app"]).app, name="tag")
-    app.add_typer(__import__("rnnkit.cli.summarize", fromlist=["app"]).app, name="summarize")
-    app.add_typer(__import__("rnnkit.cli.chat", fromlist=["app"]).app, name="chat")
+    app.add_typer(tag.app, name="tag")
+    app.add_typer(summarize.app, name="summarize")
+    app.add_typer(chat.app, name="chat")
 
 
 _register_groups()
