@@ -27,3 +27,17 @@ def check_counts(settings: object, names: Sequence[str]) -> None:
         if getattr(settings, name) < 1:
             raise InputError(f"--{name.replace('_', '-')} {getattr(settings, name)}; "
                              "expected at least 1")
+
+
+def check_fractions(settings: object, names: Sequence[str]) -> None:
+    """Raise `InputError` naming the first field of ``names`` in ``settings`` outside [0, 1)
+    (each a rate such as a dropout probability).
+
+    >>> from types import SimpleNamespace
+    >>> check_fractions(SimpleNamespace(dropout=1.0), ("dropout",))
+    Traceback (most recent call last):
+    rnnkit.errors.InputError: dropout=1.0; expected a value in [0, 1)
+    """
+    for name in names:
+        if not 0 <= getattr(settings, name) < 1:
+            raise InputError(f"{name}={getattr(settings, name)}; expected a value in [0, 1)")

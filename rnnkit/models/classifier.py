@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnkit.checks import check_choice, check_counts
+from rnnkit.checks import check_choice, check_counts, check_fractions
 from rnnkit.data.text import (
     TOKENIZERS,
     BucketSampler,
@@ -78,9 +78,7 @@ class ClassifierConfig:
         check_counts(self, ("embedding_dim", "hidden_size", "num_layers", "min_freq", "ensemble"))
         if self.bpe_vocab_size < 100:
             raise InputError(f"--bpe-vocab-size {self.bpe_vocab_size}; expected at least 100")
-        for name in ("word_dropout", "embedding_dropout", "dropout", "output_dropout"):
-            if not 0 <= getattr(self, name) < 1:
-                raise InputError(f"{name}={getattr(self, name)}; expected a value in [0, 1)")
+        check_fractions(self, ("word_dropout", "embedding_dropout", "dropout", "output_dropout"))
         if self.vectors is not None and not Path(self.vectors).is_file():
             raise InputError(f"--vectors {self.vectors}: no such file")
 

@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
 from rnnkit import init as rinit
+from rnnkit.checks import check_fractions
 from rnnkit.configs import split_settings
 from rnnkit.data.scalers import Scaler
 from rnnkit.data.series import Series
@@ -88,9 +89,7 @@ class ForecasterConfig:
         for name in ("hidden_size", "num_layers", "lookback", "horizon", "n_targets", "ensemble"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name}={getattr(self, name)}; expected at least 1")
-        for name in ("dropout", "output_dropout"):
-            if not 0 <= getattr(self, name) < 1:
-                raise InputError(f"{name}={getattr(self, name)}; expected a value in [0, 1)")
+        check_fractions(self, ("dropout", "output_dropout"))
         if self.normalize not in NORM_MODES:
             raise InputError(f"normalize={self.normalize!r}; expected one of {NORM_MODES}")
         if self.model not in ("rnn", "segrnn"):

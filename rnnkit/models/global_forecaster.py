@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
+from rnnkit.checks import check_fractions
 from rnnkit.data.panel import Panel
 from rnnkit.data.panel_windows import (
     SCALINGS,
@@ -91,8 +92,7 @@ class GlobalConfig:
         for name in ("hidden_size", "num_layers", "lookback", "horizon", "samples", "season"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name}={getattr(self, name)}; expected at least 1")
-        if not 0 <= self.dropout < 1:
-            raise InputError(f"dropout={self.dropout}; expected a value in [0, 1)")
+        check_fractions(self, ("dropout",))
         if any(not 0 < q < 1 for q in self.quantiles):
             raise InputError(f"--quantiles {list(self.quantiles)}: each must be in (0, 1)")
         if self.likelihood not in LIKELIHOODS:

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from rnnkit.checks import check_choice, check_counts
+from rnnkit.checks import check_choice, check_counts, check_fractions
 from rnnkit.data.conll import TaggedSentences, detect_scheme
 from rnnkit.data.text import BucketSampler, Vocab
 from rnnkit.data.vectors import Vectors, check_dimension, init_embedding, read_vectors
@@ -70,9 +70,7 @@ class TaggerConfig:
         check_choice("output", self.output, OUTPUTS)
         check_counts(self, ("embedding_dim", "hidden_size", "num_layers", "char_dim",
                             "char_hidden", "char_kernel", "min_freq"))
-        for name in ("word_dropout", "dropout"):
-            if not 0 <= getattr(self, name) < 1:
-                raise InputError(f"{name}={getattr(self, name)}; expected a value in [0, 1)")
+        check_fractions(self, ("word_dropout", "dropout"))
         if self.vectors is not None and not Path(self.vectors).is_file():
             raise InputError(f"--vectors {self.vectors}: no such file")
 
