@@ -210,8 +210,7 @@ def metrics_json(scored: Scored, fc: GlobalForecaster, scope: str = "held-out"
     }
 
 
-def _predictions(scored: Scored, test: Panel, id_column: str, time_column: str
-                 ) -> pd.DataFrame:
+def _predictions(scored: Scored, id_column: str, time_column: str) -> pd.DataFrame:
     """predictions.csv: the long table of `PanelForecast.frame` with ``actual`` beside."""
     table = scored.forecast.frame(id_column, time_column)
     table.insert(2, "actual", scored.actual.reshape(-1))
@@ -286,7 +285,7 @@ class PanelTask(Task[PanelData]):
         """The weights, predictions.csv (long: id, time, actual, forecast, quantiles),
         per_series.csv and the plots."""
         save_weights(run / "model.safetensors", self.estimator.net)
-        table = _predictions(self.scored, data.test, self.spec.id or "id",
+        table = _predictions(self.scored, self.spec.id or "id",
                              data.panel.time_column or "time")
         write_bytes(run / "predictions.csv", table.to_csv(index=False, float_format="%.10g"
                                                           ).encode())
