@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -78,3 +79,16 @@ def gate_summary(stats: list[GateStats]) -> dict[str, dict[str, dict[str, float]
     for s in stats:
         summary.setdefault(s.key, {})[s.gate] = {"mean": s.mean, "saturation": s.saturation}
     return summary
+
+
+def token_gates(trace: Trace, layer: int = 0) -> dict[str, np.ndarray]:
+    """Each gate of layer ``layer`` of the first sequence in ``trace``, per token in input
+    order: gate name -> (directions, T, H) (a backward direction's steps flipped back, so
+    step t of every direction is token t)."""
+    result: dict[str, list[np.ndarray]] = {}
+    for direction in trace[layer]:
+        for name in direction.gates:
+            series = direction.stack(name)[0]  # (T, H), in processing order
+            series = series.flip(0) if direction.reverse else series
+            result.setdefault(name, []).append(series.detach().cpu().numpy())
+    return {name: np.stack(values) for name, values in result.items()}

@@ -28,6 +28,7 @@ from rnnkit.data.text import (
     tokenizer_from_dict,
 )
 from rnnkit.data.vectors import check_dimension, init_embedding, read_vectors
+from rnnkit.diagnose.gates import token_gates
 from rnnkit.errors import InputError
 from rnnkit.io.weights import load_checked
 from rnnkit.layers import CELLS, Recurrent, Trace
@@ -314,13 +315,7 @@ class TextClassifier(Estimator):
         ids = torch.as_tensor([self.vocab.encode(self.tokenizer.tokenize(text))])
         self.net.eval()
         _, trace = self.net(ids.to(self.device), trace=True)
-        result: dict[str, list[np.ndarray]] = {}
-        for direction in trace[layer]:
-            for name in direction.gates:
-                series = direction.stack(name)[0]  # (T, H), in processing order
-                series = series.flip(0) if direction.reverse else series
-                result.setdefault(name, []).append(series.cpu().numpy())
-        return {name: np.stack(values) for name, values in result.items()}
+        return token_gates(trace, layer)
 
     # ---- persistence ------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from rnnkit.checks import check_choice, check_counts, check_fractions
 from rnnkit.data.conll import TaggedSentences, detect_scheme
 from rnnkit.data.text import BucketSampler, Vocab
 from rnnkit.data.vectors import Vectors, check_dimension, init_embedding, read_vectors
+from rnnkit.diagnose.gates import token_gates
 from rnnkit.errors import InputError
 from rnnkit.evaluate.tagging import chunk_scores, token_accuracy
 from rnnkit.io.weights import load_checked
@@ -427,13 +428,7 @@ class Tagger(Estimator):
         self.net.eval()
         _, trace = self.net(words.to(self.device), chars.to(self.device),
                             lengths.to(self.device), trace=True)
-        result: dict[str, list[np.ndarray]] = {}
-        for direction in trace[layer]:
-            for name in direction.gates:
-                series = direction.stack(name)[0]  # (T, H), in processing order
-                series = series.flip(0) if direction.reverse else series
-                result.setdefault(name, []).append(series.cpu().numpy())
-        return {name: np.stack(values) for name, values in result.items()}
+        return token_gates(trace, layer)
 
     def transitions(self) -> np.ndarray | None:
         """The CRF's learned transition scores (K, K) (row: previous tag; forbidden moves
