@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -119,13 +118,18 @@ def _report(outcome: object) -> None:
                            f"{s['exact_match']:.1%}, BLEU-4 {s['bleu']:.2f}")
 
 
+def _show_captions(found: list[dict]) -> None:
+    for item in found:
+        typer.echo(f"{item['image']}\t{item['caption']}")
+
+
 @app.command()
+@o.prints(_show_captions, "the captions")
 def predict(
     run: Run,
     images: list[Path] = typer.Argument(..., help="Image files to caption."),
     beam: o.Beam = None,
-    as_json: o.Records = False,
-) -> None:
+) -> list[dict]:
     """Caption images with a trained run: one line per image, '<image><TAB><caption>'.
 
     Example: rnnkit caption predict --run runs/digits runs/digits/examples/test-00.png --beam 3
@@ -133,15 +137,18 @@ def predict(
     from rnnkit.tasks.caption import predict as predict_task
 
     found = predict_task(run, [str(p) for p in images], beam)
-    if as_json:
-        typer.echo(json.dumps([{"image": str(p), "caption": c.text, "log_prob": c.score}
-                               for p, c in zip(images, found, strict=True)]))
-        return
-    for path, caption in zip(images, found, strict=True):
-        typer.echo(f"{path}\t{caption.text}")
+    return [{"image": str(p), "caption": c.text, "log_prob": c.score}
+            for p, c in zip(images, found, strict=True)]
+
+
+def _show_scores(metrics: dict) -> None:
+    typer.echo(f"{metrics['images']} images, beam {metrics['beam_size']}: exact match "
+               f"{metrics['exact_match']:.1%}, BLEU-4 {metrics['bleu']:.2f}, "
+               f"chrF {metrics['chrf']:.2f}")
 
 
 @app.command()
+@o.prints(_show_scores, "the metrics")
 def evaluate(
     run: Run,
     dataset: str | None = typer.Option(None, help="digits: the digit scenes' test split."),
@@ -150,8 +157,7 @@ def evaluate(
     test_scenes: int | None = typer.Option(None, help="Digit test scenes (default 2000)."),
     seed: int | None = typer.Option(None, help="Seed of the digit scenes (the run's: 0)."),
     beam: o.Beam = None,
-    as_json: o.Json = False,
-) -> None:
+) -> dict:
     """Score a trained run on captioned images: BLEU-4 (sacreBLEU, every reference of an
     image) and exact match.
 
@@ -159,24 +165,30 @@ def evaluate(
     """
     from rnnkit.tasks.caption import evaluate_run
 
-    spec = _spec(dataset, images, captions, test_scenes=test_scenes, seed=seed)
-    metrics = evaluate_run(run, spec, beam)
-    if as_json:
-        typer.echo(json.dumps(metrics))
-        return
-    typer.echo(f"{metrics['images']} images, beam {metrics['beam_size']}: exact match "
-               f"{metrics['exact_match']:.1%}, BLEU-4 {metrics['bleu']:.2f}, "
-               f"chrF {metrics['chrf']:.2f}")
+    return evaluate_run(run, _spec(dataset, images, captions, test_scenes=test_scenes,
+                                   seed=seed), beam)
+
+
+def _show_attention(found: dict) -> None:
+    import numpy as np
+
+    grid = found["grid"]
+    typer.echo(f"caption: {found['caption']}")
+    for word, w in zip(found["tokens"], found["attention"], strict=False):
+        row, col = divmod(int(np.argmax(w)), grid[1])
+        typer.echo(f"  {word:<12} looked most at grid cell (row {row}, column {col}) of "
+                   f"{grid[0]}x{grid[1]}, weight {float(np.max(w)):.2f}")
+    typer.echo(f"plot written to {found['plot']}")
 
 
 @app.command()
+@o.prints(_show_attention, "the attention")
 def explain(
     run: Run,
     image: Path = typer.Argument(..., help="The image to caption and explain."),
     out: o.AttentionPlot = None,
     beam: o.Beam = None,
-    as_json: bool = typer.Option(False, "--json", help="Print the attention as JSON."),
-) -> None:
+) -> dict:
     """The glass box on captioning: for each word, where in the image the decoder looked
     (its attention over the CNN's grid, drawn on the image).
 
@@ -185,16 +197,6 @@ def explain(
     from rnnkit.tasks.caption import explain as explain_task
 
     caption, path = explain_task(run, str(image), out, beam)
-    weights = caption.attention
-    grid = tuple(weights.shape[1:])
-    focus = [divmod(int(w.argmax()), grid[1]) for w in weights]
-    if as_json:
-        typer.echo(json.dumps({"caption": caption.text, "tokens": caption.tokens,
-                               "grid": grid, "attention": weights.tolist(),
-                               "plot": str(path)}))
-        return
-    typer.echo(f"caption: {caption.text}")
-    for word, (row, col), w in zip(caption.tokens, focus, weights, strict=False):
-        typer.echo(f"  {word:<12} looked most at grid cell (row {row}, column {col}) of "
-                   f"{grid[0]}x{grid[1]}, weight {float(w.max()):.2f}")
-    typer.echo(f"plot written to {path}")
+    return {"caption": caption.text, "tokens": caption.tokens,
+            "grid": list(caption.attention.shape[1:]), "attention": caption.attention.tolist(),
+            "plot": str(path)}

@@ -14,6 +14,7 @@ from rnnkit.cli import options as o
 
 app = typer.Typer(help="Forecast a time series from a CSV file (the main job).",
                   no_args_is_help=True)
+Run = o.run_of("forecast")
 
 TRAIN_EXAMPLE = """
 Examples:
@@ -336,17 +337,24 @@ def _report(outcome: object) -> None:
                  f"{outcome.fit.epochs_run} epochs, {outcome.fit.seconds:.1f} s)")
 
 
+def _show_forecasts(table: Any) -> None:
+    if table.attrs.get("long"):  # a panel's long table: a file to read back
+        typer.echo(table.to_csv(index=False, float_format="%.6g").rstrip())
+    else:
+        typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+
+
 @app.command()
+@o.prints(_show_forecasts, "the forecasts (one record per row)")
 def predict(
-    run: o.Run,
+    run: Run,
     csv: Path | None = typer.Option(None, help="Newer rows that continue the run's data, or a "
                                                "file long enough to forecast from alone."),
     horizon: int | None = typer.Option(None, help="Rows to forecast (default: the model's "
                                                   "horizon; more are fed back)."),
     rolling: bool = typer.Option(False, help="One-step forecasts through --csv (default: the "
                                              "run's data) from the true rows instead."),
-    as_json: o.Json = False,
-) -> None:
+) -> Any:  # a pandas DataFrame
     """Forecast with a trained run from where its data ends (training and test rows): dated
     rows with their prediction interval. Without --rolling, a fan chart of the forecast is
     written to RUN/plots/. A panel run (--id) forecasts every series of its data file (or of
@@ -357,45 +365,47 @@ def predict(
 
     Example: rnnkit forecast predict --run runs/forecast-x --csv newer.csv
     """
+    data = None if csv is None else str(csv)
     if _is_panel(run):
         from rnnkit.tasks import panel as panel_task
 
         if rolling:
             _refuse(["--rolling"], "not for a panel run (its forecasts are direct, from each "
                                    "series' last row)")
-        table = panel_task.predict(run, None if csv is None else str(csv), horizon)
-        if as_json:
-            typer.echo(table.to_json(orient="records", date_format="iso"))
-        else:
-            typer.echo(table.to_csv(index=False, float_format="%.6g").rstrip())
-        return
+        table = panel_task.predict(run, data, horizon)
+        table.attrs["long"] = True
+        return table
     from rnnkit.tasks import forecast as task
 
     if rolling:
-        table = task.rolling(run, None if csv is None else str(csv))
+        return task.rolling(run, data)
+    made = task.predict(run, data, horizon)
+    if not made.timed:
+        typer.echo("no regular frequency in the time column: the forecasts are numbered "
+                   "by step", err=True)
+    typer.echo(f"fan chart written to {task.fan_chart(run, made)}", err=True)
+    return made.table
+
+
+def _show_scores(metrics: dict) -> None:
+    if "series" in metrics:  # a panel run
+        typer.echo(f"{metrics['series']} series scored ({metrics['scope']})")
+        _print_panel_table(metrics)
     else:
-        made = task.predict(run, None if csv is None else str(csv), horizon)
-        table = made.table
-        if not made.timed:
-            typer.echo("no regular frequency in the time column: the forecasts are numbered "
-                       "by step", err=True)
-        typer.echo(f"fan chart written to {task.fan_chart(run, made)}", err=True)
-    if as_json:
-        typer.echo(table.to_json(orient="records", date_format="iso"))
-    else:
-        typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+        _print_table(metrics, f"{metrics['test_forecasts']} forecasts scored "
+                              f"({metrics['scope']})")
 
 
 @app.command()
+@o.prints(_show_scores, "the metrics")
 def evaluate(
-    run: Path = typer.Option(..., help="A run folder written by 'rnnkit forecast train'."),
+    run: Run,
     csv: Path | None = typer.Option(None, help="Data to score on (default: the run's)."),
     test_size: int | None = typer.Option(None, help="Score the last N rows (default: all)."),
     backtest: bool = typer.Option(False, help="Walk-forward backtest (with --stride, --retrain)."),
     stride: int = typer.Option(1, help="With --backtest: forecast from every N-th origin."),
     retrain: bool = typer.Option(False, help="With --backtest: refit before each origin."),
-    as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
-) -> None:
+) -> dict:
     """Score a trained run on data, beside the naive baselines, walking forward in time.
 
     Example: rnnkit forecast evaluate --run runs/forecast-x --csv later.csv --test-size 100
@@ -411,32 +421,36 @@ def evaluate(
         _refuse([name for name, given in (("--test-size", test_size is not None),
                                           ("--backtest", backtest)) if given],
                 "not for a panel run: it scores each series' last --horizon rows")
-        metrics = evaluate_panel(run, None if csv is None else str(csv))
-        if as_json:
-            typer.echo(json.dumps(metrics))
-        else:
-            typer.echo(f"{metrics['series']} series scored ({metrics['scope']})")
-            _print_panel_table(metrics)
-        return
+        return evaluate_panel(run, None if csv is None else str(csv))
     if not backtest and (stride != 1 or retrain):
         raise InputError("--stride and --retrain belong to --backtest; add --backtest")
-    _, metrics = evaluate_run(run, None if csv is None else str(csv), test_size, stride, retrain)
-    if as_json:
-        typer.echo(json.dumps(metrics))
-    else:
-        _print_table(metrics, f"{metrics['test_forecasts']} forecasts scored ({metrics['scope']})")
+    return evaluate_run(run, None if csv is None else str(csv), test_size, stride, retrain)[1]
+
+
+def _show_explanation(found: dict) -> None:
+    head = (f"{found['series']}: forecast" if "series" in found
+            else f"forecast from row {found['origin']}:")
+    typer.echo(f"{head} " + ", ".join(f"{v:.4g}" for v in found["forecast"]))
+    ratios = ", ".join(f"{r:.2e}" for r in found["gradient_first_last_ratio"])
+    typer.echo(f"gradient reaching the oldest step / the newest, per layer: {ratios}")
+    if found.get("influential_steps"):
+        typer.echo("input steps that moved the forecast most:")
+    for step in found.get("influential_steps", []):
+        typer.echo(f"  row {step['row']:>6}  {step['time']:<20} value {step['value']:<10.4g}"
+                   f" {step['share']:.1%} of the input gradient")
+    typer.echo(f"figure written to {found['figure']}")
 
 
 @app.command()
+@o.prints(_show_explanation, "the findings")
 def explain(
-    run: Path = typer.Option(..., help="A run folder written by 'rnnkit forecast train'."),
+    run: Run,
     csv: Path | None = typer.Option(None, help="Data (default: the run's)."),
     origin: int | None = typer.Option(None, help="Row whose window is explained (default last)."),
     out: Path | None = typer.Option(None, help="Figure file (default RUN/explain-ORIGIN.png)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the findings as one JSON object."),
     series: str | None = typer.Option(None, help="Panel runs: the series whose last forecast "
                                                  "is explained."),
-) -> None:
+) -> dict:
     """The glass box on one forecast: gates per step, gradient through time, influential steps.
 
     Example: rnnkit forecast explain --run runs/forecast-x --origin 500
@@ -452,29 +466,7 @@ def explain(
             _refuse(["--series"], "required for a panel run: name the series to explain")
         _refuse(["--origin"] if origin is not None else [],
                 "not for a panel run: it explains the forecast from the series' last row")
-        found = explain_panel(run, series, None if csv is None else str(csv), out)
-        if as_json:
-            typer.echo(json.dumps(found))
-            return
-        typer.echo(f"{found['series']}: forecast " + ", ".join(
-            f"{v:.4g}" for v in found["forecast"]))
-        ratios = ", ".join(f"{r:.2e}" for r in found["gradient_first_last_ratio"])
-        typer.echo(f"gradient reaching the oldest step / the newest, per layer: {ratios}")
-        typer.echo(f"figure written to {found['figure']}")
-        return
+        return explain_panel(run, series, None if csv is None else str(csv), out)
     if series is not None:
         _refuse(["--series"], "only for a panel run (trained with --id)")
-
-    found = explain_task(run, None if csv is None else str(csv), origin, out)
-    if as_json:
-        typer.echo(json.dumps(found))
-        return
-    typer.echo(f"forecast from row {found['origin']}: "
-               + ", ".join(f"{v:.4g}" for v in found["forecast"]))
-    ratios = ", ".join(f"{r:.2e}" for r in found["gradient_first_last_ratio"])
-    typer.echo(f"gradient reaching the oldest step / the newest, per layer: {ratios}")
-    typer.echo("input steps that moved the forecast most:")
-    for step in found["influential_steps"]:
-        typer.echo(f"  row {step['row']:>6}  {step['time']:<20} value {step['value']:<10.4g}"
-                   f" {step['share']:.1%} of the input gradient")
-    typer.echo(f"figure written to {found['figure']}")
+    return explain_task(run, None if csv is None else str(csv), origin, out)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -75,7 +74,15 @@ def _report(outcome: object) -> None:
     typer.echo(f"sample: {samples['prompt']}{samples['texts'][0][:120]!s}")
 
 
+def _show_samples(found: list[dict]) -> None:
+    for k, s in enumerate(found):
+        if len(found) > 1:
+            typer.echo(f"--- sample {k + 1} ---")
+        typer.echo(f"{s['prompt']}{s['text']}")
+
+
 @app.command()
+@o.prints(_show_samples, "the samples")
 def sample(
     run: Run,
     prompt: str = typer.Option("", help="Text to continue (default: a new line)."),
@@ -85,8 +92,7 @@ def sample(
     greedy: bool = typer.Option(False, help="Always the most probable token (T -> 0)."),
     count: int = typer.Option(1, help="Samples to write (seeds seed, seed+1, ...)."),
     seed: int = typer.Option(0, help="Random seed of the first sample."),
-    as_json: bool = typer.Option(False, "--json", help="Print the samples as JSON."),
-) -> None:
+) -> list[dict]:
     """Write text with a trained run, continuing the prompt (printed with it).
 
     Example: rnnkit generate sample --run runs/charlm --prompt "A dog" --temperature 0.8
@@ -94,35 +100,26 @@ def sample(
     from rnnkit.tasks.generate import sample as sample_task
 
     found = sample_task(run, prompt, length, temperature, top_k, seed, count, greedy)
-    if as_json:
-        typer.echo(json.dumps([{"prompt": s.prompt, "text": s.text} for s in found],
-                              ensure_ascii=False))
-        return
-    for k, s in enumerate(found):
-        if count > 1:
-            typer.echo(f"--- sample {k + 1} ---")
-        typer.echo(f"{s.prompt}{s.text}")
+    return [{"prompt": s.prompt, "text": s.text} for s in found]
+
+
+def _show_scores(metrics: dict) -> None:
+    typer.echo(f"{metrics['tokens']} tokens: {metrics['bits_per_char']:.3f} bits per character, "
+               f"{metrics['bits_per_token']:.3f} bits per token, perplexity "
+               f"{metrics['perplexity']:.2f}")
 
 
 @app.command()
-def evaluate(
-    run: Run,
-    data: Path = typer.Option(..., help="Text to score, UTF-8 (plain or .gz)."),
-    as_json: o.Json = False,
-) -> None:
+@o.prints(_show_scores, "the metrics")
+def evaluate(run: Run, data: Path = typer.Option(..., help="Text to score, UTF-8 (plain or "
+                                                           ".gz).")) -> dict:
     """Bits per character (and per token, perplexity) of a run on a text.
 
     Example: rnnkit generate evaluate --run runs/charlm --data $RNNKIT_DATA/multi30k/val.en.gz
     """
     from rnnkit.tasks.generate import evaluate_run
 
-    metrics = evaluate_run(run, str(data))
-    if as_json:
-        typer.echo(json.dumps(metrics))
-        return
-    typer.echo(f"{metrics['tokens']} tokens: {metrics['bits_per_char']:.3f} bits per character, "
-               f"{metrics['bits_per_token']:.3f} bits per token, perplexity "
-               f"{metrics['perplexity']:.2f}")
+    return evaluate_run(run, str(data))
 
 
 @app.command()

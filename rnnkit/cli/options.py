@@ -39,6 +39,9 @@ Seed = Annotated[int | None, typer.Option(help="Random seed (weights, batch orde
 Logger = Annotated[str | None, typer.Option(help="Per-epoch log in the run folder: csv "
                                                  "(logs/metrics.csv), tensorboard or none.")]
 Device = Annotated[str, typer.Option(help="auto, cpu or cuda.")]
+Precision = Annotated[str | None, typer.Option(
+    help="32 (float32), bf16-mixed (where the CPU or GPU runs bfloat16 natively; else float32 "
+         "with a note) or 16-mixed (CUDA only).")]
 # ---- where and how it runs ---------------------------------------------------------------------
 Threads = Annotated[int, typer.Option(help="CPU threads (1 is fastest for small models).")]
 Devices = Annotated[int, typer.Option(help="Training processes per machine: GPUs, or CPU "
@@ -83,6 +86,7 @@ class Training:
     max_minutes: MaxMinutes = None
     seed: Seed = None
     logger: Logger = None
+    precision: Precision = None
     device: Device = "auto"
     threads: Threads = 1
     devices: Devices = 1
@@ -179,6 +183,36 @@ def command(func: Callable[..., None]) -> Callable[..., None]:
     if "common" in bundles:
         run.__doc__ = f"{func.__doc__.rstrip()}\n\n{TRAINING_NOTE}"
     return run
+
+
+def prints(show: Callable[[Any], None], what: str = "the result"
+           ) -> Callable[[Callable[..., Any]], Callable[..., None]]:
+    """Decorator for a command that returns its result instead of printing it: the command
+    gains ``--json``, which prints the result as JSON (a table: one record per row), and
+    otherwise ``show(result)`` prints it for people. ``what`` names the result in the
+    option's help ("the metrics")."""
+    option = Annotated[bool, typer.Option("--json", help=f"Print {what} as JSON.")]
+
+    def wrap(func: Callable[..., Any]) -> Callable[..., None]:
+        own = list(inspect.signature(func, eval_str=True).parameters.values())
+
+        @functools.wraps(func)
+        def run(*args: Any, as_json: bool = False, **kwargs: Any) -> None:
+            result = func(*args, **kwargs)
+            if not as_json:
+                show(result)
+            elif hasattr(result, "to_json"):
+                typer.echo(result.to_json(orient="records", date_format="iso",
+                                          force_ascii=False))
+            else:
+                typer.echo(json.dumps(result, ensure_ascii=False))
+
+        run.__signature__ = inspect.Signature(
+            [*own, inspect.Parameter("as_json", inspect.Parameter.KEYWORD_ONLY, default=False,
+                                     annotation=option)])
+        return run
+
+    return wrap
 
 
 def configured(given: dict[str, Any], *defaults: Any) -> list[Any]:
