@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from rnnkit.cli import labs
 from rnnkit.cli import options as o
 
 app = typer.Typer(
@@ -46,23 +45,9 @@ trains a tanh RNN whose W_hh has spectral radius 1.5 with plain SGD, with and wi
 clipping the gradient norm at 1 (Pascanu et al. 2013), and writes plots/exploding.png.
 """
 
-Cells = Annotated[
-    str, typer.Option(help="Comma-separated: rnn, rnn_orth, rnn_relu, irnn, lstm, gru.")
-]
 Steps = Annotated[int, typer.Option(help="Training steps per cell (a fresh batch each).")]
-BatchSize = Annotated[int, typer.Option(help="Sequences per batch.")]
-HiddenSize = Annotated[int, typer.Option(help="Units of the recurrent layer.")]
-AdamLr = Annotated[float | None, typer.Option(help="Adam learning rate (default: each cell's).")]
-Clip = Annotated[float, typer.Option(help="Max gradient norm (0: no clipping).")]
 EvalEvery = Annotated[int, typer.Option(help="Steps between two test evaluations.")]
 TestSize = Annotated[int, typer.Option(help="Held-out test sequences.")]
-Seed = Annotated[int, typer.Option(help="Seed of the weights and the data.")]
-Device = Annotated[str, typer.Option(help="auto, cpu or cuda.")]
-Threads = Annotated[int, typer.Option(help="CPU threads (1 is fastest for small models).")]
-Out = Annotated[
-    Path | None, typer.Option(help="Run folder (default runs/experiment-<name>-<time>).")
-]
-AsJson = Annotated[bool, typer.Option("--json", help="Print the metrics as one JSON object.")]
 
 
 @o.bundle
@@ -70,64 +55,44 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print the metrics as one J
 class LongRange:
     """The options of the long-range tasks (adding, copy)."""
 
-    cells: Cells = "rnn,rnn_orth,irnn,lstm,gru"
+    cells: labs.Cells = "rnn,rnn_orth,irnn,lstm,gru"
     steps: Steps = 3000
-    batch_size: BatchSize = 64
-    hidden_size: HiddenSize = 64
-    lr: AdamLr = None
-    clip: Clip = 1.0
+    batch_size: labs.BatchSize = 64
+    hidden_size: labs.HiddenSize = 64
+    lr: labs.AdamLr = None
+    clip: labs.Clip = 1.0
     eval_every: EvalEvery = 100
     test_size: TestSize = 1000
-    seed: Seed = 0
+    seed: labs.Seed = 0
 
 
-@o.bundle
-@dataclass
-class Output:
-    """Where a lab runs and what it prints: the options every lab command ends with."""
+def _long_range_command(task: str, length_help: str, default_length: int, example: str,
+                        doc: str) -> None:
+    """Add the command of the long-range task ``task`` (adding or copy) to `app`: its
+    sequence-length option, then the `LongRange` and `Output` options."""
 
-    device: Device = "auto"
-    threads: Threads = 1
-    out: Out = None
-    as_json: AsJson = False
+    def command(length: int = default_length, *, lab: LongRange, output: labs.Output) -> None:
+        from rnnkit.experiments.long_range import (
+            LongRangeConfig,
+            long_range_table,
+            run_long_range,
+        )
 
-    def run(self, run: Callable[..., tuple[Path, dict[str, Any]]],
-            table: Callable[[dict[str, Any]], str], *configs: Any) -> None:
-        """Run the lab ``run(*configs, ...)`` and print it (see `rnnkit.cli.diagnose.run_lab`)."""
-        from rnnkit.cli.diagnose import run_lab
+        config = LongRangeConfig(task=task, length=length, device=output.device, **asdict(lab))
+        output.run(run_long_range, long_range_table, config)
 
-        run_lab(run, table, *configs, threads=self.threads, out=self.out, as_json=self.as_json)
-
-
-def _long_range(task: str, length: int, lab: LongRange, output: Output) -> None:
-    from rnnkit.experiments.long_range import LongRangeConfig, long_range_table, run_long_range
-
-    config = LongRangeConfig(task=task, length=length, device=output.device, **asdict(lab))
-    output.run(run_long_range, long_range_table, config)
+    command.__doc__ = doc
+    # a closure's string annotations cannot name its locals: give this one as an object
+    command.__annotations__["length"] = Annotated[int, typer.Option(help=length_help)]
+    app.command(task, epilog=example)(o.command(command))
 
 
-@app.command(epilog=ADDING_EXAMPLE)
-@o.command
-def adding(
-    length: Annotated[int, typer.Option(help="Sequence length T (>= 2).")] = 200,
-    *,
-    lab: LongRange,
-    output: Output,
-) -> None:
-    """The adding problem: learning curves of each cell beside the baseline MSE 0.167."""
-    _long_range("adding", length, lab, output)
-
-
-@app.command(epilog=COPY_EXAMPLE)
-@o.command
-def copy(
-    length: Annotated[int, typer.Option(help="Delay T (>= 2); sequences are T + 20 long.")] = 100,
-    *,
-    lab: LongRange,
-    output: Output,
-) -> None:
-    """The copy-memory task: learning curves beside the baseline 10 log 8 / (T + 20)."""
-    _long_range("copy", length, lab, output)
+_long_range_command("adding", "Sequence length T (>= 2).", 200, ADDING_EXAMPLE,
+                    "The adding problem: learning curves of each cell beside the baseline MSE "
+                    "0.167.")
+_long_range_command("copy", "Delay T (>= 2); sequences are T + 20 long.", 100, COPY_EXAMPLE,
+                    "The copy-memory task: learning curves beside the baseline 10 log 8 / "
+                    "(T + 20).")
 
 
 @app.command(epilog=EXPLODING_EXAMPLE)
@@ -137,13 +102,13 @@ def exploding(
     radius: Annotated[float, typer.Option(help="Spectral radius W_hh is rescaled to.")] = 1.5,
     length: Annotated[int, typer.Option(help="Sequence length T of the adding problem.")] = 50,
     steps: Annotated[int, typer.Option(help="SGD steps per run (a fresh batch each).")] = 300,
-    batch_size: BatchSize = 64,
-    hidden_size: HiddenSize = 64,
+    batch_size: labs.BatchSize = 64,
+    hidden_size: labs.HiddenSize = 64,
     lr: Annotated[float, typer.Option(help="SGD learning rate.")] = 0.05,
     clip: Annotated[float, typer.Option(help="Max gradient norm of the clipped run.")] = 1.0,
-    seed: Seed = 0,
+    seed: labs.Seed = 0,
     *,
-    output: Output,
+    output: labs.Output,
 ) -> None:
     """Exploding gradients: spectral radius > 1, trained with and without clipping."""
     from rnnkit.experiments.exploding import ExplodingConfig, exploding_table, run_exploding
@@ -184,7 +149,7 @@ def mackey_glass(
     runs: Annotated[int, typer.Option(help="Independent closed-loop runs.")] = 50,
     seed: Annotated[int, typer.Option(help="Seed of the reservoir and the series.")] = 0,
     *,
-    output: Output,
+    output: labs.Output,
 ) -> None:
     """Echo state network on Mackey-Glass: Jaeger's NRMSE84 after an 84-step free run."""
     from dataclasses import replace

@@ -24,6 +24,7 @@ from rnnkit.data.series import (
     DECIMALS,
     FILL_POLICIES,
     Series,
+    Table,
     _chunks,
     _detect_decimal,
     _find_time_column,
@@ -33,7 +34,6 @@ from rnnkit.data.series import (
     _read_values,
     _sample,
     check_sep,
-    check_table,
     detect_sep,
     fill_rows,
     infer_frequency,
@@ -58,7 +58,7 @@ def _gather(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class Panel:
+class Panel(Table):
     """Many validated time series of different lengths, stored without padding.
 
     With S series of lengths T_1..T_S and N = T_1 + ... + T_S rows in all:
@@ -111,7 +111,7 @@ class Panel:
         self.values = np.asarray(self.values, dtype=np.float64)
         self.offsets = np.asarray(self.offsets, dtype=np.int64)
         self.ids = [str(i) for i in self.ids]
-        check_table(self.values, self.targets, self.features, self.time)
+        self.check_table()
         if not self.past and not self.future:
             self.past = list(self.features)
         if [*self.past, *self.future] != list(self.features):
@@ -136,11 +136,6 @@ class Panel:
     def __len__(self) -> int:
         """The number of series S."""
         return len(self.ids)
-
-    @property
-    def columns(self) -> list[str]:
-        """All column names in the order of ``values``."""
-        return [*self.targets, *self.features]
 
     @property
     def lengths(self) -> np.ndarray:

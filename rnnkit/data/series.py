@@ -37,19 +37,38 @@ _SAMPLE_RECORDS = 100
 _CHUNK_ROWS = 20_000
 
 
-def check_table(values: np.ndarray, targets: list[str], features: list[str],
-                time: pd.DatetimeIndex | None) -> None:
-    """Raise `ValueError` unless ``values`` is (T, len(targets) + len(features)) and ``time``
-    (when given) has T entries: the layout `Series` and `rnnkit.data.panel.Panel` share."""
-    if values.ndim != 2 or values.shape[1] != len(targets) + len(features):
-        raise ValueError(f"values of shape {values.shape} do not match {len(targets)} targets "
-                         f"and {len(features)} features")
-    if time is not None and len(time) != len(values):
-        raise ValueError(f"time has {len(time)} entries for {len(values)} rows")
+class Table:
+    """The layout `Series` and `rnnkit.data.panel.Panel` share: ``values`` (rows, C) float64
+    holds the target columns first, then the feature columns; ``time`` (when not None) one
+    timestamp per row."""
+
+    values: np.ndarray
+    targets: list[str]
+    features: list[str]
+    time: pd.DatetimeIndex | None
+
+    def check_table(self) -> None:
+        """Raise `ValueError` unless ``values`` is (rows, targets + features) and ``time``
+        (when given) has one entry per row."""
+        if self.values.ndim != 2 or self.values.shape[1] != len(self.columns):
+            raise ValueError(f"values of shape {self.values.shape} do not match "
+                             f"{len(self.targets)} targets and {len(self.features)} features")
+        if self.time is not None and len(self.time) != len(self.values):
+            raise ValueError(f"time has {len(self.time)} entries for {len(self.values)} rows")
+
+    @property
+    def columns(self) -> list[str]:
+        """All column names in the order of ``values``."""
+        return [*self.targets, *self.features]
+
+    @property
+    def target_values(self) -> np.ndarray:
+        """The target columns, (rows, n_targets)."""
+        return self.values[:, : len(self.targets)]
 
 
 @dataclass
-class Series:
+class Series(Table):
     """A validated time series.
 
     ``values`` is (T, C) float64: the target columns first, then the feature columns.
@@ -69,20 +88,11 @@ class Series:
             self.values = self.values.copy()  # on read-only arrays, so take our own copy
         if self.values.ndim == 1:
             self.values = self.values[:, None]
-        check_table(self.values, self.targets, self.features, self.time)
+        self.check_table()
 
     def __len__(self) -> int:
+        """The number of rows T."""
         return len(self.values)
-
-    @property
-    def columns(self) -> list[str]:
-        """All column names in the order of ``values``."""
-        return [*self.targets, *self.features]
-
-    @property
-    def target_values(self) -> np.ndarray:
-        """The target columns, (T, n_targets)."""
-        return self.values[:, : len(self.targets)]
 
     def slice(self, start: int | None = None, stop: int | None = None) -> Series:
         """Rows ``start:stop`` as a new Series."""
