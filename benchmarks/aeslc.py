@@ -22,8 +22,9 @@ from pathlib import Path
 import torch
 
 from rnnkit.data.summaries import read_aeslc
+from rnnkit.evaluate.summaries import rouge_scores
 from rnnkit.models.summarizer import CORPUS, Summarizer, SummarizerConfig
-from rnnkit.tasks.summarize import lead, rouge_scores, score_corpus, tune_lead
+from rnnkit.tasks.summarize import lead, score_corpus, tune_lead
 from rnnkit.train.device import resolve_device, set_cpu_threads
 from rnnkit.train.settings import TrainSettings
 

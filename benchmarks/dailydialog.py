@@ -23,9 +23,10 @@ from pathlib import Path
 import torch
 
 from rnnkit.data.dialogues import build_pairs, deduplicate, read_dialogues, remove_overlap
+from rnnkit.evaluate.dialogue import reply_scores
 from rnnkit.models.decoder import Sampling
 from rnnkit.models.summarizer import CHAT_CORPUS, CHAT_MODEL, Chatbot
-from rnnkit.tasks.chat import Decoding, RetrievalResponder, converse, reply_scores
+from rnnkit.tasks.chat import Decoding, RetrievalResponder, converse
 from rnnkit.train.device import resolve_device, set_cpu_threads
 from rnnkit.train.settings import TrainSettings
 

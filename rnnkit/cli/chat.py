@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from rnnkit.cli import options as o
+from rnnkit.cli.translate import ExplainJson, print_alignment
 
 app = typer.Typer(help="Chat (many-to-many): an attentional encoder-decoder reads the last "
                        "turns of a conversation and writes the reply, e.g. on DailyDialog. "
@@ -77,6 +78,9 @@ def train(
     attention: str | None = typer.Option(None, help="additive (default), general or dot."),
     beam: int | None = typer.Option(None, help="Beam size stored for replies (5)."),
     no_repeat_ngram: int | None = typer.Option(None, help="Never write an n-gram twice (3)."),
+    encoder: str | None = typer.Option(None, help="flat (default: one RNN over the context) "
+                                                  "or hierarchical (HRED: an RNN per turn, "
+                                                  "then one over the turns)."),
     *,
     net: o.Network,
     vocab: o.Vocabulary,
@@ -98,6 +102,7 @@ def train(
         given = {
             "max_source_tokens": max_source_tokens, "max_length": max_length, "copy": copy,
             "attention": attention, "beam_size": beam, "no_repeat_ngram": no_repeat_ngram,
+            "encoder": encoder,
             **net.settings(), **vocab.settings(), **common.settings(),
         }
         model, corpus, training = o.configured(given, CHAT_MODEL, CHAT_CORPUS, CHAT_TRAINING)
@@ -116,15 +121,17 @@ def _score_lines(scores: dict, names: list[str]) -> None:
 
 
 def _report(outcome: object) -> None:
+    from rnnkit.models.seq2seq import describe
+
     m, bot = outcome.metrics, outcome.task.estimator
     d, v, t = m["dialogues"], m["valid"], m["training"]
     typer.echo(f"removed: {d['duplicates_removed']} duplicate training dialogue(s), "
                f"{d['valid_duplicates_removed']} duplicate and {d['valid_overlap_removed']} "
                "training-overlap validation dialogue(s)", err=True)
     c = bot.config
-    typer.echo(f"{m['train_pairs']} training pairs from {d['train']} dialogues; "
-               f"{c.cell.upper()}({c.hidden_size}); {t['epochs_run']} epochs (kept "
-               f"{t['best_epoch']}), {t['seconds']:.1f} s")
+    typer.echo(f"{m['train_pairs']} training pairs from {d['train']} dialogues; {describe(c)}"
+               f" ({c.encoder}); {t['epochs_run']} epochs (kept {t['best_epoch']}), "
+               f"{t['seconds']:.1f} s")
     typer.echo(f"validation ({v['pairs']} pairs): perplexity {v['perplexity']:.2f}")
     _score_lines(v, ["beam", "retrieval"])
     typer.echo(f"verdict: {v['verdict']}")
@@ -169,7 +176,7 @@ def explain(
     turns: list[str] = typer.Argument(..., help="The conversation so far, one turn each."),
     out: o.AttentionPlot = None,
     beam: o.Beam = None,
-    as_json: bool = typer.Option(False, "--json", help="Print the explanation as JSON."),
+    as_json: bool = ExplainJson,
 ) -> None:
     """The glass box on a reply: for each word of it, the context word it attended to most
     (turns separated by __eou__), and the attention heatmap.
@@ -179,13 +186,4 @@ def explain(
     from rnnkit.tasks.chat import explain as explain_task
 
     s, path = explain_task(run, turns, out, beam)
-    focus = [s.source_tokens[int(k)] for k in s.attention.argmax(-1)]
-    if as_json:
-        typer.echo(json.dumps({"reply": s.text, "context_tokens": s.source_tokens,
-                               "reply_tokens": s.tokens, "attention": s.attention.tolist(),
-                               "plot": str(path)}, ensure_ascii=False))
-        return
-    typer.echo(f"reply: {s.text}")
-    for word, source in zip(s.tokens, focus, strict=False):
-        typer.echo(f"  {word:<16} <- {source}")
-    typer.echo(f"plot written to {path}")
+    print_alignment(s, path, as_json, ("reply", "context_tokens", "reply_tokens"))

@@ -9,6 +9,16 @@ from pathlib import Path
 import typer
 
 from rnnkit.cli import options as o
+from rnnkit.cli.translate import (
+    CoverageWeight,
+    ExplainJson,
+    FreezeVectors,
+    Vectors,
+    focus,
+    print_outputs,
+    print_vectors,
+    warn,
+)
 
 app = typer.Typer(help="Summarise texts (many-to-many): an attentional encoder-decoder that "
                        "can copy source words and track coverage (See et al. 2017), e.g. email "
@@ -29,13 +39,9 @@ Example (records as JSON lines, CSV or TSV with named fields, or an AESLC split 
 
 Training keeps the epoch with the lowest validation loss and prints validation ROUGE-1/2/L \
 (mean over references and best reference) beside the lead baseline (the first N words, N \
-tuned on --dev). Sources longer than --max-source-tokens are truncated (counted).
+tuned on --dev). Sources longer than --max-source-tokens are truncated (counted). With \
+--vectors the encoder starts from pretrained word vectors (their coverage is reported).
 """
-
-
-def _warn(warning: str | None) -> None:
-    if warning:
-        typer.echo(warning, err=True)
 
 
 @app.command(epilog=TRAIN_EXAMPLE)
@@ -52,13 +58,15 @@ def train(
                                                                     "(default on)."),
     coverage: bool | None = typer.Option(None, "--coverage/--no-coverage",
                                          help="Coverage input and loss (default off)."),
-    coverage_weight: float | None = typer.Option(None, help="Weight of the coverage loss (1)."),
+    coverage_weight: float | None = CoverageWeight,
     attention: str | None = typer.Option(None, help="additive (default), general or dot."),
     beam: int | None = typer.Option(None, help="Beam size stored for predict/evaluate (4)."),
     alpha: float | None = typer.Option(None, help="Length penalty exponent (1.0)."),
     min_length: int | None = typer.Option(None, help="Tokens before the end may be written."),
     no_repeat_ngram: int | None = typer.Option(None, help="Never write an n-gram twice (3; "
                                                           "0: off)."),
+    vectors: Path | None = Vectors,
+    freeze_vectors: bool | None = FreezeVectors,
     *,
     net: o.Network,
     vocab: o.Vocabulary,
@@ -80,6 +88,8 @@ def train(
             "coverage": coverage, "coverage_weight": coverage_weight, "attention": attention,
             "beam_size": beam, "alpha": alpha, "min_length": min_length,
             "no_repeat_ngram": no_repeat_ngram,
+            "vectors": None if vectors is None else str(vectors),
+            "freeze_vectors": freeze_vectors,
             **net.settings(), **vocab.settings(), **common.settings(),
         }
         model, corpus, training = o.configured(given, SummarizerConfig(), CORPUS, TRAINING)
@@ -104,19 +114,20 @@ def _print_scores(v: dict) -> None:
 
 
 def _report(outcome: object) -> None:
+    from rnnkit.models.seq2seq import describe
+
     metrics, s = outcome.metrics, outcome.task.estimator
     v, t, c = metrics["valid"], metrics["training"], s.config
     if metrics["truncated_train_sources"]:
         typer.echo(f"{metrics['truncated_train_sources']} training source(s) truncated to "
                    f"{c.max_source_tokens} tokens", err=True)
-    parts = "".join(f" + {p}" for p, on in (("copy", c.copy), ("coverage", c.coverage)) if on)
-    typer.echo(f"{metrics['train_texts']} training texts; {c.cell.upper()}({c.hidden_size}) "
-               f"{c.attention} attention{parts}; {t['epochs_run']} epochs (kept "
-               f"{t['best_epoch']}), {t['seconds']:.1f} s")
+    typer.echo(f"{metrics['train_texts']} training texts; {describe(c)}; {t['epochs_run']} "
+               f"epochs (kept {t['best_epoch']}), {t['seconds']:.1f} s")
     typer.echo(f"validation ({v['texts']} texts, beam {v['beam_size']}; {v['truncated_sources']} "
                f"truncated to {v['max_source_tokens']} tokens), perplexity "
                f"{v['perplexity']:.2f}")
     _print_scores(v)
+    print_vectors(metrics)
 
 
 @app.command()
@@ -137,13 +148,7 @@ def predict(
 
     found, warning = predict_task(run, texts or [], None if data is None else str(data),
                                   source_field, beam)
-    _warn(warning)
-    if as_json:
-        typer.echo(json.dumps([{"summary": s.text, "log_prob": s.score,
-                                "truncated": s.truncated} for s in found], ensure_ascii=False))
-        return
-    for s in found:
-        typer.echo(s.text)
+    print_outputs(found, "summary", warning, as_json)
 
 
 @app.command()
@@ -165,7 +170,7 @@ def evaluate(
     from rnnkit.tasks.summarize import evaluate_run
 
     metrics, warning = evaluate_run(run, str(data), source_field, target_field, beam)
-    _warn(warning)
+    warn(warning)
     if as_json:
         typer.echo(json.dumps(metrics))
         return
@@ -180,7 +185,7 @@ def explain(
     text: str = typer.Argument(..., help="The text to summarise and explain."),
     out: o.AttentionPlot = None,
     beam: o.Beam = None,
-    as_json: bool = typer.Option(False, "--json", help="Print the explanation as JSON."),
+    as_json: bool = ExplainJson,
 ) -> None:
     """The glass box on summarisation: for each output word, p_gen (the probability of
     generating rather than copying), the source word it attended to most, and whether it was
@@ -191,8 +196,7 @@ def explain(
     from rnnkit.tasks.summarize import explain as explain_task
 
     s, path, warning = explain_task(run, text, out, beam)
-    _warn(warning)
-    focus = [s.source_tokens[int(k)] for k in s.attention.argmax(-1)]
+    warn(warning)
     if as_json:
         typer.echo(json.dumps({"summary": s.text, "source_tokens": s.source_tokens,
                                "output_tokens": s.tokens, "p_gen": s.p_gen[: len(s.tokens)],
@@ -201,6 +205,6 @@ def explain(
         return
     typer.echo(f"summary: {s.text}")
     typer.echo(f"  {'word':<16} {'p_gen':>6}  {'attended':<16} copied")
-    for word, p, source, copied in zip(s.tokens, s.p_gen, focus, s.copied, strict=False):
+    for word, p, source, copied in zip(s.tokens, s.p_gen, focus(s), s.copied, strict=False):
         typer.echo(f"  {word:<16} {p:6.3f}  {source:<16} {'yes' if copied else 'no'}")
     typer.echo(f"plot written to {path}")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -13,6 +15,14 @@ app = typer.Typer(help="Translate sentences (many-to-many): an attentional LSTM/
                        "encoder-decoder, e.g. German -> English on Multi30k.",
                   no_args_is_help=True)
 Run = o.run_of("translate")
+#: Options every encoder-decoder group declares alike (summarize imports them).
+Vectors = typer.Option(None, help="Pretrained word vectors for the encoder's embedding (GloVe, "
+                                  "word2vec, fastText text; .gz or not); set --embedding-dim "
+                                  "to their size.")
+FreezeVectors = typer.Option(None, "--freeze-vectors/--tune-vectors",
+                             help="Keep the pretrained vectors fixed.")
+CoverageWeight = typer.Option(None, help="Weight of the coverage loss (1).")
+ExplainJson = typer.Option(False, "--json", help="Print the explanation as JSON.")
 
 TRAIN_EXAMPLE = """
 Example (Multi30k German -> English; files are line-aligned, plain or .gz):
@@ -25,12 +35,60 @@ Example (Multi30k German -> English; files are line-aligned, plain or .gz):
 Training keeps the epoch with the best greedy BLEU on the validation pairs. \
 Pairs with more than --max-length tokens on a side are left out of training; \
 longer inputs to predict, evaluate and explain are truncated to it, with a warning.
+
+With --copy the decoder may copy source words (names, numbers) into the output, even ones \
+outside the target vocabulary (See et al. 2017); with --vectors the encoder starts from \
+pretrained word vectors (their coverage of the source vocabulary is reported).
 """
 
 
-def _warn(warning: str | None) -> None:
+def warn(warning: str | None) -> None:
+    """Print a warning, if any, on stderr."""
     if warning:
         typer.echo(warning, err=True)
+
+
+def print_outputs(found: Sequence[Any], key: str, warning: str | None, as_json: bool) -> None:
+    """A predict command's outputs (each with ``text``, ``score``, ``truncated``): one line
+    each, or one JSON list with the text under ``key``; the warning on stderr."""
+    warn(warning)
+    if as_json:
+        typer.echo(json.dumps([{key: x.text, "log_prob": x.score, "truncated": x.truncated}
+                               for x in found], ensure_ascii=False))
+        return
+    for x in found:
+        typer.echo(x.text)
+
+
+def focus(found: Any) -> list[str]:
+    """The source token each output token attended to most."""
+    return [found.source_tokens[int(k)] for k in found.attention.argmax(-1)]
+
+
+def print_alignment(found: Any, path: Path, as_json: bool,
+                    names: tuple[str, str, str] = ("translation", "source_tokens",
+                                                   "output_tokens")) -> None:
+    """An explain command's output: the text, then each output word and the source word it
+    attended to most, and where the plot went; or all as JSON, under ``names`` (text,
+    source tokens, output tokens) with the attention rows."""
+    if as_json:
+        text, source, output = names
+        typer.echo(json.dumps({text: found.text, source: found.source_tokens,
+                               output: found.tokens, "attention": found.attention.tolist(),
+                               "plot": str(path)}, ensure_ascii=False))
+        return
+    typer.echo(f"{names[0]}: {found.text}")
+    for word, source in zip(found.tokens, focus(found), strict=False):
+        typer.echo(f"  {word:<16} <- {source}")
+    typer.echo(f"plot written to {path}")
+
+
+def print_vectors(metrics: dict[str, Any]) -> None:
+    """The coverage line of ``--vectors``, when the run had them."""
+    from rnnkit.data.vectors import coverage_line
+
+    if metrics.get("vectors"):
+        typer.echo(coverage_line(metrics["vectors"]))
 
 
 @app.command(epilog=TRAIN_EXAMPLE)
@@ -54,6 +112,13 @@ def train(
                                           help="Let the search write <unk> (default: never)."),
     beam: int | None = typer.Option(None, help="Beam size stored for predict/evaluate (5)."),
     alpha: float | None = typer.Option(None, help="Length penalty exponent (0.6)."),
+    copy: bool | None = typer.Option(None, "--copy/--no-copy", help="Pointer-generator "
+                                     "copying of source words (default off)."),
+    coverage: bool | None = typer.Option(None, "--coverage/--no-coverage",
+                                         help="Coverage input and loss (default off)."),
+    coverage_weight: float | None = CoverageWeight,
+    vectors: Path | None = Vectors,
+    freeze_vectors: bool | None = FreezeVectors,
     *,
     net: o.Network,
     vocab: o.Vocabulary,
@@ -75,7 +140,10 @@ def train(
             "shared_vocab": shared_vocab, "max_length": max_length,
             "bidirectional": bidirectional, "attention": attention,
             "teacher_forcing": teacher_forcing, "label_smoothing": label_smoothing,
-            "beam_size": beam, "alpha": alpha, "write_unk": write_unk,
+            "beam_size": beam, "alpha": alpha, "write_unk": write_unk, "copy": copy,
+            "coverage": coverage, "coverage_weight": coverage_weight,
+            "vectors": None if vectors is None else str(vectors),
+            "freeze_vectors": freeze_vectors,
             **net.settings(), **vocab.settings(), **common.settings(),
         }
         model, corpus, training = o.configured(given, Seq2SeqConfig(), CorpusConfig(),
@@ -92,13 +160,14 @@ def _report(outcome: object) -> None:
         typer.echo(f"left out of training: {metrics['dropped_empty']} pair(s) with an empty "
                    f"side, {metrics['dropped_long']} longer than "
                    f"{translator.corpus_config.max_length} tokens", err=True)
-    c, v, t = translator.config, metrics["valid"], metrics["training"]
-    kind = ("Bi" if c.bidirectional else "") + c.cell.upper()
-    typer.echo(f"{metrics['train_pairs']} training pairs; {c.num_layers}x{kind}({c.hidden_size}) "
-               f"with {c.attention} attention; {t['epochs_run']} epochs (kept "
-               f"{t['best_epoch']}), {t['seconds']:.1f} s")
+    from rnnkit.models.seq2seq import describe
+
+    v, t = metrics["valid"], metrics["training"]
+    typer.echo(f"{metrics['train_pairs']} training pairs; {describe(translator.config)}; "
+               f"{t['epochs_run']} epochs (kept {t['best_epoch']}), {t['seconds']:.1f} s")
     typer.echo(f"validation ({v['sentences']} sentences, greedy): BLEU {v['bleu']:.2f}, "
                f"chrF {v['chrf']:.2f}, perplexity {v['perplexity']:.2f}")
+    print_vectors(metrics)
 
 
 @app.command()
@@ -116,13 +185,7 @@ def predict(
     from rnnkit.tasks.translate import predict as predict_task
 
     found, warning = predict_task(run, texts or [], None if file is None else str(file), beam)
-    _warn(warning)
-    if as_json:
-        typer.echo(json.dumps([{"translation": t.text, "log_prob": t.score,
-                                "truncated": t.truncated} for t in found], ensure_ascii=False))
-        return
-    for t in found:
-        typer.echo(t.text)
+    print_outputs(found, "translation", warning, as_json)
 
 
 @app.command()
@@ -143,7 +206,7 @@ def evaluate(
     from rnnkit.tasks.translate import evaluate_run
 
     metrics, warning = evaluate_run(run, str(src), str(ref), beam)
-    _warn(warning)
+    warn(warning)
     if as_json:
         typer.echo(json.dumps(metrics))
         return
@@ -158,7 +221,7 @@ def explain(
     text: str = typer.Argument(..., help="The sentence to translate and explain."),
     out: o.AttentionPlot = None,
     beam: o.Beam = None,
-    as_json: bool = typer.Option(False, "--json", help="Print the alignment as JSON."),
+    as_json: bool = ExplainJson,
 ) -> None:
     """The glass box on translation: the attention alignment heatmap, source words x output
     words (each output word's attention over the source sums to one), and for each output
@@ -169,14 +232,5 @@ def explain(
     from rnnkit.tasks.translate import explain as explain_task
 
     t, path, warning = explain_task(run, text, out, beam)
-    _warn(warning)
-    focus = [t.source_tokens[int(k)] for k in t.attention.argmax(-1)]
-    if as_json:
-        typer.echo(json.dumps({"translation": t.text, "source_tokens": t.source_tokens,
-                               "output_tokens": t.tokens, "attention": t.attention.tolist(),
-                               "plot": str(path)}, ensure_ascii=False))
-        return
-    typer.echo(f"translation: {t.text}")
-    for word, source in zip(t.tokens, focus, strict=False):
-        typer.echo(f"  {word:<16} <- {source}")
-    typer.echo(f"plot written to {path}")
+    warn(warning)
+    print_alignment(t, path, as_json)

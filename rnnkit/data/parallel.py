@@ -188,6 +188,20 @@ class Side:
                    Vocab.from_dict(data["vocab"], f"{where}: vocabulary"))
 
 
+def read_sides(data: Any, names: Sequence[str], where: str) -> list[Side]:
+    """The `Side` s of a run's ``vocab.json``, which holds exactly ``names`` (each a
+    `Side.to_dict`); anything else is an `InputError`.
+
+    >>> side = Side.build(["a dog"], CorpusConfig(min_freq=1))
+    >>> [len(s.vocab) for s in read_sides({"shared": side.to_dict()}, ["shared"], "here")]
+    [6]
+    """
+    if not isinstance(data, dict) or set(data) != set(names):
+        raise InputError(f"{where}: vocab.json has exactly "
+                         + " and ".join(f"'{name}'" for name in names))
+    return [Side.from_dict(data[name], f"{where}: {name} side") for name in names]
+
+
 def build_sides(corpus: ParallelCorpus, config: CorpusConfig) -> tuple[Side, Side]:
     """Source and target `Side` s from the training corpus; with ``shared_vocab`` both are
     one side built on the sentences of both languages."""

@@ -196,20 +196,37 @@ class Encoded:
 
 
 def encode_example(side: Side, text: str, max_source: int, target: str | None = None,
-                   max_target: int = 0) -> Encoded:
+                   max_target: int = 0, target_side: Side | None = None,
+                   copy: bool = True) -> Encoded:
     """`Encoded` ids of ``text`` (cut to ``max_source`` tokens) and of ``target`` (cut to
-    ``max_target`` tokens; none: an empty target)."""
+    ``max_target`` tokens; none: an empty target).
+
+    ``target_side`` (default ``side``) is the output's vocabulary: the extended ids are the
+    source tokens looked up there, so a copied word is the same word in the output (a
+    translator's two sides). Without ``copy`` a target word outside the vocabulary is
+    ``<unk>`` (nothing can copy it).
+
+    Example:
+        >>> from rnnkit.data.parallel import CorpusConfig
+        >>> de = Side.build(["ein hund", "ein hund"], CorpusConfig(min_freq=1))
+        >>> en = Side.build(["a dog", "a dog"], CorpusConfig(min_freq=1))
+        >>> e = encode_example(de, "ein Rex", 10, "a Rex", 10, en)
+        >>> e.oov, e.target[1] - len(en.vocab)  # "Rex" copyable into the English output
+        (['ein', 'Rex'], 1)
+    """
+    out_side = target_side or side
     tokens = side.tokens(text)
     kept = tokens[:max_source]
     ids = side.vocab.encode(kept)
-    V, unk = len(side.vocab), side.vocab.unk_index
-    extended, oov = extend_source(ids, kept, V, unk)
+    V, unk = len(out_side.vocab), out_side.vocab.unk_index
+    in_output = ids if out_side is side else out_side.vocab.encode(kept)
+    extended, oov = extend_source(in_output, kept, V, unk)
     out = []
     if target is not None:
-        where = {word: V + k for k, word in enumerate(oov)}
-        words = side.tokens(target)[:max_target]
+        where = {word: V + k for k, word in enumerate(oov)} if copy else {}
+        words = out_side.tokens(target)[:max_target]
         out = [where.get(w, unk) if k == unk else k
-               for w, k in zip(words, side.vocab.encode(words), strict=True)]
+               for w, k in zip(words, out_side.vocab.encode(words), strict=True)]
     return Encoded(ids, extended, oov, kept, out, len(tokens) > max_source)
 
 

@@ -1,16 +1,17 @@
 """Text to shorter text with the translation stack: the pointer-generator network (See et al.
 2017) and the estimators that train it, `Summarizer` and `Chatbot`.
 
-The network is `Seq2Seq`'s encoder and the shared `AttentionDecoder` with its copy and
-coverage options; source and target share one vocabulary, so a copied source word is the same
-word in the output, and a source word outside the vocabulary is copied through the extended
-vocabulary (`rnnkit.data.summaries.extend_source`). A chatbot is the same estimator reading a
-dialogue's last turns and writing the reply (copying off by default): one class, two defaults.
+The network is `rnnkit.models.seq2seq.PointerGenerator`: `Seq2Seq`'s encoder and the shared
+`AttentionDecoder` with its copy and coverage options; source and target share one vocabulary,
+so a copied source word is the same word in the output, and a source word outside the
+vocabulary is copied through the extended vocabulary
+(`rnnkit.data.summaries.extend_source`). A chatbot is the same estimator reading a dialogue's
+last turns and writing the reply (copying off by default): one class, two defaults; it may
+read the turns with a hierarchical encoder (`HierarchicalPointerGenerator`, HRED).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,14 +21,27 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from rnnkit.data.parallel import CorpusConfig, Side
-from rnnkit.data.summaries import Encoded, copy_loader, decode_extended, encode_example
-from rnnkit.data.text import BucketSampler, pad_batch
+from rnnkit.checks import check_choice
+from rnnkit.data.dialogues import TURN
+from rnnkit.data.parallel import CorpusConfig, Side, read_sides
+from rnnkit.data.summaries import Encoded, copy_loader, decode_extended
+from rnnkit.data.vectors import check_dimension
 from rnnkit.errors import InputError
-from rnnkit.io.weights import load_checked
-from rnnkit.models.decoder import AttentionDecoder, Hypotheses, Limits, Sampling, sequence_loss
+from rnnkit.layers import Recurrent
+from rnnkit.models.decoder import DecoderState, Limits, Sampling
 from rnnkit.models.estimator import Estimator
-from rnnkit.models.seq2seq import Seq2Seq, Seq2SeqConfig
+from rnnkit.models.seq2seq import (
+    PointerGenerator,
+    Seq2SeqConfig,
+    Translation,
+    copy_objective,
+    describe,
+    encode_texts,
+    encoder_vectors,
+    load_network,
+    perplexity,
+    search_examples,
+)
 from rnnkit.train.distributed import Parallel
 from rnnkit.train.fit import FitResult, fit
 from rnnkit.train.settings import TrainSettings
@@ -45,17 +59,16 @@ class SummarizerConfig(Seq2SeqConfig):
     beam_size: int = 4
     alpha: float = 1.0  # length penalty exponent (Wu et al. 2016)
     copy: bool = True  # p_gen mixes generating and copying (See et al. 2017)
-    coverage: bool = False  # coverage vector as attention input + coverage loss
-    coverage_weight: float = 1.0  # lambda of the coverage loss (See et al. 2017, eq. 13)
     max_source_tokens: int = 150  # longer sources are truncated (and counted)
     min_length: int = 1  # tokens before <eos> may be written
     no_repeat_ngram: int = 3  # no n-gram written twice (0: no blocking)
+    encoder: str = "flat"  # "flat" (one RNN over the source) or "hierarchical" (HRED, turns)
+    turn_index: int = -1  # the network's id of the turn token (-1: none; learned, as the sizes)
 
     def validate(self) -> None:
         """Raise `InputError` naming the first bad setting."""
         super().validate()
-        if self.coverage_weight < 0:
-            raise InputError(f"--coverage-weight {self.coverage_weight}; expected >= 0")
+        check_choice("encoder", self.encoder, ENCODERS)
         if self.max_source_tokens < 1:
             raise InputError(f"--max-source-tokens {self.max_source_tokens}; expected >= 1")
         if self.min_length < 0 or self.no_repeat_ngram < 0:
@@ -63,6 +76,8 @@ class SummarizerConfig(Seq2SeqConfig):
                              f"{self.no_repeat_ngram}; expected 0 or more")
 
 
+#: The encoders a `SummarizerConfig` names: every source read at once, or turn by turn.
+ENCODERS = ("flat", "hierarchical")
 #: The summariser's vocabulary: one, shared by source and target (copying needs it);
 #: ``max_length`` is the longest target kept for training (longer ones are cut).
 CORPUS = CorpusConfig(lowercase=True, min_freq=2, max_vocab=20000, shared_vocab=True,
@@ -71,70 +86,74 @@ CORPUS = CorpusConfig(lowercase=True, min_freq=2, max_vocab=20000, shared_vocab=
 TRAINING = TrainSettings(epochs=15, batch_size=64, lr=2e-3, clip=2.0, patience=3)
 
 
-class PointerGenerator(Seq2Seq):
-    r"""`Seq2Seq` whose decoder copies and covers as its config says (See et al. 2017).
+class HierarchicalPointerGenerator(PointerGenerator):
+    r"""A `PointerGenerator` whose encoder reads a dialogue's context turn by turn: HRED
+    (Serban et al. 2016) in front of the attentional decoder.
 
-    ``forward(source, lengths, target_in, extended)`` returns the scores (B, T, V') and the
-    per-step coverage loss (B, T) (zeros without coverage); the training loss is
-    :math:`-\log P(y_t) + \lambda \sum_s \min(a_{t,s}, c_{t,s})` per target token.
+    The context's turns are split after each turn token (``config.turn_index``; the token
+    closes its turn). The utterance-level encoder (`Seq2Seq`'s, stacked and optionally
+    bidirectional) reads each turn alone; a context-level RNN reads the turn vectors
+    :math:`u_k` (the top layer's final states, both directions) in order, and its final
+    state starts the decoder:
+
+    .. math::
+        o_{k,1..n_k},\ u_k = \mathrm{RNN}_{utt}(E x_{k,1..n_k}), \quad
+        c_{1..K} = \mathrm{RNN}_{ctx}(u_1..u_K), \quad s_0 = \text{state of } c_K
+
+    The decoder attends to every token's utterance-level output :math:`o_{k,i}` (B, S, D*H),
+    so attention, copying and the explanations still point at source words.
     """
 
     def __init__(self, config: SummarizerConfig) -> None:
         super().__init__(config)
         c = config
-        size = c.hidden_size * (2 if c.bidirectional else 1)
-        self.decoder = AttentionDecoder(c.tgt_vocab_size, c.embedding_dim, size, size,
-                                        c.num_layers, c.cell, c.attention, c.dropout,
-                                        copy=c.copy, coverage=c.coverage)
+        size = c.hidden_size * self.encoder.num_directions
+        self.context = Recurrent(c.cell, size, size, c.num_layers,
+                                 dropout=c.dropout if c.num_layers > 1 else 0.0)
 
-    def forward(self, source: Tensor, lengths: Tensor, target_in: Tensor,
-                extended: Tensor) -> tuple[Tensor, Tensor]:
-        """(scores (B, T, V'), coverage loss (B, T)) for teacher-forced ``target_in``."""
-        memory, mask, state = self.encode(source, lengths)
-        out = self.decoder.decode(target_in, memory, mask, state, self.config.teacher_forcing,
-                                  extended)
-        coverage = out.coverage if out.coverage is not None else out.scores.new_zeros(
-            target_in.shape)
-        return out.scores, coverage
+    def encode(self, source: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor, DecoderState]:
+        """Source ids (B, S) and lengths (B,) -> memory (B, S, D*H) (each token's output of
+        its own turn), mask (B, S), and the decoder's initial state (the context RNN's)."""
+        B, S = source.shape
+        position = torch.arange(S, device=source.device)
+        real = position < lengths.to(source.device)[:, None]  # (B, S)
+        closes = (source == self.config.turn_index) & real  # a turn token ends its turn
+        turn = closes.long().cumsum(1) - closes.long()  # (B, S) turn of each token
+        opens = F.pad(closes, (1, 0))[:, :-1]  # (B, S) the first token of a later turn
+        at = position - torch.where(opens, position, 0).cummax(1).values  # place in its turn
+        turns = torch.where(real, turn, -1).max(1).values + 1  # (B,) turns per context
+        K = int(turns.max())
+        slot = (torch.arange(B, device=source.device)[:, None] * K + turn)[real]  # (N_tok,)
+        sizes = torch.bincount(slot, minlength=B * K)  # (B*K,) tokens per turn
+        utterances = source.new_zeros(B * K, int(sizes.max()))
+        utterances[slot, at[real]] = source[real]
+        rows = (sizes > 0).nonzero()[:, 0]  # the real turns, in order
+        out, final = self.encoder(self.dropout(self.embedding(utterances[rows])),
+                                  lengths=sizes[rows])  # (N, L_u, D*H)
+        row_of = torch.full_like(sizes, -1)
+        row_of[rows] = torch.arange(len(rows), device=source.device)
+        memory = out.new_zeros(B, S, out.shape[-1])
+        memory[real] = out[row_of[slot], at[real]]
+        h = final if isinstance(final, Tensor) else final[0]
+        vectors = out.new_zeros(B * K, out.shape[-1])
+        vectors[rows] = self._bridge(h)[-1]  # (N, D*H): u_k, the top layer's final states
+        _, state = self.context(vectors.view(B, K, -1), lengths=turns)
+        return memory, real, self.decoder.initial_state(state)
 
-    def generate(self, source: Tensor, lengths: Tensor, extended: Tensor, bos: int, eos: int,
-                 beam_size: int, max_length: int, alpha: float, banned: Sequence[int],
-                 limits: Limits, sampling: Sampling | None = None) -> Hypotheses:
-        """Search (greedy or beam) or, with ``sampling``, sample outputs for a batch."""
-        memory, mask, state = self.encode(source, lengths)
-        if sampling is not None:
-            return self.decoder.sample(memory, mask, state, bos, eos, max_length, banned,
-                                       sampling=sampling, source=extended, limits=limits)
-        return self.decoder.search(memory, mask, state, bos, eos, beam_size, max_length, alpha,
-                                   banned, source=extended, min_length=limits.min_length,
-                                   no_repeat_ngram=limits.no_repeat_ngram)
 
-
-def copy_objective(coverage_weight: float, label_smoothing: float = 0.0) -> Any:
-    """The training loss of `PointerGenerator`'s output against target ids (B, T): mean
-    cross-entropy per real token + ``coverage_weight`` x mean coverage loss per real token."""
-
-    def loss(output: tuple[Tensor, Tensor], target: Tensor) -> Tensor:
-        scores, coverage = output
-        real = target != 0
-        penalty = (coverage * real).sum() / real.sum().clamp_min(1)
-        return sequence_loss(scores, target, label_smoothing) + coverage_weight * penalty
-
-    return loss
+def pointer_network(config: SummarizerConfig) -> PointerGenerator:
+    """The network a config names: flat or hierarchical encoder (``config.encoder``)."""
+    if config.encoder == "hierarchical":
+        return HierarchicalPointerGenerator(config)
+    return PointerGenerator(config)
 
 
 @dataclass
-class Summary:
-    """One output: its text and tokens, the source tokens it read, log P of the output,
-    the attention (T_out, S) and, from `Summarizer.explain`, per output token p_gen and
-    whether it was copied (None before)."""
+class Summary(Translation):
+    """One output (a `Translation`'s fields: text, source tokens, output tokens, log P, the
+    attention (T_out, S), truncated) and, from `Summarizer.explain`, per output token p_gen
+    and whether it was copied (None before)."""
 
-    text: str
-    source_tokens: list[str]
-    tokens: list[str]
-    score: float
-    attention: Tensor
-    truncated: bool
     p_gen: list[float] | None = None
     copied: list[bool] | None = None
 
@@ -163,6 +182,7 @@ class Summarizer(Estimator):
     # learned by `fit` or `from_state`
     network: SummarizerConfig | None = None
     side: Side | None = None
+    vectors: dict[str, Any] | None = None  # coverage report of ``config.vectors``
     net: PointerGenerator | None = None
     truncated = 0  # training sources cut to max_source_tokens
 
@@ -175,8 +195,8 @@ class Summarizer(Estimator):
     # ---- training ---------------------------------------------------------------------------
 
     def check(self, train: Any, valid: Any) -> str:
-        """Check every setting (`InputError` on the first bad one) and say in one line what
-        `fit` will train; changes nothing."""
+        """Check every setting (`InputError` on the first bad one; vectors of another size
+        than the embedding too) and say in one line what `fit` will train; changes nothing."""
         c = self.config
         c.validate()
         self.corpus_config.validate()
@@ -184,29 +204,19 @@ class Summarizer(Estimator):
         if not self.corpus_config.shared_vocab:
             raise InputError(f"the {self.NAME} reads and writes one vocabulary; drop "
                              "--separate-vocab")
-        parts = [p for p, on in (("copy", c.copy), ("coverage", c.coverage)) if on]
-        kind = ("bi-" if c.bidirectional else "") + c.cell.upper()
-        return (f"{self.NAME}: {c.num_layers}x{kind}({c.hidden_size}) encoder, {c.attention} "
-                f"attention{''.join(' + ' + p for p in parts)}; {len(train.source)} training "
-                f"and {len(valid.source)} validation pairs")
+        if c.vectors is not None:
+            check_dimension(c.vectors, c.embedding_dim)
+        kind = " (hierarchical)" if c.encoder == "hierarchical" else ""
+        return (f"{self.NAME}: {describe(c)}{kind}; {len(train.source)} training and "
+                f"{len(valid.source)} validation pairs")
 
     def encode(self, texts: Sequence[str], targets: Sequence[str] | None = None
                ) -> list[Encoded]:
         """`Encoded` ids of each text (and its target), the source cut to
         ``max_source_tokens``; a text with no tokens is an `InputError` naming it."""
         self.check_trained()
-        V, unk = len(self.side.vocab), self.side.vocab.unk_index
-        out = []
-        for k, text in enumerate(texts):
-            target = None if targets is None else targets[k]
-            e = encode_example(self.side, text, self.config.max_source_tokens, target,
-                               self.corpus_config.max_length - 1)
-            if not e.source:
-                raise InputError(f"text {k + 1} has no tokens; give some words")
-            if not self.config.copy:  # without copying an unknown target word is <unk>
-                e.target = [unk if i >= V else i for i in e.target]
-            out.append(e)
-        return out
+        return encode_texts(self.side, self.side, texts, targets, self.config.max_source_tokens,
+                            self.corpus_config.max_length - 1, self.config.copy, "text")
 
     def fit(self, train: Any, valid: Any, *, progress: bool = True,
             checkpoint_dir: Path | None = None, resume: bool = False,
@@ -221,10 +231,10 @@ class Summarizer(Estimator):
         c, t = self.config, self.train_config
         if self.net is None:
             self.side = Side.build([*train.source, *train.target], self.corpus_config)
-            size = len(self.side.vocab)
-            self.network = replace(c, src_vocab_size=size, tgt_vocab_size=size)
+            self.network = self._network()
             torch.manual_seed(t.seed)
-            self.net = PointerGenerator(self.network)
+            self.net = pointer_network(self.network)
+            self.vectors = encoder_vectors(self.net, self.side, c, t.seed)
         examples = [e for e in self.encode(train.source, train.target) if e.target]
         self.truncated = sum(e.truncated for e in examples)
         held_out = self.encode(valid.source, valid.target)
@@ -234,50 +244,23 @@ class Summarizer(Estimator):
                    checkpoint_dir=checkpoint_dir, resume=resume, parallel=parallel,
                    log_dir=log_dir)
 
-    @torch.no_grad()
+    def _network(self) -> SummarizerConfig:
+        """The config with what the vocabulary gives: its size and the turn token's id."""
+        size = len(self.side.vocab)
+        return replace(self.config, src_vocab_size=size, tgt_vocab_size=size,
+                       turn_index=self.side.vocab.index.get(TURN, -1))
+
     def perplexity(self, sources: Sequence[str], targets: Sequence[str]) -> float:
         """exp(total cross-entropy / total target tokens), ``<eos>`` included: per token,
         over the extended vocabulary when the network copies."""
-        self.check_trained()
-        loader = copy_loader(self.encode(sources, targets), self.side, 128, shuffle=False)
-        device = next(self.net.parameters()).device
-        self.net.eval()
-        nll, tokens = 0.0, 0
-        for x, y in loader:
-            scores, _ = self.net(*(part.to(device) for part in x))
-            nll += float(F.cross_entropy(scores.flatten(0, 1).float(), y.flatten().to(device),
-                                         ignore_index=0, reduction="sum"))
-            tokens += int((y != 0).sum())
-        return math.exp(nll / tokens)
+        examples = self.encode(sources, targets)
+        return perplexity(self.net, copy_loader(examples, self.side, 128, shuffle=False))
 
     # ---- writing ----------------------------------------------------------------------------
 
     def limits(self) -> Limits:
         """The configured minimum length and n-gram blocking."""
         return Limits(self.config.min_length, self.config.no_repeat_ngram)
-
-    @torch.no_grad()
-    def _generate(self, examples: Sequence[Encoded], beam_size: int, alpha: float,
-                  limits: Limits, sampling: Sampling | None,
-                  batch_size: int = 128) -> list[tuple[list[int], float, Tensor]]:
-        """(output ids, log P, attention (T, S)) per example, in order."""
-        net = self.net
-        net.eval()
-        device = next(net.parameters()).device
-        side = self.side
-        banned = () if self.config.write_unk else (side.vocab.unk_index,)
-        results: list[Any] = [None] * len(examples)
-        for index in BucketSampler([len(e.source) for e in examples], batch_size,
-                                   shuffle=False):
-            source, lengths = pad_batch([torch.as_tensor(examples[k].source) for k in index])
-            extended, _ = pad_batch([torch.as_tensor(examples[k].extended) for k in index])
-            hyps = net.generate(source.to(device), lengths.to(device), extended.to(device),
-                                side.bos_index, side.eos_index, beam_size,
-                                self.corpus_config.max_length, alpha, banned, limits, sampling)
-            for row, k in enumerate(index):
-                results[k] = (hyps.tokens[row], float(hyps.scores[row]),
-                              hyps.attention[row][:, : len(examples[k].source)])
-        return results
 
     def summarize(self, texts: Sequence[str], beam_size: int | None = None,
                   sampling: Sampling | None = None,
@@ -288,8 +271,10 @@ class Summarizer(Estimator):
         beam = self.config.beam_size if beam_size is None else beam_size
         if beam < 1:
             raise InputError(f"--beam {beam}; expected at least 1 (1 = greedy search)")
-        found = self._generate(examples, beam, self.config.alpha, limits or self.limits(),
-                               sampling)
+        found = search_examples(self.net, examples, self.side, beam, self.config.alpha,
+                                () if self.config.write_unk else (self.side.vocab.unk_index,),
+                                self.corpus_config.max_length, limits or self.limits(),
+                                sampling)
         out = []
         for e, (ids, score, weights) in zip(examples, found, strict=True):
             tokens = decode_extended(self.side, ids, e.oov)
@@ -346,7 +331,7 @@ class Summarizer(Estimator):
 
     def state(self) -> dict[str, Any]:
         """The run's config.json entries (the vocabulary is a separate file)."""
-        return self.settings()
+        return {**self.settings(), "vectors": self.vectors}
 
     def sides_dict(self) -> dict[str, Any]:
         """The run's ``vocab.json``: the shared tokenizer and vocabulary."""
@@ -359,14 +344,10 @@ class Summarizer(Estimator):
         """Rebuild from `state`, `sides_dict` and a weights dict (from safetensors);
         anything that does not fit is refused."""
         s = cls.from_settings(state, where)
-        s.config.validate()
-        s.corpus_config.validate()
-        if not isinstance(sides, dict) or set(sides) != {"shared"}:
-            raise InputError(f"{where}: vocab.json has exactly 'shared'")
-        s.side = Side.from_dict(sides["shared"], f"{where}: vocabulary")
-        size = len(s.side.vocab)
-        s.network = replace(s.config, src_vocab_size=size, tgt_vocab_size=size)
-        s.net = load_checked(PointerGenerator(s.network), weights, where)
+        (s.side,) = read_sides(sides, ("shared",), where)
+        s.network = s._network()
+        s.net, s.vectors = load_network(s, pointer_network, weights, where), state.get(
+            "vectors")
         return s
 
 

@@ -6,7 +6,6 @@ itself (`converse`), which works at a terminal and in a pipe.
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -23,48 +22,14 @@ from rnnkit.data.dialogues import (
     remove_overlap,
 )
 from rnnkit.errors import InputError
-from rnnkit.io.files import read_json, write_json
-from rnnkit.io.weights import load_weights, save_weights
+from rnnkit.evaluate.dialogue import reply_scores
 from rnnkit.models.decoder import Limits, Sampling
 from rnnkit.models.summarizer import Chatbot, Summary
-from rnnkit.runs import load_config
-from rnnkit.tasks.workflow import Task, register
+from rnnkit.tasks.translate import EncoderDecoderTask, load_estimator
+from rnnkit.tasks.workflow import register
 from rnnkit.train.fit import FitResult
 
-# ---- scores and the baseline ------------------------------------------------------------------
-
-
-def words(text: str) -> list[str]:
-    """Lower-cased words and punctuation marks of ``text`` (what distinct-n counts)."""
-    return re.findall(r"\w+(?:'\w+)?|[^\w\s]", text.lower())
-
-
-def distinct(replies: Sequence[str], n: int) -> float:
-    """distinct-n (Li et al. 2016): distinct n-grams / all n-grams over all replies (0 when
-    there are none).
-
-    Example:
-        >>> distinct(["i do n't know", "i do n't know"], 2)
-        0.5
-    """
-    grams = [tuple(w[k:k + n]) for w in map(words, replies) for k in range(len(w) - n + 1)]
-    return len(set(grams)) / len(grams) if grams else 0.0
-
-
-def reply_scores(replies: Sequence[str], references: Sequence[str]) -> dict[str, float]:
-    """BLEU-2 (sacreBLEU, corpus level, n-grams up to 2) of the replies against the
-    reference replies, and distinct-1/2 of the replies. Both sides are split by `words`
-    first (DailyDialog's references come tokenised, the replies detokenised)."""
-    from sacrebleu.metrics import BLEU
-
-    if len(replies) != len(references) or not replies:
-        raise InputError(f"{len(replies)} replies for {len(references)} references")
-    bleu = BLEU(max_ngram_order=2, tokenize="none", force=True)  # tokens split by `words`
-    hypotheses = [" ".join(words(r)) for r in replies]
-    refs = [" ".join(words(r)) for r in references]
-    return {"bleu2": bleu.corpus_score(hypotheses, [refs]).score,
-            "distinct1": distinct(replies, 1), "distinct2": distinct(replies, 2),
-            "mean_words": sum(len(words(r)) for r in replies) / len(replies)}
+# ---- the baseline -------------------------------------------------------------------------------
 
 
 class RetrievalResponder:
@@ -115,7 +80,7 @@ def score_pairs(bot: Chatbot, pairs: DialoguePairs, retrieval: RetrievalResponde
 SEARCHES: dict[str, dict[str, Any]] = {"beam": {}}
 
 
-# ---- the workflow -----------------------------------------------------------------------------
+# ---- the workflow -------------------------------------------------------------------------------
 
 
 @dataclass
@@ -148,7 +113,7 @@ def read_training(spec: DataSpec) -> ChatData:
 
 @register
 @dataclass
-class ChatTask(Task[ChatData]):
+class ChatTask(EncoderDecoderTask[ChatData]):
     """``rnnkit chat train``: a `Chatbot` on dialogue pairs, early stopping on the
     validation loss, scores beside the retrieval baseline."""
 
@@ -174,28 +139,15 @@ class ChatTask(Task[ChatData]):
                           "valid": len(data.dev), "valid_duplicates_removed": data.dev.duplicates,
                           "valid_overlap_removed": data.dev.overlap},
             "train_pairs": len(data.train_pairs),
-            "vocab": len(self.estimator.side.vocab),
+            "vocab": len(self.estimator.side.vocab), "vectors": self.estimator.vectors,
             "parameters": sum(p.numel() for p in self.estimator.net.parameters()),
         }
-
-    def artefacts(self, run: Path, data: Any, fit: FitResult, metrics: dict[str, Any]) -> None:
-        """vocab.json and the weights."""
-        write_json(run / "vocab.json", self.estimator.sides_dict())
-        save_weights(run / "model.safetensors", self.estimator.net)
-
-
-#: The entries of a chat run's config.json.
-KEYS = {"data", "model", "corpus", "train"}
 
 
 def load(run_dir: Path) -> tuple[Chatbot, DataSpec]:
     """A trained chatbot from a run folder (no unpickling), and its data settings."""
-    run_dir = Path(run_dir)
-    config, where = load_config(run_dir, "chat", KEYS)
-    task = ChatTask.from_settings(config, where)
-    bot = Chatbot.from_state(config, read_json(run_dir / "vocab.json"),
-                             load_weights(run_dir / "model.safetensors"), where)
-    return bot, task.spec
+    bot, config, where = load_estimator(run_dir, "chat", Chatbot)
+    return bot, ChatTask.from_settings(config, where).spec
 
 
 def evaluate_run(run_dir: Path, data: str, searches: dict[str, dict[str, Any]] | None = None

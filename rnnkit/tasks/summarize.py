@@ -1,11 +1,6 @@
 """The summarization workflow: (text, summary) records in, a pointer-generator `Summarizer`
-trained, the run written; ROUGE against every reference beside a lead baseline; prediction,
-evaluation and the copy/attention explanation of one text.
-
-ROUGE is Google's ``rouge-score`` (Lin 2004), F1 x 100, with its Porter stemmer (pure code
-from nltk: nothing is downloaded) and without ``rougeLsum`` (the one part that needs nltk's
-sentence-splitter data).
-"""
+trained, the run written; ROUGE (`rnnkit.evaluate.summaries`) against every reference beside
+a lead baseline; prediction, evaluation and the copy/attention explanation of one text."""
 
 from __future__ import annotations
 
@@ -18,50 +13,18 @@ from typing import Any
 
 from rnnkit.data.summaries import SummaryCorpus, read_summaries
 from rnnkit.errors import InputError
-from rnnkit.io.files import read_json, save_figure, write_json
-from rnnkit.io.weights import load_weights, save_weights
+from rnnkit.evaluate.summaries import rouge_scores
+from rnnkit.io.files import read_json, save_figure
 from rnnkit.models.summarizer import Summarizer, Summary
-from rnnkit.runs import load_config
-from rnnkit.tasks.workflow import Task, register
+from rnnkit.tasks.translate import EncoderDecoderTask, load_estimator
+from rnnkit.tasks.workflow import register
 from rnnkit.train.fit import FitResult
 
-ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 #: Lead lengths tried on the validation set (words of the source).
 LEAD_RANGE = range(1, 21)
 
 
-# ---- scores -----------------------------------------------------------------------------------
-
-
-def rouge_scores(hypotheses: Sequence[str], references: Sequence[Sequence[str]]
-                 ) -> dict[str, Any]:
-    """ROUGE-1/2/L F1 (x 100) of each hypothesis against all its references, averaged over
-    the texts two ways: ``mean`` (each text's mean over its references) and ``best`` (each
-    text's best reference).
-
-    Example:
-        >>> s = rouge_scores(["meeting confirmed"], [["meeting confirmation", "lunch"]])
-        >>> round(s["rouge1"]["best"], 1), round(s["rouge1"]["mean"], 1)
-        (100.0, 50.0)
-    """
-    from rouge_score import rouge_scorer
-
-    if len(hypotheses) != len(references):
-        raise InputError(f"{len(hypotheses)} outputs but {len(references)} reference lists")
-    if not hypotheses:
-        raise InputError("no texts to score")
-    scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
-    sums = {kind: {"mean": 0.0, "best": 0.0} for kind in ROUGE_TYPES}
-    for hypothesis, refs in zip(hypotheses, references, strict=True):
-        if not refs:
-            raise InputError("an output has no reference; give at least one")
-        each = [scorer.score(ref, hypothesis) for ref in refs]
-        for kind in ROUGE_TYPES:
-            f1 = [s[kind].fmeasure for s in each]
-            sums[kind]["mean"] += sum(f1) / len(f1)
-            sums[kind]["best"] += max(f1)
-    n = len(hypotheses)
-    return {kind: {way: 100 * v / n for way, v in ways.items()} for kind, ways in sums.items()}
+# ---- the lead baseline and scores ---------------------------------------------------------------
 
 
 def lead(text: str, n: int) -> str:
@@ -108,7 +71,7 @@ def score_corpus(summarizer: Summarizer, corpus: SummaryCorpus, lead_n: int,
             "outputs": [s.text for s in found]}
 
 
-# ---- the workflow -----------------------------------------------------------------------------
+# ---- the workflow -------------------------------------------------------------------------------
 
 
 @dataclass
@@ -123,7 +86,7 @@ class DataSpec:
 
 @register
 @dataclass
-class SummarizeTask(Task[tuple[SummaryCorpus, SummaryCorpus]]):
+class SummarizeTask(EncoderDecoderTask[tuple[SummaryCorpus, SummaryCorpus]]):
     """``rnnkit summarize train``: a `Summarizer` on (text, summary) records, early stopping
     on the validation loss, ROUGE on the validation set beside the lead baseline."""
 
@@ -137,10 +100,6 @@ class SummarizeTask(Task[tuple[SummaryCorpus, SummaryCorpus]]):
         return (read_summaries(s.train, s.source_field, s.target_field),
                 read_summaries(s.dev, s.source_field, s.target_field))
 
-    def fit_inputs(self, data: tuple[SummaryCorpus, SummaryCorpus]) -> tuple[Any, Any]:
-        """Both corpora as they are."""
-        return data
-
     def evaluate(self, data: tuple[SummaryCorpus, SummaryCorpus],
                  fit: FitResult) -> dict[str, Any]:
         """ROUGE on the validation set (beam search) beside the lead baseline tuned there,
@@ -153,26 +112,14 @@ class SummarizeTask(Task[tuple[SummaryCorpus, SummaryCorpus]]):
         return {
             "valid": {**scores, "perplexity": s.perplexity(valid.source, valid.target)},
             "train_texts": len(train), "truncated_train_sources": s.truncated,
-            "vocab": len(s.side.vocab),
+            "vocab": len(s.side.vocab), "vectors": s.vectors,
             "parameters": sum(p.numel() for p in s.net.parameters()),
         }
-
-    def artefacts(self, run: Path, data: Any, fit: FitResult, metrics: dict[str, Any]) -> None:
-        """vocab.json and the weights."""
-        write_json(run / "vocab.json", self.estimator.sides_dict())
-        save_weights(run / "model.safetensors", self.estimator.net)
-
-
-#: The entries of a summarize run's config.json.
-KEYS = {"data", "model", "corpus", "train"}
 
 
 def load(run_dir: Path) -> Summarizer:
     """A trained summarizer from a run folder (no unpickling)."""
-    run_dir = Path(run_dir)
-    config, where = load_config(run_dir, "summarize", KEYS)
-    return Summarizer.from_state(config, read_json(run_dir / "vocab.json"),
-                                 load_weights(run_dir / "model.safetensors"), where)
+    return load_estimator(run_dir, "summarize", Summarizer)[0]
 
 
 def truncation_warning(found: Sequence[Summary], limit: int) -> str | None:

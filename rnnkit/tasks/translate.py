@@ -1,6 +1,7 @@
 """The translation workflow: a parallel corpus in, a `Translator` trained (early stopping on
 validation BLEU), the run written; then prediction, sacreBLEU/chrF evaluation and the attention
-alignment of one sentence."""
+alignment of one sentence. `EncoderDecoderTask` and `load_estimator` are what the summarize
+and chat workflows share with it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rnnkit.data.parallel import ParallelCorpus, read_parallel, read_sentences
 from rnnkit.errors import InputError
@@ -18,8 +19,38 @@ from rnnkit.io.files import read_json, save_figure, write_json
 from rnnkit.io.weights import load_weights, save_weights
 from rnnkit.models.seq2seq import Translation, Translator
 from rnnkit.runs import load_config
-from rnnkit.tasks.workflow import Task, register
+from rnnkit.tasks.workflow import Data, Task, register
 from rnnkit.train.fit import FitResult
+
+E = TypeVar("E")
+
+#: The entries of a translate, summarize or chat run's config.json.
+KEYS = {"data", "model", "corpus", "train", "vectors"}
+
+
+class EncoderDecoderTask(Task[Data]):
+    """A workflow whose estimator is an encoder-decoder of `rnnkit.models.seq2seq`: its
+    artefacts are the vocabularies (``vocab.json``, the estimator's ``sides_dict``) and the
+    weights."""
+
+    def fit_inputs(self, data: Data) -> tuple[Any, Any]:
+        """The training and validation data as read."""
+        return data
+
+    def artefacts(self, run: Path, data: Any, fit: FitResult, metrics: dict[str, Any]) -> None:
+        """vocab.json and the weights."""
+        write_json(run / "vocab.json", self.estimator.sides_dict())
+        save_weights(run / "model.safetensors", self.estimator.net)
+
+
+def load_estimator(run_dir: Path, group: str, kind: type[E]) -> tuple[E, dict[str, Any], str]:
+    """The trained estimator of class ``kind`` from a ``group`` run folder (no unpickling),
+    the run's config.json entries and the file's name for messages."""
+    run_dir = Path(run_dir)
+    config, where = load_config(run_dir, group, KEYS)
+    estimator = kind.from_state(config, read_json(run_dir / "vocab.json"),
+                                load_weights(run_dir / "model.safetensors"), where)
+    return estimator, config, where
 
 
 @dataclass
@@ -34,7 +65,7 @@ class DataSpec:
 
 @register
 @dataclass
-class TranslateTask(Task[tuple[ParallelCorpus, ParallelCorpus]]):
+class TranslateTask(EncoderDecoderTask[tuple[ParallelCorpus, ParallelCorpus]]):
     """``rnnkit translate train``: a `Translator` on a parallel corpus, early stopping and
     scores on the validation pairs."""
 
@@ -46,10 +77,6 @@ class TranslateTask(Task[tuple[ParallelCorpus, ParallelCorpus]]):
         """The training and validation corpora."""
         s = self.spec
         return read_parallel(s.src, s.tgt), read_parallel(s.valid_src, s.valid_tgt)
-
-    def fit_inputs(self, data: tuple[ParallelCorpus, ParallelCorpus]) -> tuple[Any, Any]:
-        """Both corpora as they are."""
-        return data
 
     def evaluate(self, data: tuple[ParallelCorpus, ParallelCorpus],
                  fit: FitResult) -> dict[str, Any]:
@@ -64,25 +91,14 @@ class TranslateTask(Task[tuple[ParallelCorpus, ParallelCorpus]]):
             "dropped_empty": train.dropped_empty,
             "dropped_long": tr.dropped_long,
             "vocab": {"source": len(tr.source.vocab), "target": len(tr.target.vocab)},
+            "vectors": tr.vectors,
             "parameters": sum(p.numel() for p in tr.net.parameters()),
         }
-
-    def artefacts(self, run: Path, data: Any, fit: FitResult, metrics: dict[str, Any]) -> None:
-        """vocab.json (both sides) and the weights."""
-        write_json(run / "vocab.json", self.estimator.sides_dict())
-        save_weights(run / "model.safetensors", self.estimator.net)
-
-
-#: The entries of a translate run's config.json.
-KEYS = {"data", "model", "corpus", "train"}
 
 
 def load(run_dir: Path) -> Translator:
     """A trained translator from a run folder (no unpickling)."""
-    run_dir = Path(run_dir)
-    config, where = load_config(run_dir, "translate", KEYS)
-    return Translator.from_state(config, read_json(run_dir / "vocab.json"),
-                                 load_weights(run_dir / "model.safetensors"), where)
+    return load_estimator(run_dir, "translate", Translator)[0]
 
 
 def read_inputs(texts: Sequence[str], file: str | None) -> list[str]:

@@ -102,3 +102,16 @@ def test_bad_input_exits_2_and_writes_nothing(data, tmp_path, capsys, content, m
     assert message in capsys.readouterr().err
     assert not out.exists()
     assert main(["chat", "--run", str(tmp_path / "none"), "--sample", "--top-p", "0"]) == 2
+
+
+def test_a_hierarchical_encoder_trains_and_answers(data, tmp_path, capsys):
+    out = tmp_path / "hred"
+    assert main(train_args(data, out, "--encoder", "hierarchical")) == 0
+    assert "(hierarchical)" in capsys.readouterr().out
+    assert json.loads((out / "config.json").read_text())["model"]["encoder"] == "hierarchical"
+    assert main(["chat", "explain", "--run", str(out), "hi", "where is the bank ?",
+                 "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert len(shown["attention"][0]) == len(shown["context_tokens"])
+    assert main(train_args(data, tmp_path / "never", "--encoder", "tree")) == 2
+    assert "--encoder 'tree'" in capsys.readouterr().err

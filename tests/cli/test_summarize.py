@@ -85,3 +85,23 @@ def test_bad_input_exits_2_and_writes_nothing(data, tmp_path, capsys, case, mess
     assert main(train_args({**data, "train": bad}, out)) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_vectors_start_the_encoder_and_their_coverage_is_reported(data, tmp_path, capsys):
+    vectors = tmp_path / "tiny.txt"
+    vectors.write_text("".join(f"{w} {' '.join(['0.5'] * 8)}\n" for w in ["budget", "meeting",
+                                                                          "friday", "zebra"]))
+    out = tmp_path / "run"
+    assert main(train_args(data, out, "--vectors", str(vectors), "--freeze-vectors")) == 0
+    printed = capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())
+    report = metrics["vectors"]
+    assert report["found"] == 3 and report["file"] == str(vectors)
+    assert f"vectors: 3 of {report['words']} words" in printed
+    assert json.loads((out / "config.json").read_text())["vectors"] == report
+    assert main(["summarize", "predict", "--run", str(out), "budget on friday"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1
+    assert main(train_args(data, tmp_path / "never", "--vectors", str(vectors),
+                           "--embedding-dim", "4")) == 2
+    assert "has 8 dimensions but the embedding 4" in capsys.readouterr().err
+    assert not (tmp_path / "never").exists()

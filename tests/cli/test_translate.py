@@ -110,3 +110,23 @@ def test_predict_refuses_empty_and_undecodable_input(corpus, tmp_path, capsys):
     assert main(["translate", "explain", "--run", str(out), "hund", "--out",
                  str(tmp_path / "x.jpg")]) == 2
     assert "give a file name ending in .png" in capsys.readouterr().err
+
+
+def test_copy_and_vectors(corpus, tmp_path, capsys):
+    vectors = tmp_path / "tiny.vec"
+    vectors.write_text("2 8\n" + "".join(f"{w} {' '.join(['0.1'] * 8)}\n" for w in ["hund",
+                                                                                   "katze"]))
+    out = tmp_path / "run"
+    assert main(train_args(corpus, out, "--copy", "--coverage", "--vectors", str(vectors),
+                           "--json")) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["vectors"]["found"] == 2 and result["vectors"]["coverage"] < 1
+    model = json.loads((out / "config.json").read_text())["model"]
+    assert model["copy"] and model["coverage"] and model["vectors"] == str(vectors)
+    assert main(["translate", "predict", "--run", str(out), "ein hund rennt.", "ein Zorblax.",
+                 "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert len(found) == 2 and all(isinstance(f["translation"], str) for f in found)
+    assert main(train_args(corpus, tmp_path / "never", "--copy", "--tokenizer", "bpe")) == 2
+    assert "--copy with --tokenizer bpe needs --shared-vocab" in capsys.readouterr().err
+    assert not (tmp_path / "never").exists()

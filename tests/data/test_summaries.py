@@ -11,7 +11,6 @@ from rnnkit.data.summaries import (
     read_summaries,
 )
 from rnnkit.errors import InputError
-from rnnkit.tasks.summarize import lead, rouge_scores
 
 
 def _jsonl(path, records):
@@ -91,14 +90,3 @@ def test_extended_vocabulary_makes_source_oovs_copyable():
     assert target_in.tolist() == [[side.bos_index, 1, 1, side.vocab.index["meeting"]]]
     assert target_out.tolist() == [[*e.target, side.eos_index]]
     assert extended.tolist() == [e.extended] and lengths.tolist() == [3]
-
-
-def test_rouge_through_the_library_matches_a_known_pair():
-    scores = rouge_scores(["the cat sat on the mat"], [["the cat is on the mat"]])
-    # unigrams: 5 of 6 shared; bigrams: the cat, on the, the mat = 3 of 5; LCS 5 of 6
-    assert scores["rouge1"]["mean"] == pytest.approx(500 / 6)
-    assert scores["rouge2"]["mean"] == pytest.approx(60.0)
-    assert scores["rougeL"]["best"] == pytest.approx(500 / 6)
-    both = rouge_scores(["meeting"], [["meeting", "lunch"]])
-    assert both["rouge1"]["best"] == 100 and both["rouge1"]["mean"] == 50
-    assert lead("a b  c d", 2) == "a b"

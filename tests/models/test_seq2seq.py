@@ -8,7 +8,13 @@ import torch
 from rnnkit.data.parallel import CorpusConfig, ParallelCorpus, build_sides
 from rnnkit.errors import InputError
 from rnnkit.io.weights import load_weights, save_weights
-from rnnkit.models.seq2seq import TRAINING, Seq2Seq, Seq2SeqConfig, Translator
+from rnnkit.models.seq2seq import (
+    TRAINING,
+    PointerGenerator,
+    Seq2Seq,
+    Seq2SeqConfig,
+    Translator,
+)
 
 WORDS = "a b c d e f".split()
 
@@ -116,9 +122,9 @@ def test_perplexity_is_per_target_token_over_the_whole_corpus():
     translator = Translator(corpus=CorpusConfig(min_freq=1))
     src_side, tgt_side = build_sides(corpus, translator.corpus_config)
     torch.manual_seed(0)
-    net = Seq2Seq(Seq2SeqConfig(embedding_dim=4, hidden_size=4,
-                                src_vocab_size=len(src_side.vocab),
-                                tgt_vocab_size=len(tgt_side.vocab))).eval()  # untrained
+    net = PointerGenerator(Seq2SeqConfig(embedding_dim=4, hidden_size=4,
+                                         src_vocab_size=len(src_side.vocab),
+                                         tgt_vocab_size=len(tgt_side.vocab))).eval()  # untrained
     with torch.no_grad():  # <eos> cheap, words dear: a long sentence costs more per token
         net.decoder.out.bias[tgt_side.eos_index] = 5.0
     translator.source, translator.target, translator.net = src_side, tgt_side, net
@@ -127,7 +133,7 @@ def test_perplexity_is_per_target_token_over_the_whole_corpus():
         src, tgt = src_side.encode(source), tgt_side.encode(target)
         with torch.no_grad():
             logits = net(torch.tensor([src]), torch.tensor([len(src)]),
-                         torch.tensor([[tgt_side.bos_index, *tgt]]))[0]
+                         torch.tensor([[tgt_side.bos_index, *tgt]]), torch.tensor([src]))[0][0]
         nll.append(float(torch.nn.functional.cross_entropy(
             logits, torch.tensor([*tgt, tgt_side.eos_index]), reduction="sum")))
     per_token = math.exp((200 * nll[0] + 100 * nll[1]) / (200 * 2 + 100 * 9))
@@ -135,3 +141,54 @@ def test_perplexity_is_per_target_token_over_the_whole_corpus():
     assert abs(per_sentence / per_token - 1) > 0.05  # the two averages differ here
     assert translator.perplexity(corpus) == pytest.approx(per_token, rel=1e-5)
 
+
+
+def naming_corpus(n, seed, names):
+    rng = random.Random(seed)
+    src, tgt = [], []
+    for _ in range(n):
+        name = rng.choice(names)
+        greeting = rng.choice(["hallo", "guten tag"])
+        src.append(f"{greeting} ich heiße {name} .")
+        tgt.append(f"hello my name is {name} .")
+    return ParallelCorpus(src, tgt, list(range(1, n + 1)), "generated")
+
+
+def test_a_copying_translator_writes_a_source_word_outside_its_vocabulary():
+    names = [f"n{k}x" for k in range(400)]  # each seen once or twice: below --min-freq 3
+    train = naming_corpus(600, 0, names)
+    config = Seq2SeqConfig(cell="gru", embedding_dim=16, hidden_size=32, dropout=0.0,
+                           label_smoothing=0.0, beam_size=1, copy=True)
+    translator = Translator(config, CorpusConfig(min_freq=3),
+                            replace(TRAINING, epochs=8, batch_size=32, lr=1e-2, device="cpu",
+                                    patience=None))
+    translator.fit(train, naming_corpus(20, 1, names), progress=False)
+    assert "zorblax" not in translator.target.vocab and translator.net.decoder.copies
+    out = translator.translate(["hallo ich heiße zorblax ."])[0]
+    assert out.tokens == ["hello", "my", "name", "is", "zorblax", "."]
+    assert translator.perplexity(naming_corpus(20, 2, ["quux", "blorp"])) < 2.0
+
+
+def test_copy_with_separate_bpe_vocabularies_is_refused():
+    translator = Translator(Seq2SeqConfig(copy=True), CorpusConfig(tokenizer="bpe"))
+    with pytest.raises(InputError, match="--copy with --tokenizer bpe needs --shared-vocab"):
+        translator.check(reversal_corpus(4, 0), reversal_corpus(4, 1))
+
+
+def test_the_encoder_starts_from_word_vectors_and_reports_coverage(tmp_path):
+    vectors = tmp_path / "tiny.vec"
+    vectors.write_text("a 1 0 0 0\nb 0 1 0 0\nc 0 0 1 0\nzebra 1 1 1 1\n")
+    translator = Translator(Seq2SeqConfig(embedding_dim=4, hidden_size=4,
+                                          vectors=str(vectors), freeze_vectors=True),
+                            CorpusConfig(min_freq=1), replace(TRAINING, epochs=1, device="cpu"))
+    translator.fit(reversal_corpus(30, 0), reversal_corpus(4, 1), progress=False)
+    report = translator.vectors
+    assert report["found"] == 3 and report["words"] == 6  # a b c of a..f
+    assert report["coverage"] == pytest.approx(0.5) and report["file"] == str(vectors)
+    vocab = translator.source.vocab
+    table = translator.net.embedding.weight  # frozen: still the file's rows after training
+    assert table[vocab.index["b"]].tolist() == [0.0, 1.0, 0.0, 0.0]
+    assert not table.requires_grad and translator.state()["vectors"] == report
+    wrong = Translator(Seq2SeqConfig(embedding_dim=8, vectors=str(vectors)))
+    with pytest.raises(InputError, match="has 4 dimensions but the embedding 8"):
+        wrong.check(reversal_corpus(4, 0), reversal_corpus(4, 1))
