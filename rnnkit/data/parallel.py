@@ -1,14 +1,12 @@
 """Parallel corpora for translation: line-aligned source/target files, one tokenizer and
-vocabulary per side (or one shared), ``<bos>``/``<eos>``, batches of sentence pairs, and the
-way back from ids to text.
+vocabulary per side (or one shared), ``<bos>``/``<eos>``, and the way back from ids to text
+(batches of encoded pairs: `rnnkit.data.summaries.copy_loader`).
 
 Built on `rnnkit.data.text` by composition: its tokenizers (word or BPE), `Vocab` (with
-``<bos>``, ``<eos>`` as extra specials), `BucketSampler` and `pad_batch`.
+``<bos>``, ``<eos>`` as extra specials).
 
     corpus = read_parallel("train.de.gz", "train.en.gz")
     src, tgt = build_sides(corpus, CorpusConfig())
-    pairs = encode_pairs(corpus, src, tgt, max_length=50)
-    loader = pair_loader(pairs.source, pairs.target, tgt, batch_size=64, shuffle=True)
     tgt.decode([5, 9, tgt.eos_index])  # -> "A dog."
 """
 
@@ -21,18 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
-
 from rnnkit.checks import check_choice, check_counts
 from rnnkit.data.text import (
     TOKENIZERS,
-    BucketSampler,
     Tokenizer,
     Vocab,
     build_tokenizer,
-    pad_batch,
     tokenizer_from_dict,
 )
 from rnnkit.errors import InputError
@@ -210,68 +202,3 @@ def build_sides(corpus: ParallelCorpus, config: CorpusConfig) -> tuple[Side, Sid
         side = Side.build([*corpus.source, *corpus.target], config)
         return side, side
     return Side.build(corpus.source, config), Side.build(corpus.target, config)
-
-
-@dataclass
-class EncodedPairs:
-    """Token ids of the pairs kept (``lines`` from the files) and how many were dropped
-    because a side had more than ``max_length`` tokens (``<eos>`` included on the target)."""
-
-    source: list[list[int]]
-    target: list[list[int]]
-    lines: list[int]
-    dropped_long: int
-
-
-def encode_pairs(corpus: ParallelCorpus, src: Side, tgt: Side, max_length: int) -> EncodedPairs:
-    """Ids of every pair, leaving out pairs longer than ``max_length`` tokens on a side."""
-    kept = EncodedPairs([], [], [], 0)
-    for s, t, line in zip(corpus.source, corpus.target, corpus.lines, strict=True):
-        s_ids, t_ids = src.encode(s), tgt.encode(t)
-        if not s_ids or not t_ids or len(s_ids) > max_length or len(t_ids) + 1 > max_length:
-            kept.dropped_long += 1
-            continue
-        kept.source.append(s_ids)
-        kept.target.append(t_ids)
-        kept.lines.append(line)
-    if not kept.source:
-        raise InputError(f"{corpus.origin}: every pair is longer than max_length={max_length} "
-                         "tokens; raise --max-length")
-    return kept
-
-
-# ---- batches ----------------------------------------------------------------------------------
-
-
-class PairBatches(Dataset):
-    """Sentence pairs indexed by a list of indices, giving whole batches for teacher forcing:
-
-    ``((source (B, S), source_lengths (B,), target_in (B, T)), target_out (B, T))`` with
-    ``target_in = <bos> y_1 .. y_n`` and ``target_out = y_1 .. y_n <eos>``, padded with 0.
-    """
-
-    def __init__(self, source: Sequence[Sequence[int]], target: Sequence[Sequence[int]],
-                 bos: int, eos: int) -> None:
-        if len(source) != len(target):
-            raise ValueError(f"{len(source)} source but {len(target)} target sentences")
-        self.source = [torch.as_tensor(s, dtype=torch.long) for s in source]
-        self.target_in = [torch.as_tensor([bos, *t], dtype=torch.long) for t in target]
-        self.target_out = [torch.as_tensor([*t, eos], dtype=torch.long) for t in target]
-
-    def __len__(self) -> int:
-        return len(self.source)
-
-    def __getitem__(self, index: list[int]) -> tuple[tuple[Tensor, Tensor, Tensor], Tensor]:
-        source, lengths = pad_batch([self.source[k] for k in index])
-        target_in, _ = pad_batch([self.target_in[k] for k in index])
-        target_out, _ = pad_batch([self.target_out[k] for k in index])
-        return (source, lengths, target_in), target_out
-
-
-def pair_loader(source: Sequence[Sequence[int]], target: Sequence[Sequence[int]], side: Side,
-                batch_size: int, shuffle: bool, seed: int = 0) -> DataLoader:
-    """A DataLoader of `PairBatches`, bucketed by source length (little padding); ``side``
-    is the target side (its ``<bos>``/``<eos>``)."""
-    data = PairBatches(source, target, side.bos_index, side.eos_index)
-    sampler = BucketSampler([len(s) for s in source], batch_size, shuffle, seed)
-    return DataLoader(data, sampler=sampler, batch_size=None)

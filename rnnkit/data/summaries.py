@@ -197,8 +197,9 @@ class Encoded:
 
 def encode_example(side: Side, text: str, max_source: int, target: str | None = None,
                    max_target: int = 0, target_side: Side | None = None,
-                   copy: bool = True) -> Encoded:
-    """`Encoded` ids of ``text`` (cut to ``max_source`` tokens) and of ``target`` (cut to
+                   copy: bool = True, keep_last: bool = False) -> Encoded:
+    """`Encoded` ids of ``text`` (cut to its first ``max_source`` tokens, or with
+    ``keep_last`` its last: a dialogue's latest turns) and of ``target`` (cut to
     ``max_target`` tokens; none: an empty target).
 
     ``target_side`` (default ``side``) is the output's vocabulary: the extended ids are the
@@ -216,7 +217,7 @@ def encode_example(side: Side, text: str, max_source: int, target: str | None = 
     """
     out_side = target_side or side
     tokens = side.tokens(text)
-    kept = tokens[:max_source]
+    kept = tokens[-max_source:] if keep_last else tokens[:max_source]
     ids = side.vocab.encode(kept)
     V, unk = len(out_side.vocab), out_side.vocab.unk_index
     in_output = ids if out_side is side else out_side.vocab.encode(kept)

@@ -407,13 +407,14 @@ def describe(c: Seq2SeqConfig) -> str:
 
 def encode_texts(source: Side, target: Side, texts: Sequence[str],
                  targets: Sequence[str] | None, max_source: int, max_target: int, copy: bool,
-                 noun: str) -> list[Encoded]:
-    """`Encoded` ids of each text (and its target) by `encode_example`; a text with no
-    tokens is an `InputError` naming it (``noun`` k, from 1)."""
+                 noun: str, keep_last: bool = False) -> list[Encoded]:
+    """`Encoded` ids of each text (and its target) by `encode_example` (``keep_last``: a
+    long text keeps its last tokens); a text with no tokens is an `InputError` naming it
+    (``noun`` k, from 1)."""
     out = []
     for k, text in enumerate(texts):
         e = encode_example(source, text, max_source, None if targets is None else targets[k],
-                           max_target, target, copy)
+                           max_target, target, copy, keep_last)
         if not e.source:
             raise InputError(f"{noun} {k + 1} has no tokens; give some words")
         out.append(e)

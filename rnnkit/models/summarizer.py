@@ -179,6 +179,7 @@ class Summarizer(Estimator):
                 ("train", TrainSettings, "train_config"))
     NAME = "summarizer"
     DEFAULTS = (SummarizerConfig(), CORPUS, TRAINING)  # copied for each new estimator
+    KEEP_LAST = False  # a source longer than max_source_tokens keeps its first tokens
     # learned by `fit` or `from_state`
     network: SummarizerConfig | None = None
     side: Side | None = None
@@ -213,10 +214,12 @@ class Summarizer(Estimator):
     def encode(self, texts: Sequence[str], targets: Sequence[str] | None = None
                ) -> list[Encoded]:
         """`Encoded` ids of each text (and its target), the source cut to
-        ``max_source_tokens``; a text with no tokens is an `InputError` naming it."""
+        ``max_source_tokens`` (its first, or for a chatbot its last: the latest turns); a text
+        with no tokens is an `InputError` naming it."""
         self.check_trained()
         return encode_texts(self.side, self.side, texts, targets, self.config.max_source_tokens,
-                            self.corpus_config.max_length - 1, self.config.copy, "text")
+                            self.corpus_config.max_length - 1, self.config.copy, "text",
+                            self.KEEP_LAST)
 
     def fit(self, train: Any, valid: Any, *, progress: bool = True,
             checkpoint_dir: Path | None = None, resume: bool = False,
@@ -366,3 +369,4 @@ class Chatbot(Summarizer):
 
     NAME = "chatbot"
     DEFAULTS = (CHAT_MODEL, CHAT_CORPUS, CHAT_TRAINING)
+    KEEP_LAST = True  # a long context keeps its latest turns, which the reply answers

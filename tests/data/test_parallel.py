@@ -1,7 +1,6 @@
 import gzip
 
 import pytest
-import torch
 
 from rnnkit.data.parallel import (
     BOS,
@@ -9,8 +8,6 @@ from rnnkit.data.parallel import (
     CorpusConfig,
     Side,
     build_sides,
-    encode_pairs,
-    pair_loader,
     read_parallel,
     read_sentences,
 )
@@ -65,25 +62,6 @@ def test_sides_vocab_json_round_trip_and_detokenisation(tmp_path):
     assert shared_src is shared_tgt and {"Hund", "dog"} <= set(shared_src.vocab.tokens)
     with pytest.raises(InputError, match="a side has exactly 'tokenizer' and 'vocab'"):
         Side.from_dict({"vocab": {}}, "vocab.json")
-
-
-def test_max_length_filter_and_teacher_forcing_batches(tmp_path):
-    corpus = read_parallel(write(tmp_path / "l.de", ["a b", "a b c d e", "c"]),
-                           write(tmp_path / "l.en", ["x y", "x", "y z w"]))
-    src, tgt = build_sides(corpus, CorpusConfig(min_freq=1))
-    pairs = encode_pairs(corpus, src, tgt, max_length=3)
-    assert pairs.lines == [1] and pairs.dropped_long == 2  # 5 source / 3+<eos> target tokens
-    with pytest.raises(InputError, match="every pair is longer than max_length=1"):
-        encode_pairs(corpus, src, tgt, max_length=1)
-    all_pairs = encode_pairs(corpus, src, tgt, max_length=10)
-    loader = pair_loader(all_pairs.source, all_pairs.target, tgt, batch_size=3, shuffle=False)
-    (source, lengths, target_in), target_out = next(iter(loader))
-    assert lengths.tolist() == [5, 2, 1] and source.shape == (3, 5)
-    assert target_in[:, 0].eq(tgt.bos_index).all()
-    words = (target_out[:, :-1] > 0) & (target_out[:, :-1] != tgt.eos_index)
-    assert torch.equal(target_in[:, 1:][words], target_out[:, :-1][words])  # shifted by one
-    ends = (target_out > 0).sum(1) - 1
-    assert target_out[torch.arange(3), ends].eq(tgt.eos_index).all()
 
 
 def test_config_validation():

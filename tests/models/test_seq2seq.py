@@ -83,6 +83,12 @@ def test_long_inputs_are_truncated_and_flagged():
     long, short = translator.translate(["a b c d e f a b", "a b"], beam_size=2)
     assert long.truncated and len(long.source_tokens) == 6 and long.attention.shape[1] == 6
     assert not short.truncated
+    pairs = ParallelCorpus(["a b", "a b c d e f a", "c", ""], ["x y", "x", "y z w v u t", "x"],
+                           [1, 2, 3, 4], "pairs")
+    kept = translator.training_pairs(pairs)  # 7 source / 6+<eos> target tokens / no source
+    assert len(kept) == 1 and translator.dropped_long == 3
+    with pytest.raises(InputError, match="every pair is longer than max_length=6"):
+        translator.training_pairs(ParallelCorpus(["a b c d e f a"], ["x"], [1], "long"))
 
 
 @pytest.mark.parametrize("change,message", [

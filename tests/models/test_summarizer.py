@@ -74,3 +74,18 @@ def test_the_encoder_is_checked():
     s = Summarizer(replace(SummarizerConfig(), encoder="tree"), replace(CORPUS))
     with pytest.raises(InputError, match="--encoder 'tree'"):
         s.check(chat_pairs(2, 0), chat_pairs(2, 1))
+
+
+def test_a_long_context_keeps_its_latest_turns_and_a_long_source_its_first_words():
+    corpus = chat_pairs(20, seed=0)
+    small = replace(CHAT_MODEL, embedding_dim=4, hidden_size=4, beam_size=1, max_source_tokens=4)
+    bot = Chatbot(small, train=TrainSettings(epochs=1, batch_size=8, patience=None))
+    bot.fit(corpus, corpus, progress=False)
+    summarizer = Summarizer(replace(small, copy=True), CORPUS,
+                            TrainSettings(epochs=1, batch_size=8, patience=None))
+    summarizer.fit(corpus, corpus, progress=False)
+    context = f"hi {TURN} good morning {TURN} where is the bank ?"
+    (latest,) = bot.encode([context])
+    (opening,) = summarizer.encode([context])
+    assert latest.truncated and latest.tokens == ["is", "the", "bank", "?"]
+    assert opening.truncated and opening.tokens == ["hi", TURN, "good", "morning"]
