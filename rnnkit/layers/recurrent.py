@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 from torch import _VF, Tensor, nn
+from torch.backends.cudnn import rnn as cudnn_rnn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
@@ -16,6 +17,7 @@ from rnnkit import init as rinit
 from rnnkit.cells import CIFGLSTMCell, ElmanCell, GRUCell, LSTMCell, PeepholeLSTMCell
 from rnnkit.cells.base import Cell
 from rnnkit.cells.lstm import LSTMState
+from rnnkit.layers.compiled import Step, step_fn
 from rnnkit.layers.trace import DirectionTrace, Trace
 
 CellFactory = Callable[[int, int, bool], Cell]
@@ -38,17 +40,26 @@ _FUSED = {"LSTM": _VF.lstm, "GRU": _VF.gru, "RNN_TANH": _VF.rnn_tanh, "RNN_RELU"
 #: because grouping gains nothing over packing there (`benchmarks/lengths_speed.py` measures
 #: both against torch's packed LSTM; docs/sentiment.md has the figures).
 MIN_GROUP_ROWS = 3
+#: Layers of fewer units than ``SMALL_LAYER`` group only when the groups average at least
+#: ``MIN_SMALL_GROUP_ROWS`` rows: each group is one fused kernel call, whose fixed cost a small
+#: layer's steps do not earn back (the tagger's 25-unit character BiLSTM over ~14 distinct word
+#: lengths runs faster packed; docs/speed.md has the figures).
+SMALL_LAYER = 64
+MIN_SMALL_GROUP_ROWS = 48
 
 
-def _grouping_pays(distinct: int, batch: int) -> bool:
-    """The rule: one length, or groups of ``MIN_GROUP_ROWS`` rows on average."""
-    return distinct == 1 or distinct * MIN_GROUP_ROWS <= batch
+def grouping_pays(values: Tensor, batch: int, hidden_size: int) -> bool:
+    """The rule, from the distinct lengths ``values`` of a batch of ``batch`` rows: one length,
+    or groups that average ``MIN_GROUP_ROWS`` rows (``MIN_SMALL_GROUP_ROWS`` in layers of fewer
+    than ``SMALL_LAYER`` units)."""
+    rows = MIN_GROUP_ROWS if hidden_size >= SMALL_LAYER else MIN_SMALL_GROUP_ROWS
+    return len(values) == 1 or len(values) * rows <= batch
 
 
-def runs_grouped(lengths: Tensor) -> bool:
-    """Whether `Recurrent`'s fast path runs a batch with these (B,) lengths grouped by length
-    (one length, or groups of ``MIN_GROUP_ROWS`` rows on average), rather than packed."""
-    return _grouping_pays(len(torch.unique(lengths)), len(lengths))
+def runs_grouped(lengths: Tensor, hidden_size: int) -> bool:
+    """Whether `Recurrent`'s fast path runs a batch with these (B,) lengths through a layer of
+    ``hidden_size`` units grouped by length (see `grouping_pays`), rather than packed."""
+    return grouping_pays(torch.unique(lengths), len(lengths), hidden_size)
 
 
 _TORCH_NAME = re.compile(r"^(?P<param>.+)_(?P<key>l\d+(?:_reverse)?)$")
@@ -83,6 +94,9 @@ class Recurrent(nn.Module):
         batch_first: input and output are (B, T, features); else (T, B, features).
             The state is always (num_layers * directions, B, H), as in torch.
         bias: use the bias vectors.
+        compiled: run the cell's step through `torch.compile` on the trace path (see
+            `rnnkit.layers.compiled`; same outputs, gradients and gates, eager where the
+            compiler is unavailable).
 
     Two ways to run, always on the same parameters:
 
@@ -116,6 +130,7 @@ class Recurrent(nn.Module):
         dropout: float = 0.0,
         batch_first: bool = True,
         bias: bool = True,
+        compiled: bool = False,
     ) -> None:
         super().__init__()
         if num_layers < 1:
@@ -137,6 +152,7 @@ class Recurrent(nn.Module):
         self.dropout = dropout
         self.batch_first = batch_first
         self.bias = bias
+        self.compiled = compiled
         cells = {}
         for layer in range(num_layers):
             layer_in = input_size if layer == 0 else hidden_size * self.num_directions
@@ -153,6 +169,32 @@ class Recurrent(nn.Module):
         self.fused_mode = first.fused_mode
         self.register_state_dict_post_hook(_to_torch_names)
         self.register_load_state_dict_pre_hook(_from_torch_names)
+
+    # ---- the fused kernel's weights ---------------------------------------------------------
+
+    def flatten_parameters(self) -> None:
+        """Lay the fused kernel's weights out in one contiguous buffer, as
+        ``torch.nn.LSTM.flatten_parameters`` does, so cuDNN reads them in place instead of
+        copying them on every call. The parameters stay the same tensors (now views into the
+        buffer) with the same values. Does nothing off CUDA, without cuDNN, or for cells
+        without a fused kernel. Moving the layer (``.to``, ``.cuda``) calls it."""
+        weights = self._flat_weights()
+        first = weights[0]
+        if (self.fused_mode is None or not first.is_cuda
+                or not torch.backends.cudnn.is_acceptable(first)
+                or any(w.dtype != first.dtype or w.device != first.device for w in weights)):
+            return
+        with torch.no_grad():
+            torch._cudnn_rnn_flatten_weight(
+                weights, 4 if self.bias else 2, self.input_size,
+                cudnn_rnn.get_cudnn_mode(self.fused_mode), self.hidden_size, 0,
+                self.num_layers, self.batch_first, self.bidirectional,
+            )
+
+    def _apply(self, fn: Callable, *args: Any, **kwargs: Any) -> Recurrent:
+        result = super()._apply(fn, *args, **kwargs)
+        self.flatten_parameters()
+        return result
 
     # ---- validation -------------------------------------------------------------------------
 
@@ -249,7 +291,7 @@ class Recurrent(nn.Module):
         if torch.jit.is_tracing():
             return self._packed(x, hx, lengths)
         values, group_of = torch.unique(lengths.cpu(), return_inverse=True)
-        if not _grouping_pays(len(values), len(lengths)):
+        if not grouping_pays(values, len(lengths), self.hidden_size):
             return self._packed(x, hx, lengths)
         # rows grouped by length: each group runs dense over its own steps, no padding in it
         seq = x if self.batch_first else x.transpose(0, 1)
@@ -323,7 +365,8 @@ class Recurrent(nn.Module):
                 cell = self.cells[f"l{layer}" + ("_reverse" if direction else "")]
                 inputs = seq if direction == 0 else _reverse(seq, reverse_index)
                 state = cell.state_type(*(h[index] for h in hx))
-                out, state, record = _unroll(cell, inputs, state, mask, reverse=direction == 1)
+                step = step_fn(cell) if self.compiled else cell.step
+                out, state, record = _unroll(cell, step, inputs, state, mask, direction == 1)
                 outputs.append(out if direction == 0 else _reverse(out, reverse_index))
                 traces.append(record)
                 for slot, value in zip(finals, state, strict=True):
@@ -341,6 +384,7 @@ class Recurrent(nn.Module):
             f"{self.cell_name!r}, {self.input_size}, {self.hidden_size}, "
             f"num_layers={self.num_layers}, bidirectional={self.bidirectional}, "
             f"dropout={self.dropout}, batch_first={self.batch_first}"
+            + (", compiled=True" if self.compiled else "")
         )
 
 
@@ -352,15 +396,16 @@ def _reverse(seq: Tensor, index: Tensor | None) -> Tensor:
 
 
 def _unroll(
-    cell: Cell, seq: Tensor, state: Any, mask: Tensor | None, reverse: bool
+    cell: Cell, step: Step, seq: Tensor, state: Any, mask: Tensor | None, reverse: bool
 ) -> tuple[Tensor, Any, DirectionTrace]:
-    """Run one cell over (B, T, H_in): the input projection once, then one step per timestep."""
+    """Run one cell over (B, T, H_in): the input projection once, then ``step`` (the cell's, or
+    its compiled form) once per timestep."""
     record = DirectionTrace(
         reverse=reverse, states={name: [] for name in state._fields}, gates={}
     )
     hs = []
     for t, xw in enumerate(cell.project(seq).unbind(1)):  # unbind: no per-step indexing
-        h, new_state, gates = cell.step(xw, state)
+        h, new_state, gates = step(xw, state)
         if mask is not None:
             keep = mask[:, t, None]
             new_state = type(state)(

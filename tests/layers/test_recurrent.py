@@ -1,10 +1,13 @@
 import itertools
+import warnings
 
 import pytest
 import torch
 
 from rnnkit import LSTMState, Recurrent
 from rnnkit.cells import ElmanCell
+from rnnkit.layers import recurrent
+from rnnkit.layers.recurrent import SMALL_LAYER, runs_grouped
 
 TORCH = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}
 LENGTHS = torch.tensor([7, 3, 5, 1])
@@ -12,6 +15,13 @@ LENGTHS = torch.tensor([7, 3, 5, 1])
 #: the rows by length and runs each group dense), none (full length).
 LENGTH_CASES = {"distinct": LENGTHS, "repeated": torch.tensor([7, 3, 3, 7, 1, 3, 7, 1, 1]),
                 "none": None}
+
+
+@pytest.fixture(autouse=True)
+def tiny_layers_group_like_big_ones(monkeypatch):
+    """The 5-unit test layers follow the rule of big layers, so "repeated" lengths run grouped
+    (small layers group only big groups; that rule has its own test below)."""
+    monkeypatch.setattr(recurrent, "SMALL_LAYER", 1)
 
 
 def make_pair(kind, layers, bidirectional, batch_first=True, seed=0):
@@ -106,6 +116,16 @@ def test_fast_path_groups_rows_by_length_unless_groups_are_tiny(monkeypatch, len
     out, _ = layer(torch.randn(len(lengths), 5, 3), lengths=lengths)
     assert bool(calls) is packs
     assert out.shape == (len(lengths), 5, 5)
+
+
+def test_small_layers_pack_many_short_lengths_that_big_layers_group(monkeypatch):
+    monkeypatch.setattr(recurrent, "SMALL_LAYER", SMALL_LAYER)
+    # the tagger's character layer: ~300 words of 14 distinct lengths, 25 units per direction
+    lengths = torch.arange(300) % 14 + 1
+    assert not runs_grouped(lengths, hidden_size=25)
+    assert runs_grouped(lengths, hidden_size=128)
+    assert runs_grouped(torch.arange(300) % 4 + 1, hidden_size=25)  # big groups still pay
+    assert runs_grouped(torch.full((300,), 7), hidden_size=25)
 
 
 @pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore::DeprecationWarning")
@@ -233,3 +253,43 @@ def test_errors_name_the_argument_value_and_fix():
     for bad in (-0.1, 1.0):
         with pytest.raises(ValueError, match=rf"dropout={bad}; expected a probability in \[0, 1\)"):
             Recurrent("lstm", 3, 5, 2, dropout=bad)
+
+
+def _storages(layer):
+    return {p.untyped_storage().data_ptr() for p in layer.parameters()}
+
+
+def test_flatten_parameters_changes_nothing_off_cuda():
+    layer = Recurrent("lstm", 3, 5, 2, True)
+    before = {k: v.clone() for k, v in layer.state_dict().items()}
+    storages = _storages(layer)
+    layer.flatten_parameters()
+    assert _storages(layer) == storages and len(storages) == 16
+    for key, value in layer.state_dict().items():
+        assert torch.equal(value, before[key])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="cuDNN's flat weights need CUDA")
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
+def test_contiguous_weights_path_equals_the_plain_one(kind):
+    _, flat = make_pair(kind, 2, True)
+    flat = flat.cuda()  # moving lays the weights out in one buffer
+    plain = Recurrent(kind, 3, 5, 2, True).cuda()
+    plain.load_state_dict(flat.state_dict())
+    for p in plain.parameters():
+        p.data = p.data.clone()  # one buffer per weight: cuDNN copies them on every call
+    assert len(_storages(flat)) == 1 and len(_storages(plain)) == 16
+    x = torch.randn(4, 7, 3, device="cuda")
+    outs = []
+    for layer in (flat, plain):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out, state = layer(x)
+        outs.append((out, state, [str(w.message) for w in caught]))
+        (out.pow(2).sum() + sum(s.sum() for s in as_tuple(state))).backward()
+    assert not any("contiguous chunk" in m for m in outs[0][2])
+    torch.testing.assert_close(outs[0][0], outs[1][0], atol=1e-5, rtol=0)
+    for a, b in zip(as_tuple(outs[0][1]), as_tuple(outs[1][1]), strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
+    for (name, a), b in zip(flat.named_parameters(), plain.parameters(), strict=True):
+        torch.testing.assert_close(a.grad, b.grad, atol=1e-5, rtol=0, msg=name)
