@@ -14,6 +14,7 @@ one line says so, once.
 from __future__ import annotations
 
 import time
+import types
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -33,6 +34,13 @@ _unavailable: list[str] = []  # why the compiler failed, once it has
 
 def _step(cell: Cell, xw: Tensor, state: Any) -> tuple[Tensor, Any, Any]:
     return cell.step(xw, state)
+
+
+def _fresh_step() -> Callable[[Cell, Tensor, Any], tuple[Tensor, Any, Any]]:
+    """`_step` with its own code object: TorchDynamo caches (and caps, at its recompile limit)
+    the graphs of one code object, so each key gets its own rather than sharing that cap."""
+    code = _step.__code__.replace(co_name=f"_step_{len(_COMPILED)}")
+    return types.FunctionType(code, _step.__globals__, code.co_name)
 
 
 def step_key(cell: Cell, xw: Tensor, state: Any) -> tuple:
@@ -76,7 +84,7 @@ def step_fn(cell: Cell) -> Step:
             return compiled(cell, xw, state)
         start = time.perf_counter()
         try:
-            compiled = torch.compile(_step, dynamic=False)
+            compiled = torch.compile(_fresh_step(), dynamic=False)
             result = compiled(cell, xw, state)
         except Exception as error:  # any compiler failure: run eagerly from now on
             _unavailable.append(f"{type(error).__name__}: {str(error).splitlines()[0][:200]}")
