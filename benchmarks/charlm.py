@@ -27,6 +27,7 @@ import torch
 from rnnkit.models.language_model import TRAINING, LanguageModel, LanguageModelConfig
 from rnnkit.tasks.generate import read_text
 from rnnkit.train.device import set_cpu_threads
+from rnnkit.train.settings import PRECISIONS
 
 
 def ngram_bits_per_char(train: str, valid: str, n: int, k: float = 0.01) -> float:
@@ -52,6 +53,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--precision", default="32", choices=PRECISIONS,
+                        help="Lightning's training precision (bf16-mixed: where supported)")
     args = parser.parse_args()
     root = Path(os.environ.get("RNNKIT_DATA", "")) / "multi30k"
     if not (root / "train.en.gz").is_file():
@@ -62,7 +65,8 @@ def main() -> None:
                                ("num_layers", args.layers)) if v}
     model = LanguageModel(LanguageModelConfig(cell=args.cell, **shape),
                           replace(TRAINING, epochs=args.epochs, max_minutes=args.minutes,
-                                  seed=args.seed, device=args.device))
+                                  seed=args.seed, device=args.device,
+                                  precision=args.precision))
     start = time.perf_counter()
     fit = model.fit(train, valid, progress=False)
     seconds = time.perf_counter() - start
@@ -79,6 +83,7 @@ def main() -> None:
         "training": {"seconds": round(seconds, 1), "budget_minutes": args.minutes,
                      "epochs_run": len(fit.history["train_loss"]),
                      "best_epoch": fit.best_epoch, "out_of_time": fit.out_of_time,
+                     "precision": fit.precision,
                      "valid_loss_per_epoch": [round(v, 4) for v in fit.history["val_loss"]]},
         "valid": {"bits_per_char": round(scores["bits_per_char"], 4),
                   "perplexity": round(scores["perplexity"], 3),

@@ -33,6 +33,7 @@ from rnnkit.data.series import Series
 from rnnkit.models.forecaster import DATA_PRESETS, PRESETS, Forecaster
 from rnnkit.tasks.forecast import DataSpec, _test_evaluation, split
 from rnnkit.train.device import set_cpu_threads
+from rnnkit.train.settings import PRECISIONS
 
 ANCHORS = {  # published MSE: SegRNN (M, L=96, fixed framework) and NLinear (S, L=336)
     "M": {"SegRNN": [0.368, 0.408, 0.444, 0.446]},
@@ -49,7 +50,8 @@ def setup(setting: str, horizon: int, seed: int, args: argparse.Namespace,
     data = DATA_PRESETS[preset]
     spec = DataSpec(csv=str(Path(os.environ["RNNKIT_DATA"]) / "etth1" / "ETTh1.csv"),
                     target=data["target"], split=data["split"])
-    chosen = {"epochs": args.epochs, "patience": args.patience, "lr": args.lr}
+    chosen = {"epochs": args.epochs, "patience": args.patience, "lr": args.lr,
+              "max_minutes": args.max_minutes, "precision": args.precision}
     fc = Forecaster.from_preset(preset, horizon=horizon, hidden_size=args.hidden, seed=seed,
                                 device=args.device, ensemble=ensemble,
                                 **{k: v for k, v in chosen.items() if v is not None})
@@ -83,7 +85,7 @@ def train_one(setting: str, horizon: int, seed: int, args: argparse.Namespace) -
     seconds = time.perf_counter() - start
     row = {**score(fc, series, first_test, setting, horizon, seed),
            "train_seconds": round(seconds, 1), "epochs_run": result.epochs_run,
-           "best_epoch": result.best_epoch,
+           "best_epoch": result.best_epoch, "precision": result.precision,
            "best_val_loss": round(result.history["val_loss"][result.best_epoch - 1], 4)
            if result.best_epoch else None}
     weights = {k: v.cpu().numpy() for k, v in fc.net.state_dict().items()}
@@ -146,6 +148,10 @@ def main() -> None:
                         help="run only these settings")
     parser.add_argument("--horizons", nargs="+", type=int, choices=HORIZONS, default=None,
                         help="run only these horizons (default: all; --quick: 96)")
+    parser.add_argument("--precision", default="32", choices=PRECISIONS,
+                        help="Lightning's training precision (bf16-mixed: where supported)")
+    parser.add_argument("--max-minutes", type=float, default=None,
+                        help="training budget per model (default: none, the preset's epochs)")
     args = parser.parse_args()
     set_cpu_threads(args.threads)
     start = time.perf_counter()

@@ -27,7 +27,7 @@ from rnnkit.data.parallel import CorpusConfig, read_parallel
 from rnnkit.evaluate.translation import corpus_scores
 from rnnkit.models.seq2seq import Seq2SeqConfig, Translator
 from rnnkit.train.device import resolve_device, set_cpu_threads
-from rnnkit.train.settings import TrainSettings
+from rnnkit.train.settings import PRECISIONS, TrainSettings
 
 
 def main() -> None:
@@ -44,6 +44,8 @@ def main() -> None:
                              "constant or halving")
     parser.add_argument("--min-freq", type=int, default=3)
     parser.add_argument("--heatmap", type=Path, help="PNG: attention of the first test sentence")
+    parser.add_argument("--precision", default="32", choices=PRECISIONS,
+                        help="Lightning's training precision (bf16-mixed: where supported)")
     args = parser.parse_args()
     root = Path(os.environ.get("RNNKIT_DATA", "")) / "multi30k"
     if not (root / "train.de.gz").is_file():
@@ -60,7 +62,7 @@ def main() -> None:
     corpus = CorpusConfig(tokenizer="word", lowercase=False, min_freq=args.min_freq,
                           max_length=50)
     training = TrainSettings(epochs=1, batch_size=args.batch_size, lr=args.lr, clip=1.0,
-                             patience=4, device=str(device), seed=0)
+                             patience=4, device=str(device), seed=0, precision=args.precision)
     translator = Translator(model, corpus, training)
 
     budget = args.minutes * 60
@@ -103,6 +105,7 @@ def main() -> None:
         "chrf_signature": cased["chrf_signature"],
         "val_bleu_greedy_per_epoch": [round(v, 2) for v in history["val_score"]],
         "epochs_run": len(history["train_loss"]),
+        "precision": first.precision,
         "train_seconds": round(train_seconds, 1),
         "budget_minutes": args.minutes,
         "val_perplexity": round(translator.perplexity(val), 2),

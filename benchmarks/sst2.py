@@ -31,7 +31,7 @@ from rnnkit.data.text import label_indices, read_text_table
 from rnnkit.models.classifier import TextClassifier
 from rnnkit.tasks.classify import classification_metrics
 from rnnkit.train.device import set_cpu_threads
-from rnnkit.train.settings import LR_SCHEDULES
+from rnnkit.train.settings import LR_SCHEDULES, PRECISIONS
 
 
 def main() -> None:
@@ -48,6 +48,9 @@ def main() -> None:
     parser.add_argument("--patience", type=int, default=0,
                         help="epochs without a better dev accuracy before stopping; 0 (the "
                              "default): none, train until the budget or --epochs ends")
+    parser.add_argument("--precision", default="32", choices=PRECISIONS,
+                        help="Lightning's training precision (bf16-mixed: where supported)")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     args = parser.parse_args()
     set_cpu_threads(args.threads)
     folder = Path(os.environ["RNNKIT_DATA"]) / "sst2"
@@ -59,6 +62,8 @@ def main() -> None:
         clf = TextClassifier()
         clf.train_config.seed = seed
         clf.train_config.max_minutes = args.max_minutes
+        clf.train_config.precision = args.precision
+        clf.train_config.device = args.device
         clf.config.ensemble = args.ensemble
         if args.epochs is not None:
             clf.train_config.epochs = args.epochs
@@ -77,6 +82,7 @@ def main() -> None:
             "epochs_run": len(result.history["train_loss"]), "best_epoch": result.best_epoch,
             "dev_accuracy_per_epoch": [round(100 * s, 2) for s in result.history["val_score"]],
             "train_seconds": round(seconds, 1), "out_of_time": result.out_of_time,
+            "precision": result.precision,
         })
     accuracies = [r["dev_accuracy"] for r in runs]
     print(json.dumps({

@@ -15,7 +15,9 @@ has at least one; padding comes after them).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -66,6 +68,18 @@ def allowed_transitions(tags: Sequence[str], scheme: str) -> tuple[Tensor, Tenso
     return allowed, start, end
 
 
+def _float32(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a CRF method on float32 emissions with autocast off: the sums and log-sum-exps
+    over tag sequences lose too much in bfloat16 or float16 (mixed-precision training)."""
+
+    @functools.wraps(method)
+    def run(self: CRF, emissions: Tensor, *args: Tensor) -> Any:
+        with torch.autocast(emissions.device.type, enabled=False):
+            return method(self, emissions.float(), *args)
+
+    return run
+
+
 class CRF(nn.Module):
     r"""Linear-chain CRF: the sequence score, the log-partition (forward algorithm), the
     best sequence (Viterbi) and the per-token marginals (forward-backward).
@@ -77,7 +91,8 @@ class CRF(nn.Module):
 
     Parameters ``transitions`` (K, K) (``transitions[i, j]``: tag j after tag i), ``start``
     and ``end`` (K,), zeros at first. Shapes: emissions (B, T, K), tags (B, T) long, mask
-    (B, T) bool (True on real tokens, at least the first of each row).
+    (B, T) bool (True on real tokens, at least the first of each row). Every method computes
+    in float32, whatever the precision of the emissions or an enclosing autocast.
 
     Example:
         >>> crf = CRF(3)
@@ -109,6 +124,7 @@ class CRF(nn.Module):
                 self.start.masked_fill(~self.allowed_start, FORBIDDEN),
                 self.end.masked_fill(~self.allowed_end, FORBIDDEN))
 
+    @_float32
     def score(self, emissions: Tensor, tags: Tensor, mask: Tensor) -> Tensor:
         """s(y) of the given tag sequences (B,)."""
         A, pi, omega = self.scores()
@@ -120,6 +136,7 @@ class CRF(nn.Module):
         return (pi[tags[:, 0]] + (emitted * m).sum(1) + (moved * m[:, 1:]).sum(1)
                 + omega[last])
 
+    @_float32
     def forward_scores(self, emissions: Tensor, mask: Tensor) -> Tensor:
         r"""The forward variables :math:`\alpha_t(j) = \log \sum_{y_{1..t}, y_t = j}
         \exp s(y_{1..t})` (B, T, K), in log space:
@@ -139,15 +156,18 @@ class CRF(nn.Module):
             alphas.append(alpha)
         return torch.stack(alphas, 1)
 
+    @_float32
     def log_partition(self, emissions: Tensor, mask: Tensor) -> Tensor:
         r""":math:`\log Z = \log \sum_j \exp(\alpha_T(j) + \omega_j)` (B,)."""
         _, _, omega = self.scores()
         return torch.logsumexp(self.forward_scores(emissions, mask)[:, -1] + omega, dim=1)
 
+    @_float32
     def nll(self, emissions: Tensor, tags: Tensor, mask: Tensor) -> Tensor:
         r"""The negative log-likelihood :math:`\log Z - s(y)` of each sentence (B,)."""
         return self.log_partition(emissions, mask) - self.score(emissions, tags, mask)
 
+    @_float32
     def decode(self, emissions: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
         r"""Viterbi: the best sequences (B, T) (0 on padding) and their scores (B,).
 
@@ -177,6 +197,7 @@ class CRF(nn.Module):
         tags = torch.stack(path[::-1], 1)
         return tags.masked_fill(~mask, 0), final
 
+    @_float32
     def marginals(self, emissions: Tensor, mask: Tensor) -> Tensor:
         r"""Per-token tag probabilities :math:`p(y_t = j \mid e)` (B, T, K) by forward-backward:
 

@@ -39,14 +39,20 @@ class Likelihood:
         raise NotImplementedError
 
     def nll(self, params: Tensor, z: Tensor, scale: Tensor) -> Tensor:
-        """Mean negative log-likelihood of scaled values ``z`` (...) (counts: of z * scale)."""
-        value = torch.round(z * scale) if self.counts else z
-        return -self.distribution(params, scale).log_prob(value).mean()
+        """Mean negative log-likelihood of scaled values ``z`` (...) (counts: of z * scale),
+        in float32 with autocast off (mixed precision loses too much in log-densities)."""
+        with torch.autocast(params.device.type, enabled=False):
+            params, z, scale = params.float(), z.float(), scale.float()
+            value = torch.round(z * scale) if self.counts else z
+            return -self.distribution(params, scale).log_prob(value).mean()
 
     def sample(self, params: Tensor, scale: Tensor) -> Tensor:
-        """One draw per step, in scaled units (counts are drawn unscaled, then divided)."""
-        draw = self.distribution(params, scale).sample()
-        return draw / scale if self.counts else draw
+        """One draw per step, in scaled units (counts are drawn unscaled, then divided), in
+        float32 with autocast off."""
+        with torch.autocast(params.device.type, enabled=False):
+            params, scale = params.float(), scale.float()
+            draw = self.distribution(params, scale).sample()
+            return draw / scale if self.counts else draw
 
 
 class Gaussian(Likelihood):

@@ -1,11 +1,12 @@
 """Training checkpoints for resuming: tensors in safetensors, the rest in JSON; no pickle.
 
 A checkpoint holds everything the next epoch depends on: the weights, the optimiser's state,
-the best weights so far, the history, and the random states (torch's global generator, which
-drives dropout, and the sampler's generator, which orders the batches). Restoring all of them
-makes a resumed run continue exactly as the uninterrupted one would have (bit-identical on
-CPU). It is written at each epoch end: the tensors to a new file, then ``checkpoint.json``
-(atomically) naming it, which is the commit point; older tensor files are then removed.
+the best weights so far, the history, the loss scaler's state (float16 mixed precision), and
+the random states (torch's global generator, which drives dropout, and the sampler's
+generator, which orders the batches). Restoring all of them makes a resumed run continue
+exactly as the uninterrupted one would have (bit-identical on CPU). It is written at each
+epoch end: the tensors to a new file, then ``checkpoint.json`` (atomically) naming it, which
+is the commit point; older tensor files are then removed.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Checkpoint:
     best_state: dict[str, Tensor] | None = None
     tracker: dict[str, Any] = field(default_factory=dict)
     average: dict[str, Tensor] | None = None  # moving average of the weights (fit's ``ema``)
+    precision: dict[str, Any] = field(default_factory=dict)  # the loss scaler's (16-mixed)
 
 
 def _flatten_optimizer(state: dict[str, Any]) -> tuple[dict[str, Tensor], dict[str, Any]]:
@@ -74,7 +76,8 @@ def save_checkpoint(folder: Path, checkpoint: Checkpoint) -> None:
     name = f"state-{checkpoint.epoch:05d}.safetensors"
     write_bytes(folder / name, save(tensors))
     write_json(folder / INDEX, {"epoch": checkpoint.epoch, "tensors": name,
-                                "optimizer": optim_scalars, "tracker": checkpoint.tracker})
+                                "optimizer": optim_scalars, "tracker": checkpoint.tracker,
+                                "precision": checkpoint.precision})
     for old in folder.glob("state-*.safetensors"):
         if old.name != name:
             old.unlink()
@@ -100,6 +103,7 @@ def load_checkpoint(folder: Path) -> Checkpoint:
         epoch=int(index["epoch"]), model=part("model."),
         optimizer=_unflatten_optimizer(tensors, index["optimizer"]), rng=part("rng."),
         best_state=best or None, tracker=index.get("tracker", {}), average=average or None,
+        precision=index.get("precision", {}),
     )
 
 

@@ -29,8 +29,14 @@ from rnnkit.train.checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-from rnnkit.train.device import resolve_device
-from rnnkit.train.distributed import Parallel, epoch_seed, local_rank, shard_loader
+from rnnkit.train.device import resolve_device, training_precision
+from rnnkit.train.distributed import (
+    Parallel,
+    epoch_seed,
+    is_main_process,
+    local_rank,
+    shard_loader,
+)
 from rnnkit.train.module import TrainModule, call
 from rnnkit.train.settings import EPOCH_FACTORS, TrainSettings
 
@@ -57,6 +63,8 @@ class FitResult:
     stopped_early: bool = False
     out_of_time: bool = False  # stopped because another epoch would pass ``max_seconds``
     members: list[FitResult] = field(default_factory=list)
+    precision: str = "32"  # the Lightning precision trained with (see `training_precision`)
+    precision_note: str | None = None  # why it differs from the one asked for, if it does
 
     @classmethod
     def of_members(cls, results: list[FitResult]) -> FitResult:
@@ -64,7 +72,9 @@ class FitResult:
         return cls(history={"train_loss": [], "val_loss": []},
                    seconds=sum(r.seconds for r in results),
                    stopped_early=all(r.stopped_early for r in results),
-                   out_of_time=any(r.out_of_time for r in results), members=list(results))
+                   out_of_time=any(r.out_of_time for r in results), members=list(results),
+                   precision=results[0].precision if results else "32",
+                   precision_note=results[0].precision_note if results else None)
 
     @property
     def epochs_run(self) -> int:
@@ -75,10 +85,14 @@ class FitResult:
 
     def report(self) -> dict[str, Any]:
         """JSON-ready facts: seconds, epochs run, the kept epoch, whether it stopped early, the
-        history; with members, each member's."""
+        precision trained with (and why, where it is not the one asked for), the history;
+        with members, each member's."""
         facts: dict[str, Any] = {"seconds": self.seconds, "epochs_run": self.epochs_run,
                                  "best_epoch": self.best_epoch,
-                                 "stopped_early": self.stopped_early, "history": self.history}
+                                 "stopped_early": self.stopped_early,
+                                 "precision": self.precision, "history": self.history}
+        if self.precision_note is not None:
+            facts["precision_note"] = self.precision_note
         if self.members:
             facts["members"] = [r.report() for r in self.members]
         return facts
@@ -118,6 +132,7 @@ class _Tracker(pl.Callback):
         self.seed = seed  # with several processes: their dropout seeds per epoch
         self.done = 0  # epochs completed before this fit call (resume)
         self.pending_optimizer: dict | None = None
+        self.pending_precision: dict | None = None  # the loss scaler's state (16-mixed)
         self.epochs, self.progress, self.bar = epochs, progress, None
         self.horizon = epochs  # epochs the cosine schedule spans (a time budget may cut it)
 
@@ -132,6 +147,7 @@ class _Tracker(pl.Callback):
         self.result.stopped_early = t["stopped_early"]
         self.done = checkpoint.epoch
         self.pending_optimizer = checkpoint.optimizer
+        self.pending_precision = checkpoint.precision
         if self.average is not None and checkpoint.average is not None:
             named = dict(model.named_parameters())
             self.shadow = [checkpoint.average[k].to(named[k].device).clone() for k in named]
@@ -151,6 +167,9 @@ class _Tracker(pl.Callback):
         if self.pending_optimizer is not None:
             trainer.optimizers[0].load_state_dict(self.pending_optimizer)
             self.pending_optimizer = None
+        if self.pending_precision:
+            trainer.precision_plugin.load_state_dict(self.pending_precision)
+            self.pending_precision = None
         if self.average is not None and self.shadow is None:
             self.shadow = [p.detach().clone() for p in module.model.parameters()]
         if self.progress and trainer.is_global_zero:
@@ -212,6 +231,7 @@ class _Tracker(pl.Callback):
             epoch=epoch, model=module.model.state_dict(),
             optimizer=trainer.optimizers[0].state_dict(),
             rng=rng_state(self.sampler_generator), best_state=self.best_state, tracker=tracker,
+            precision=trainer.precision_plugin.state_dict(),
             average=None if self.shadow is None else dict(zip(
                 (k for k, _ in module.model.named_parameters()), self.shadow, strict=True)),
         ))
@@ -370,6 +390,13 @@ def fit(
     A time budget (``settings.max_minutes``) stops training after the epoch when one more
     epoch, as long as the longest so far, would end past it (``FitResult.out_of_time``); the
     best epoch so far is kept as usual.
+
+    ``settings.precision`` is Lightning's precision plugin: ``"32"``, or ``"bf16-mixed"`` /
+    ``"16-mixed"`` (each training step's forward and backward under autocast; the weights,
+    the optimiser state, the loss (see `rnnkit.train.module.float32_loss`), validation and
+    the scores stay float32). Without native bfloat16 on the device, ``bf16-mixed`` falls
+    back to ``"32"`` with a note on stderr (see `rnnkit.train.device.training_precision`);
+    ``FitResult.precision`` says what was used.
     """
     s = settings or TrainSettings()
     s.validate()
@@ -381,6 +408,9 @@ def fit(
     if target.type == "cuda" and parallel.world_size > 1:
         target = torch.device("cuda", local_rank())  # one GPU per process
     model.to(target)
+    precision, note = training_precision(s.precision, target)
+    if note is not None and is_main_process():
+        print(note, file=sys.stderr)
     checkpoint = None
     if resume:
         if checkpoint_dir is None or not has_checkpoint(checkpoint_dir):
@@ -393,10 +423,12 @@ def fit(
     else:
         initial = evaluate_loss(model, loss, val, target) if val is not None else None
     model.train()
-    module = TrainModule(model, loss, lr=s.lr, weight_decay=s.weight_decay)
+    module = TrainModule(model, loss, lr=s.lr, weight_decay=s.weight_decay,
+                         fused=precision == "32" or s.clip is None)
     tracker = _Tracker(epochs, s.patience, initial, progress, model, val_score,
                        higher_is_better, checkpoint_dir, _sampler_generator(train), s.ema,
                        s.lr_schedule, seed)
+    tracker.result.precision, tracker.result.precision_note = precision, note
     if checkpoint is not None:
         tracker.resume(checkpoint, model)
         if tracker.done >= epochs or tracker.result.stopped_early:
@@ -423,6 +455,7 @@ def fit(
             enable_model_summary=False,
             num_sanity_val_steps=0,
             gradient_clip_val=s.clip,
+            precision=precision,
             callbacks=[tracker] if s.max_seconds is None else [
                 tracker, _Budget(s.max_seconds, tracker)],
             default_root_dir=scratch,

@@ -17,10 +17,40 @@ def call(model: nn.Module, x: Tensor | tuple[Tensor, ...]) -> Tensor:
     return model(*x) if isinstance(x, tuple | list) else model(x)
 
 
+def to_float32(output: Any) -> Any:
+    """``output`` with every floating-point tensor in float32, through tuples (named ones
+    too), lists and dicts: a network's outputs made ready for a float32 loss."""
+    if isinstance(output, Tensor):
+        return output.float() if output.is_floating_point() else output
+    if isinstance(output, tuple) and hasattr(output, "_fields"):
+        return type(output)(*(to_float32(o) for o in output))
+    if isinstance(output, tuple | list):
+        return type(output)(to_float32(o) for o in output)
+    if isinstance(output, dict):
+        return {k: to_float32(v) for k, v in output.items()}
+    return output
+
+
+def float32_loss(loss: Callable[[Any, Any], Tensor], output: Any, target: Any,
+                 device_type: str) -> Tensor:
+    """``loss(output, target)`` in float32 with autocast off on ``device_type`` ("cpu",
+    "cuda"), whatever precision the network ran in: log-softmax over a vocabulary, CRF and
+    likelihood terms and the sums of a loss lose too much in bfloat16 or float16
+    (Micikevicius et al. 2018, mixed precision training)."""
+    with torch.autocast(device_type, enabled=False):
+        return loss(to_float32(output), target)
+
+
 class TrainModule(pl.LightningModule):
     """Trains ``model`` on batches ``(x, y)`` to minimise ``loss(model(x), y)`` with Adam.
 
     ``x`` is a tensor or a tuple of tensors (then ``model(*x)``, e.g. tokens and lengths).
+
+    Under a mixed precision (Lightning's plugin runs each step under autocast) the network's
+    forward runs in the lower precision, the loss in float32 (`float32_loss`); validation
+    runs in float32, like the untrained model's validation loss it is compared with.
+    ``fused=False`` keeps Adam off its fused kernel, which Lightning will not clip gradients
+    for under a mixed precision (the kernel unscales gradients itself).
 
     Losses are summed as tensors and read once per epoch with `pop_epoch_mean` (logging every
     step through Lightning costs more than a small model's step).
@@ -32,12 +62,14 @@ class TrainModule(pl.LightningModule):
         loss: Callable[[Tensor, Tensor], Tensor],
         lr: float = 1e-3,
         weight_decay: float = 0.0,
+        fused: bool = True,
     ) -> None:
         super().__init__()
         self.model = model
         self.loss = loss
         self.lr = lr
         self.weight_decay = weight_decay
+        self.fused = fused
         self._sums: dict[str, list[Tensor | int]] = {}
 
     def forward(self, x: Tensor | tuple[Tensor, ...]) -> Tensor:
@@ -67,7 +99,7 @@ class TrainModule(pl.LightningModule):
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         """Loss on one training batch."""
         x, y = batch
-        loss = self.loss(call(self.model, x), y)
+        loss = float32_loss(self.loss, call(self.model, x), y, self.device.type)
         finite = bool(torch.isfinite(loss))  # one scalar check: cheap beside a recurrent step
         if self._world_size() > 1:  # all processes stop together, or the others would wait
             finite = self.trainer.strategy.reduce_boolean_decision(finite, all=True)
@@ -83,11 +115,12 @@ class TrainModule(pl.LightningModule):
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         """Accumulate the loss on one validation batch."""
         x, y = batch
-        self._accumulate("val_loss", self.loss(call(self.model, x), y), len(y))
+        with torch.autocast(self.device.type, enabled=False):
+            self._accumulate("val_loss", self.loss(call(self.model, x), y), len(y))
 
     def configure_optimizers(self) -> Any:
         """Adam (Kingma & Ba 2015), the tutorial's optimiser (see `adam`)."""
-        return adam(self.model.parameters(), self.lr, self.weight_decay)
+        return adam(self.model.parameters(), self.lr, self.weight_decay, self.fused)
 
 
 #: Devices with torch's fused Adam kernel: one kernel updates every parameter, instead of a
@@ -95,10 +128,12 @@ class TrainModule(pl.LightningModule):
 FUSED_ADAM_DEVICES = ("cpu", "cuda")
 
 
-def adam(params: Iterable[nn.Parameter], lr: float, weight_decay: float = 0.0) -> torch.optim.Adam:
-    """Adam over ``params``, with the fused kernel where every parameter is a floating-point
-    tensor on a device that has it (the same update as the loop, up to rounding)."""
+def adam(params: Iterable[nn.Parameter], lr: float, weight_decay: float = 0.0,
+         fused: bool = True) -> torch.optim.Adam:
+    """Adam over ``params``, with the fused kernel (unless ``fused`` is False) where every
+    parameter is a floating-point tensor on a device that has it (the same update as the loop,
+    up to rounding)."""
     params = list(params)
-    fused = bool(params) and all(p.is_floating_point() and p.device.type in FUSED_ADAM_DEVICES
-                                 for p in params)
+    fused = fused and bool(params) and all(
+        p.is_floating_point() and p.device.type in FUSED_ADAM_DEVICES for p in params)
     return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=fused or None)

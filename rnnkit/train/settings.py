@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rnnkit.errors import InputError
+from rnnkit.train.device import resolve_device, training_precision
 
 #: Schedules that set the rate once per epoch: epoch (0-based) -> factor on ``lr``.
 EPOCH_FACTORS: dict[str, Callable[[int], float]] = {
@@ -48,6 +49,9 @@ def check_training_settings(settings: object, counts: Sequence[str]) -> None:
 
 #: Where a run's per-epoch metrics go besides metrics.json: Lightning's loggers.
 LOGGERS = ("csv", "tensorboard", "none")
+#: Lightning's precision plugins that training can use: float32, or mixed precision (the
+#: forward and backward under autocast, the weights, losses and optimiser state in float32).
+PRECISIONS = ("32", "bf16-mixed", "16-mixed")
 
 
 @dataclass
@@ -75,9 +79,11 @@ class TrainSettings:
     seed: int = 0
     device: str = "auto"  # auto, cpu or cuda
     logger: str = "csv"  # one of LOGGERS, written into the run folder
+    precision: str = "32"  # one of PRECISIONS (see rnnkit.train.device.training_precision)
 
     def validate(self) -> None:
-        """Raise `InputError` naming the first bad setting."""
+        """Raise `InputError` naming the first bad setting (``16-mixed`` without a CUDA
+        device among them)."""
         check_training_settings(self, ("epochs", "batch_size"))
         if self.patience is not None and self.patience < 1:
             raise InputError(f"--patience {self.patience}; expected at least 1")
@@ -85,6 +91,11 @@ class TrainSettings:
             raise InputError(f"--ema {self.ema}; expected a decay between 0 and 1, e.g. 0.998")
         if self.clip is not None and self.clip <= 0:
             raise InputError(f"--clip {self.clip}; expected a positive gradient norm")
+        if self.precision not in PRECISIONS:
+            raise InputError(f"--precision {self.precision!r} is not known; choose one of "
+                             f"{', '.join(PRECISIONS)}")
+        if self.precision == "16-mixed":  # refused before anything is written
+            training_precision(self.precision, resolve_device(self.device))
         if self.logger not in LOGGERS:
             raise InputError(f"--logger {self.logger!r} is not known; choose one of "
                              f"{', '.join(LOGGERS)}")
