@@ -4,6 +4,13 @@ F1; validation carved from train) or UD English-EWT UPOS (token accuracy); one J
 
     RNNKIT_DATA=/path/to/data python benchmarks/conll.py --task ner --max-minutes 12 --threads 1
 
+The recipe (Lample et al. 2016): char BiLSTM 25+25, word BiLSTM 100+100, dropout 0.5 on the
+BiLSTM's input, CRF; words looked up lower-cased with digits as 0 (the characters keep the
+case); chunk tags trained in IOBES (Ratinov & Roth 2009; scored as chunks, so the scheme does
+not change what is counted); every GloVe word gets a row (``--vectors-vocab``), so a test word
+that training never shows keeps its vector. ``--no-vectors`` (random 100d embeddings) and
+``--output softmax`` (no CRF) are the comparisons the published tables make.
+
 Published test figures (the data READMEs) are in the output beside the measured ones. One
 thread by default: on the shared 2-core machine two threads wait on each other.
 """
@@ -20,9 +27,9 @@ from pathlib import Path
 
 import torch
 
-from rnnkit.data.conll import TaggedSentences, read_tagged
+from rnnkit.data.conll import SCHEMES, TaggedSentences, read_tagged
 from rnnkit.evaluate.tagging import MajorityTagger, chunk_scores, token_accuracy
-from rnnkit.models.tagger import TRAINING, Tagger, TaggerConfig
+from rnnkit.models.tagger import OUTPUTS, TRAINING, Tagger, TaggerConfig
 
 
 @dataclass(frozen=True)
@@ -55,16 +62,21 @@ TASKS = {
 }
 #: Share of the training sentences held out for early stopping when a task has no dev file.
 DEV_SHARE = 0.1
+#: GloVe 6B's words: all of them get a row (``--vectors-vocab``).
+GLOVE_WORDS = 400_000
 
 
-def read(task: Task, root: Path, seed: int) -> tuple[TaggedSentences, ...]:
-    """Train, dev and test sentences of ``task``; a carved dev part keeps only sentences
-    whose tags the rest of training has (the tagger refuses dev tags it never saw)."""
+def read(task: Task, root: Path, seed: int,
+         scheme: str | None = None) -> tuple[TaggedSentences, ...]:
+    """Train, dev and test sentences of ``task``, chunk tags converted to ``scheme`` (None:
+    as read); a carved dev part keeps only sentences whose tags the rest of training has (the
+    tagger refuses dev tags it never saw)."""
     folder = root / task.folder
-    train, test = (read_tagged(folder / name, "conll", task.column)
+    scheme = scheme if task.chunked else None
+    train, test = (read_tagged(folder / name, "conll", task.column, scheme)
                    for name in (task.train, task.test))
     if task.dev is not None:
-        return train, read_tagged(folder / task.dev, "conll", task.column), test
+        return train, read_tagged(folder / task.dev, "conll", task.column, scheme), test
     order = list(range(len(train)))
     random.Random(seed).shuffle(order)
     cut = int(DEV_SHARE * len(order))
@@ -88,16 +100,26 @@ def main() -> None:
     parser.add_argument("--task", choices=sorted(TASKS), default="ner")
     parser.add_argument("--max-minutes", type=float, default=10.0)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--no-vectors", action="store_true")
+    parser.add_argument("--no-vectors", action="store_true",
+                        help="random 100d word embeddings instead of GloVe 50d")
+    parser.add_argument("--vectors-vocab", type=int, default=GLOVE_WORDS,
+                        help="the GloVe file's most frequent words that get a row (0: the "
+                             "training words only)")
+    parser.add_argument("--output", choices=OUTPUTS, default="crf")
+    parser.add_argument("--scheme", choices=[*SCHEMES, "asread"], default="iobes",
+                        help="chunk scheme the tagger learns (asread: the file's own)")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     task = TASKS[args.task]
     root = Path(os.environ["RNNKIT_DATA"])
-    train, dev, test = read(task, root, args.seed)
+    train, dev, test = read(task, root, args.seed, None if args.scheme == "asread" else args.scheme)
     vectors = None if args.no_vectors else str(root / "glove" / "glove.6B.50d.txt.gz")
-    config = TaggerConfig(embedding_dim=100 if vectors is None else 50, vectors=vectors)
-    settings = replace(TRAINING, max_minutes=args.max_minutes, seed=args.seed)
+    config = TaggerConfig(embedding_dim=100 if vectors is None else 50, vectors=vectors,
+                          vectors_vocab=args.vectors_vocab, output=args.output)
+    settings = replace(TRAINING, max_minutes=args.max_minutes, seed=args.seed,
+                       device=args.device)
     tagger = Tagger(config, settings)
     start = time.perf_counter()
     result = tagger.fit(train, dev, progress=False)
@@ -114,8 +136,8 @@ def main() -> None:
             scores[name]["accuracy"] = round(100 * token_accuracy(data.tags, predicted), 2)
     print(json.dumps({
         "benchmark": task.title, "task": args.task,
-        "model": "char BiLSTM(25) + word BiLSTM(100) + CRF" + ("" if vectors is None
-                                                              else ", GloVe 6B 50d"),
+        "model": f"char BiLSTM(25) + word BiLSTM(100) + {args.output.upper()}"
+                 + ("" if vectors is None else ", GloVe 6B 50d"),
         "baseline": "majority tag per word",
         "train_sentences": len(train), "dev_sentences": len(dev), "dev_file": dev.source,
         **scores,
@@ -125,6 +147,7 @@ def main() -> None:
         "dev_score_per_epoch": [round(100 * s, 2) for s in result.history.get("val_score", [])],
         "out_of_time": result.out_of_time, "train_seconds": round(seconds, 1),
         "max_minutes": args.max_minutes, "threads": args.threads, "seed": args.seed,
+        "device": str(tagger.device), "vectors_vocab": 0 if vectors is None else args.vectors_vocab,
     }))
 
 

@@ -96,6 +96,8 @@ def train(
 
 
 def _report(outcome: object) -> None:
+    from rnnkit.data.vectors import coverage_line
+
     metrics, c = outcome.metrics, outcome.task.estimator.config
     kind = ("Bi" if c.bidirectional else "") + c.cell.upper()
     _print_metrics(metrics, f"dev: {metrics['examples']} texts; "
@@ -104,9 +106,7 @@ def _report(outcome: object) -> None:
                    f"(kept {metrics['training']['best_epoch']}), "
                    f"{metrics['training']['seconds']:.1f} s")
     if metrics.get("vectors"):
-        v = metrics["vectors"]
-        typer.echo(f"vectors: {v['found']} of {v['words']} words ({v['coverage']:.1%}) from "
-                   f"{v['file']}")
+        typer.echo(coverage_line(metrics["vectors"]))
 
 
 @app.command()

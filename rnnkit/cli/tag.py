@@ -59,6 +59,10 @@ def train(
                                                    "fastText text; .gz or not)."),
     freeze_vectors: bool | None = typer.Option(None, "--freeze-vectors/--tune-vectors",
                                                help="Keep the pretrained vectors fixed."),
+    vectors_vocab: int | None = typer.Option(None, help="With --vectors: the file's N most "
+                                             "frequent words get a row too (fixed), so words "
+                                             "training never shows keep their vector "
+                                             "(100000; 0: training words only)."),
     bidirectional: bool | None = typer.Option(None, "--bidirectional/--unidirectional",
                                               help="Read the sentence both ways (default)."),
     word_dropout: float | None = typer.Option(None, help="Chance a word is read as <unk>."),
@@ -79,7 +83,8 @@ def train(
                              "continue an interrupted run)")
         given = {"char_features": char_features, "output": output, "constraints": constraints,
                  "vectors": None if vectors is None else str(vectors),
-                 "freeze_vectors": freeze_vectors, "bidirectional": bidirectional,
+                 "freeze_vectors": freeze_vectors, "vectors_vocab": vectors_vocab,
+                 "bidirectional": bidirectional,
                  "word_dropout": word_dropout, **net.settings(), **common.settings()}
         model, training = o.configured(given, TaggerConfig(), TRAINING)
         spec = DataSpec(str(train_file), str(dev), file_format, column, scheme)
@@ -90,6 +95,8 @@ def train(
 
 
 def _report(outcome: object) -> None:
+    from rnnkit.data.vectors import coverage_line
+
     metrics = outcome.metrics
     training = metrics["training"]
     _print_scores(metrics, f"dev: {metrics['sentences']} sentences, {metrics['tokens']} tokens; "
@@ -99,9 +106,7 @@ def _report(outcome: object) -> None:
     shown = f"F1 {base['f1']:.2%}, " if "f1" in base else ""
     typer.echo(f"baseline ({base['name']}): {shown}token accuracy {base['accuracy']:.2%}")
     if metrics.get("vectors"):
-        v = metrics["vectors"]
-        typer.echo(f"vectors: {v['found']} of {v['words']} words ({v['coverage']:.1%}) from "
-                   f"{v['file']}")
+        typer.echo(coverage_line(metrics["vectors"]))
 
 
 @app.command()

@@ -2,8 +2,11 @@
 embedding initialised from them.
 
 The file is streamed once and only the vocabulary's vectors are kept, so memory holds
-``len(vocab) x dim`` numbers whatever the file's size (GloVe 6B has 400,000 words). rnnkit
-never downloads vectors: users bring the file (``$RNNKIT_DATA/glove`` has GloVe 6B 50d).
+``len(vocab) x dim`` numbers whatever the file's size (GloVe 6B has 400,000 words), plus, when
+asked, the file's first ``top`` words: GloVe, word2vec and fastText files list the most frequent
+words first, so these are the words a model is likeliest to meet after training (Lample et al.
+2016 give every word with a pretrained vector a row). rnnkit never downloads vectors: users
+bring the file (``$RNNKIT_DATA/glove`` has GloVe 6B 50d).
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from rnnkit.errors import InputError
 class Vectors:
     """The vectors found for some words: ``vectors[word]`` (dim,) float32, keyed by the
     asked word; ``lowercased`` whether the file had no upper-case words (then words were
-    matched case-insensitively); ``missing`` the asked words without a vector."""
+    matched case-insensitively); ``missing`` the asked words without a vector; ``frequent``
+    the file's first words (the most frequent) with their vectors, in the file's order,
+    when `read_vectors` was asked for them."""
 
     dim: int
     vectors: dict[str, np.ndarray]
@@ -33,6 +38,7 @@ class Vectors:
     lowercased: bool
     source: str
     missing: list[str] = field(default_factory=list)
+    frequent: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def coverage(self) -> float:
@@ -51,13 +57,27 @@ class Vectors:
         words = list(dict.fromkeys(words))
         return Vectors(self.dim, {w: self.vectors[w] for w in words if w in self.vectors},
                        len(words), self.lowercased, self.source,
-                       [w for w in words if w not in self.vectors])
+                       [w for w in words if w not in self.vectors], self.frequent)
 
     def report(self) -> dict[str, Any]:
         """JSON-ready facts: file, dimension, coverage and a few missing words."""
         return {"file": self.source, "dim": self.dim, "words": self.asked,
                 "found": len(self.vectors), "coverage": self.coverage,
                 "lowercased": self.lowercased, "missing_examples": self.missing[:10]}
+
+
+def coverage_line(report: dict[str, Any]) -> str:
+    """The line a command prints about its vectors, from a `Vectors.report` (with ``added``,
+    the words taken from the file beyond the training words, when there were any).
+
+    >>> coverage_line({"file": "glove.txt", "words": 4, "found": 3, "coverage": 0.75})
+    'vectors: 3 of 4 words (75.0%) from glove.txt'
+    """
+    line = (f"vectors: {report['found']} of {report['words']} words ({report['coverage']:.1%}) "
+            f"from {report['file']}")
+    if report.get("added"):
+        line += f"; {report['added']} more words of the file have a row"
+    return line
 
 
 def _lines(path: Path) -> Iterator[str]:
@@ -86,8 +106,9 @@ def check_dimension(path: str | Path, dim: int) -> None:
                          f"set --embedding-dim {found}")
 
 
-def read_vectors(path: str | Path, words: Sequence[str]) -> Vectors:
-    """The vectors of ``words`` from a text file of vectors, gzipped (``.gz``) or not.
+def read_vectors(path: str | Path, words: Sequence[str], top: int = 0) -> Vectors:
+    """The vectors of ``words`` from a text file of vectors, gzipped (``.gz``) or not, and
+    of the file's first ``top`` words (`Vectors.frequent`, keyed as in the file).
 
     Each line is a word and its numbers separated by spaces (GloVe); a first line of two
     integers (count and dimension, word2vec and fastText ``.vec``) is skipped. A word is
@@ -103,6 +124,8 @@ def read_vectors(path: str | Path, words: Sequence[str]) -> Vectors:
         >>> found = read_vectors(path, ["EU", "the", "zebra"])
         >>> sorted(found.vectors), found.coverage, found.missing
         (['EU', 'the'], 0.6666666666666666, ['zebra'])
+        >>> list(read_vectors(path, [], top=1).frequent)
+        ['the']
     """
     path = Path(path)
     if not path.is_file():
@@ -111,7 +134,11 @@ def read_vectors(path: str | Path, words: Sequence[str]) -> Vectors:
     for word in dict.fromkeys(words):
         for key in dict.fromkeys((word, word.lower())):
             wanted.setdefault(key, []).append(word)
+    if top < 0:
+        raise InputError(f"--vectors-vocab {top}; expected 0 (no words beyond the asked ones) "
+                         "or more")
     exact: dict[str, np.ndarray] = {}
+    frequent: dict[str, np.ndarray] = {}
     dim, lowercased = None, True
     for number, line in enumerate(_lines(path), start=1):
         word, _, rest = line.rstrip("\r\n").rstrip(" ").partition(" ")
@@ -124,7 +151,7 @@ def read_vectors(path: str | Path, words: Sequence[str]) -> Vectors:
             dim = len(rest.split(" "))
         if lowercased and word != word.lower():
             lowercased = False
-        if word in wanted:
+        if word in wanted or len(frequent) < top:
             try:
                 values = np.array(rest.split(" "), dtype=np.float32)
             except ValueError as err:
@@ -132,7 +159,10 @@ def read_vectors(path: str | Path, words: Sequence[str]) -> Vectors:
             if len(values) != dim:
                 raise InputError(f"--vectors {path}, line {number} has {len(values)} values "
                                  f"where the file has {dim}")
-            exact[word] = values
+            if word in wanted:
+                exact[word] = values
+            if len(frequent) < top:
+                frequent.setdefault(word, values)
     if dim is None:
         raise InputError(f"--vectors {path} holds no vectors")
     found: dict[str, np.ndarray] = {}
@@ -145,7 +175,8 @@ def read_vectors(path: str | Path, words: Sequence[str]) -> Vectors:
             missing.append(word)
         else:
             found[word] = vector
-    return Vectors(dim, found, len(dict.fromkeys(words)), lowercased, str(path), missing)
+    return Vectors(dim, found, len(dict.fromkeys(words)), lowercased, str(path), missing,
+                   frequent)
 
 
 def init_embedding(embedding: nn.Embedding, words: Sequence[str], vectors: Vectors,

@@ -59,9 +59,14 @@ class TaggerConfig:
     dropout: float = 0.5  # on the word+char features and on the sentence layer's output
     vectors: str | None = None  # text file of pretrained word vectors (GloVe, word2vec)
     freeze_vectors: bool = False  # keep the pretrained embedding fixed
+    # with vectors: the file's first (most frequent) words that training never shows get a
+    # row too, so a dev/test word keeps its vector instead of <unk> (Lample et al. 2016 give
+    # every pretrained word a row); 100,000 x 50d is 20 MB of weights
+    vectors_vocab: int = 100_000
     vocab_size: int = 0  # the network's sizes: a Tagger learns them from the data (in its
     char_vocab_size: int = 0  # ``network`` config) and leaves its own config as given
     num_tags: int = 0
+    fixed_words: int = 0  # of vocab_size, the last rows: words only the vectors file has
 
     def validate(self) -> None:
         """Raise `InputError` naming the first bad setting."""
@@ -71,6 +76,9 @@ class TaggerConfig:
         check_choice("output", self.output, OUTPUTS)
         check_counts(self, ("embedding_dim", "hidden_size", "num_layers", "char_dim",
                             "char_hidden", "char_kernel", "min_freq"))
+        if self.vectors_vocab < 0:
+            raise InputError(f"--vectors-vocab {self.vectors_vocab}; expected 0 (only the "
+                             "training words) or more")
         check_fractions(self, ("word_dropout", "dropout"))
         if self.vectors is not None and not Path(self.vectors).is_file():
             raise InputError(f"--vectors {self.vectors}: no such file")
@@ -121,8 +129,11 @@ class SequenceTagger(nn.Module):
         x_t = [E[w_t]; \mathrm{char}(w_t)], \quad o_{1..T} = \mathrm{RNN}(\mathrm{drop}(x_{1..T})),
         \quad e_t = W\,\mathrm{drop}(o_t) + b \in \mathbb{R}^K
 
-    and :math:`p(y \mid e)` from the `CRF` (or a softmax per token). Shapes: words (B, T)
-    long (padded with ``Vocab.pad_index``), chars (B, T, L) long, lengths (B,) -> emissions
+    and :math:`p(y \mid e)` from the `CRF` (or a softmax per token). The word table E is
+    ``embedding`` (the training words, tuned unless frozen) followed by ``fixed`` (the last
+    ``fixed_words`` ids: words only the vectors file has; no training sentence reaches them,
+    so they get no gradient and are kept out of the optimiser). Shapes: words (B, T) long
+    (padded with ``Vocab.pad_index``), chars (B, T, L) long, lengths (B,) -> emissions
     (B, T, K).
 
     Example:
@@ -139,10 +150,14 @@ class SequenceTagger(nn.Module):
                  scheme: str | None = None) -> None:
         super().__init__()
         c = self.config = config
-        if c.vocab_size < 3 or c.num_tags < 1:
-            raise InputError(f"vocab_size={c.vocab_size} and num_tags={c.num_tags}; expected "
-                             "at least 3 and 1 (they come from the training data)")
-        self.embedding = nn.Embedding(c.vocab_size, c.embedding_dim, padding_idx=Vocab.pad_index)
+        if c.vocab_size - c.fixed_words < 3 or c.num_tags < 1:
+            raise InputError(f"vocab_size={c.vocab_size} (fixed_words={c.fixed_words}) and "
+                             f"num_tags={c.num_tags}; expected at least 3 tuned words and 1 tag "
+                             "(they come from the training data)")
+        self.embedding = nn.Embedding(c.vocab_size - c.fixed_words, c.embedding_dim,
+                                      padding_idx=Vocab.pad_index)
+        self.fixed = nn.Embedding(c.fixed_words, c.embedding_dim).requires_grad_(False) \
+            if c.fixed_words else None
         self.chars = None if c.char_features == "none" else CharFeatures(c)
         features = c.embedding_dim + (0 if self.chars is None else self.chars.size)
         self.drop = nn.Dropout(c.dropout)
@@ -159,7 +174,7 @@ class SequenceTagger(nn.Module):
         if self.training and self.config.word_dropout > 0:
             drop = torch.rand(words.shape, device=words.device) < self.config.word_dropout
             words = words.masked_fill(drop & (words != Vocab.pad_index), Vocab.unk_index)
-        x = self.embedding(words)  # (B, T, E)
+        x = self.embed(words)  # (B, T, E)
         if self.chars is not None:
             B, T, L = chars.shape
             # each distinct spelling once: a batch repeats its words ("the", ",", padding)
@@ -171,6 +186,14 @@ class SequenceTagger(nn.Module):
         result = self.rnn(self.drop(x), lengths=lengths, trace=trace)
         emissions = self.head(self.drop(result[0]))
         return (emissions, result[2]) if trace else emissions
+
+    def embed(self, words: Tensor) -> Tensor:
+        """The word vectors (B, T, E) of ids (B, T): rows of ``embedding``, then of ``fixed``."""
+        tuned = self.embedding.num_embeddings
+        x = self.embedding(words.clamp(max=tuned - 1))
+        if self.fixed is None:
+            return x
+        return torch.where((words >= tuned)[..., None], self.fixed((words - tuned).clamp(min=0)), x)
 
     @staticmethod
     def mask(lengths: Tensor, steps: int) -> Tensor:
@@ -245,8 +268,10 @@ def tagged_loader(data: TaggedBatches, batch_size: int, shuffle: bool,
 class Tagger(Estimator):
     """A sequence tagger estimator: ``fit`` on tagged sentences, then tag any tokens.
 
-    The word and character vocabularies and the tag set come from the training sentences;
-    the network is built from their sizes at fit time. The dev score that early stopping
+    The word and character vocabularies and the tag set come from the training sentences
+    (with ``vectors``, the word vocabulary also takes the file's ``vectors_vocab`` most
+    frequent words, so words first met at test time keep their pretrained vector); the
+    network is built from their sizes at fit time. The dev score that early stopping
     follows is conlleval's F1 for chunk tags, else token accuracy.
 
     Example:
@@ -272,6 +297,7 @@ class Tagger(Estimator):
         self.tags: list[str] = []
         self.scheme: str | None = None
         self.vectors: dict[str, Any] | None = None  # coverage report of --vectors
+        self.fixed_words = 0  # the vocabulary's last words: from the vectors file alone
         self.net: SequenceTagger | None = None
         self.device = torch.device("cpu")
 
@@ -315,11 +341,13 @@ class Tagger(Estimator):
 
     def _read_vectors(self, sentences: Sequence[Sequence[str]]) -> Vectors:
         """The vectors of the training words, each asked as it is (lower-cased when so
-        configured) and in the `digits_as_zero` form that `normalise` falls back to."""
+        configured) and in the `digits_as_zero` form that `normalise` falls back to, and of
+        the file's ``vectors_vocab`` first words."""
         cased = dict.fromkeys(w.lower() if self.config.lowercase else w
                               for s in sentences for w in s)
         return read_vectors(self.config.vectors,
-                            list(cased | dict.fromkeys(map(self.digits_as_zero, cased))))
+                            list(cased | dict.fromkeys(map(self.digits_as_zero, cased))),
+                            top=self.config.vectors_vocab)
 
     def encode(self, sentences: Sequence[Sequence[str]]) -> TaggedBatches:
         """Word and character ids of tokenised sentences (unknown -> ``<unk>``)."""
@@ -340,19 +368,25 @@ class Tagger(Estimator):
         self.scheme = detect_scheme(train.tags)
         found = self._read_vectors(train.tokens) if c.vectors is not None else None
         known = () if found is None else found.vectors
-        self.words = Vocab.build([[self.normalise(w, known) for w in s] for s in train.tokens],
-                                 c.min_freq)
+        tuned = Vocab.build([[self.normalise(w, known) for w in s] for s in train.tokens],
+                            c.min_freq)
+        added = [] if found is None else [w for w in found.frequent if w not in tuned]
+        self.words = Vocab([*tuned.tokens, *added], tuned.n_specials)
+        self.fixed_words = len(added)
         self.chars = Vocab.build([list(w) for s in train.tokens for w in s])
         self.network = replace(c, vocab_size=len(self.words), char_vocab_size=len(self.chars),
-                               num_tags=len(self.tags))
+                               num_tags=len(self.tags), fixed_words=self.fixed_words)
         torch.manual_seed(t.seed)
         self.net = SequenceTagger(self.network, self.tags, self.scheme)
         self.vectors = None
         if found is not None:
-            found = found.only(self.words.tokens[self.words.n_specials:])
-            init_embedding(self.net.embedding, self.words.tokens, found, c.freeze_vectors,
-                           t.seed)
-            self.vectors = found.report()
+            found = found.only(tuned.tokens[tuned.n_specials:])
+            init_embedding(self.net.embedding, tuned.tokens, found, c.freeze_vectors, t.seed)
+            if added:
+                with torch.no_grad():
+                    self.net.fixed.weight.copy_(torch.from_numpy(
+                        np.stack([found.frequent[w] for w in added])))
+            self.vectors = {**found.report(), "added": len(added)}
         index = {tag: k for k, tag in enumerate(self.tags)}
         train_data = self.encode(train.tokens)
         train_data.tags = [[index[tag] for tag in s] for s in train.tags]
@@ -444,7 +478,7 @@ class Tagger(Estimator):
     def state(self) -> dict[str, Any]:
         """The run's config.json entries (the vocabularies are a separate file)."""
         return {**self.settings(), "tags": list(self.tags), "scheme": self.scheme,
-                "vectors": self.vectors}
+                "vectors": self.vectors, "fixed_words": self.fixed_words}
 
     def vocabularies(self) -> dict[str, Any]:
         """The run's vocab.json: the word and character vocabularies."""
@@ -469,8 +503,14 @@ class Tagger(Estimator):
         tagger.words = Vocab.from_dict(words, f"{where}: word vocabulary")
         tagger.chars = Vocab.from_dict(chars, f"{where}: character vocabulary")
         tagger.tags, tagger.scheme, tagger.vectors = tags, scheme, state.get("vectors")
+        tagger.fixed_words = state.get("fixed_words", 0)  # runs before it had none
+        if not isinstance(tagger.fixed_words, int) or \
+                not 0 <= tagger.fixed_words <= len(tagger.words) - 3:
+            raise InputError(f"{where}: fixed_words={tagger.fixed_words!r} does not fit a "
+                             f"vocabulary of {len(tagger.words)} words")
         tagger.network = replace(model, vectors=None, vocab_size=len(tagger.words),
-                                 char_vocab_size=len(tagger.chars), num_tags=len(tags))
+                                 char_vocab_size=len(tagger.chars), num_tags=len(tags),
+                                 fixed_words=tagger.fixed_words)
         tagger.network.validate()
         tagger.net = load_checked(SequenceTagger(tagger.network, tags, scheme), weights, where)
         return tagger

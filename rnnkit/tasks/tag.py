@@ -142,7 +142,7 @@ class TagTask(Task[tuple[TaggedSentences, TaggedSentences]]):
 
 
 #: The entries of a tag run's config.json.
-KEYS = {"data", "model", "train", "tags", "scheme", "vectors"}
+KEYS = {"data", "model", "train", "tags", "scheme", "vectors", "fixed_words"}
 
 
 def load(run_dir: Path) -> tuple[Tagger, DataSpec]:

@@ -109,3 +109,20 @@ def test_unknown_options_and_runs_exit_2(files, tmp_path, capsys):
     assert "has 3 dimensions but the embedding 8; set --embedding-dim 3" in \
         capsys.readouterr().err
     assert main(["tag", "predict", "--run", str(tmp_path / "nope"), "word"]) == 2
+
+
+def test_a_word_only_the_vectors_file_has_keeps_its_row_in_the_run(files, tmp_path, capsys):
+    vectors = tmp_path / "glove.txt"
+    vectors.write_text("".join(f"{w} " + " ".join(["0.5"] * 8) + "\n"
+                               for w in ("eu", "london", "says", "zurich")))
+    out = tmp_path / "run"
+    assert train_small(files, out, "--vectors", str(vectors), "--vectors-vocab", "3") == 0
+    shown = capsys.readouterr().out
+    assert "vectors: 2 of " in shown and "; 1 more words of the file have a row" in shown
+    assert json.loads((out / "config.json").read_text())["fixed_words"] == 1
+    assert main(["tag", "explain", "--run", str(out), "London or Zurich",
+                 "--out", str(tmp_path / "why.png"), "--json"]) == 0
+    why = json.loads(capsys.readouterr().out)
+    assert [row["unknown"] for row in why["tokens"]] == [False, True, True]
+    assert main(["tag", "evaluate", "--run", str(out), "--data", str(files[1]), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["tokens"] == 11

@@ -115,3 +115,50 @@ def test_number_words_match_their_own_vector_before_the_digit_fallback(tmp_path)
     assert [tagger.normalise(w) for w in ("10th", "11th", "1997", "99")] == \
         ["10th", "00th", "0000", "00"]
     assert tagger.vectors["found"] == 2 and tagger.vectors["words"] == len(tagger.words) - 2
+
+
+def test_words_only_the_vectors_file_has_keep_their_vector_at_test_time(tmp_path):
+    oslo, lima = [0.25] * 8, [-0.5] * 8
+    path = write_vectors(tmp_path / "v.txt", False, [
+        "is " + " ".join(["1"] * 8), "oslo " + " ".join(map(str, oslo)),
+        "rome " + " ".join(["3"] * 8), "lima " + " ".join(map(str, lima)),
+        "zork " + " ".join(["2"] * 8)])
+    settings = TrainSettings(epochs=2, lr=0.05, patience=None)
+    tagger = Tagger(TaggerConfig(**SMALL, vectors=str(path), vectors_vocab=4), settings)
+    tagger.fit(DATA, DATA, progress=False)
+    # the file's first 4 words: "is" and "rome" are training words, "oslo" and "lima" get
+    # new rows; "zork" (5th) does not
+    assert tagger.words.tokens[-2:] == ["oslo", "lima"] and tagger.fixed_words == 2
+    assert tagger.vectors["added"] == 2 and len(tagger.words) == tagger.network.vocab_size
+    words = tagger.encode([["Oslo", "is", "LIMA", "Zork"]]).words[0]
+    assert words[-1] == tagger.words.unk_index and tagger.words.unk_index not in words[:3]
+    vectors = tagger.net.embed(torch.tensor([words]))[0]
+    assert vectors[0].tolist() == oslo and vectors[2].tolist() == lima
+    assert vectors[1].tolist() != [1.0] * 8  # a training word's row is tuned (not frozen)
+    assert not tagger.net.fixed.weight.requires_grad
+    state = {k: v for k, v in tagger.state().items()}
+    weights = {k: v.clone() for k, v in tagger.net.state_dict().items()}
+    again = Tagger.from_state(state, tagger.vocabularies(), weights, "config.json")
+    sentence = [["Oslo", "is", "in", "Lima"]]
+    assert again.encode(sentence).words == tagger.encode(sentence).words
+    assert torch.equal(again.net.embed(torch.tensor([words]))[0], vectors)
+    assert again.predict_proba(sentence)[0] == pytest.approx(tagger.predict_proba(sentence)[0])
+
+    only_training = Tagger(TaggerConfig(**SMALL, vectors=str(path), vectors_vocab=0), settings)
+    only_training.fit(DATA, DATA, progress=False)
+    assert only_training.fixed_words == 0 and only_training.net.fixed is None
+    assert only_training.encode([["Oslo"]]).words[0] == [only_training.words.unk_index]
+    with pytest.raises(InputError, match="--vectors-vocab -1"):
+        Tagger(TaggerConfig(**SMALL, vectors=str(path), vectors_vocab=-1)).check(DATA, DATA)
+    with pytest.raises(InputError, match="fixed_words=99 does not fit"):
+        Tagger.from_state({**state, "fixed_words": 99}, tagger.vocabularies(), weights, "c")
+
+
+def test_vectors_reader_keeps_the_files_first_words(tmp_path):
+    path = write_vectors(tmp_path / "v.vec", True, ["the 1 2 3", "of 0 0 1", "eu -1 0.5 2"])
+    found = read_vectors(path, ["EU", "zebra"], top=2)
+    assert list(found.frequent) == ["the", "of"] and found.frequent["of"].tolist() == [0, 0, 1]
+    assert list(found.vectors) == ["EU"] and found.coverage == 0.5
+    assert list(found.only(["EU"]).frequent) == ["the", "of"]
+    assert list(read_vectors(path, [], top=10).frequent) == ["the", "of", "eu"]
+    assert read_vectors(path, ["eu"]).frequent == {}
