@@ -253,14 +253,26 @@ def default_plot_path(run_dir: Path, text: str) -> Path:
     return Path(run_dir) / f"explain-{words}-{digest}.png"
 
 
-def explain(run_dir: Path, text: str, out: Path | None = None) -> tuple[Explanation, Path]:
-    """Explain one text with a run and write the figure (default `default_plot_path`)."""
-    from rnnkit.plots.text import explain_figure
+def explain_plot_path(run_dir: Path, text: str, out: Path | None = None) -> Path:
+    """Where ``explain`` writes the figure of ``text``: ``out``, else `default_plot_path`.
+    Raises `InputError` unless the name ends in .png (the tagger's ``explain`` uses it too).
 
-    clf, _ = load(run_dir)
+    >>> explain_plot_path(Path("runs/x"), "Hi", Path("why.svg"))
+    Traceback (most recent call last):
+    rnnkit.errors.InputError: --out why.svg: the figure is a PNG; give a file name ending in .png
+    """
     path = Path(out) if out is not None else default_plot_path(run_dir, text)
     if path.suffix.lower() != ".png":
         raise InputError(f"--out {path}: the figure is a PNG; give a file name ending in .png")
+    return path
+
+
+def explain(run_dir: Path, text: str, out: Path | None = None) -> tuple[Explanation, Path]:
+    """Explain one text with a run and write the figure (see `explain_plot_path`)."""
+    from rnnkit.plots.text import explain_figure
+
+    clf, _ = load(run_dir)
+    path = explain_plot_path(run_dir, text, out)
     explanation = explain_text(clf, text)
     e = explanation
     figure = explain_figure(e.tokens, e.probs, e.classes, e.predicted, e.gates, e.unknown)

@@ -4,8 +4,6 @@ token-by-token explanation (tag probabilities, CRF transitions, gates)."""
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +20,7 @@ from rnnkit.io.files import read_json, save_figure, write_bytes, write_json
 from rnnkit.io.weights import load_weights, save_weights
 from rnnkit.models.tagger import Tagger
 from rnnkit.runs import load_config
+from rnnkit.tasks.classify import explain_plot_path
 from rnnkit.tasks.workflow import Task, register
 from rnnkit.train.fit import FitResult
 
@@ -260,19 +259,11 @@ def explain_figure(e: Explanation) -> Any:
     return fig
 
 
-def default_plot_path(run_dir: Path, text: str) -> Path:
-    """``RUN/explain-<first words>-<hash>.png``: one file per sentence."""
-    words = "-".join(re.findall(r"\w+", text.lower())[:6])[:40] or "text"
-    digest = hashlib.sha1(text.encode()).hexdigest()[:8]
-    return Path(run_dir) / f"explain-{words}-{digest}.png"
-
-
 def explain(run_dir: Path, text: str, out: Path | None = None) -> tuple[Explanation, Path]:
-    """Explain one sentence with a run and write the figure (default `default_plot_path`)."""
+    """Explain one sentence with a run and write the figure (``out``, by default
+    ``RUN/explain-<first words>-<hash>.png``; see `rnnkit.tasks.classify.explain_plot_path`)."""
     tagger, _ = load(run_dir)
-    path = Path(out) if out is not None else default_plot_path(run_dir, text)
-    if path.suffix.lower() != ".png":
-        raise InputError(f"--out {path}: the figure is a PNG; give a file name ending in .png")
+    path = explain_plot_path(run_dir, text, out)
     explanation = explain_sentence(tagger, text)
     save_figure(explain_figure(explanation), path, dpi=90)
     return explanation, path
