@@ -17,8 +17,9 @@ TRAIN_EXAMPLE = """
 Example (CoNLL-2003 named entities: char BiLSTM + word BiLSTM + CRF with GloVe vectors):
 
   rnnkit tag train --train $RNNKIT_DATA/conll2003/train.txt \\
-      --dev $RNNKIT_DATA/conll2003/valid.txt --column 3 \\
-      --vectors $RNNKIT_DATA/glove/glove.6B.50d.txt.gz --embedding-dim 50 --out runs/ner
+      --dev $RNNKIT_DATA/conll2003/valid.txt --column 3 --scheme iobes \\
+      --vectors $RNNKIT_DATA/glove/glove.6B.50d.txt.gz --embedding-dim 50 \\
+      --vectors-vocab 400000 --out runs/ner
 
 Files: CoNLL columns (word first, a blank line between sentences; --column picks the tag,
 0-based, the last by default), token<TAB>tag (UD), or one sentence per line of word/TAG.
