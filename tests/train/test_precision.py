@@ -17,6 +17,7 @@ from rnnkit.train.module import float32_loss
 from rnnkit.train.settings import TrainSettings
 
 CPU = torch.device("cpu")
+BF16 = {"precision": "bf16-mixed", "device": "cpu"}  # on the CPU, also where a GPU is seen
 
 
 @pytest.fixture
@@ -86,7 +87,7 @@ def test_bf16_without_native_support_falls_back_to_float32_with_a_note(monkeypat
     assert training_precision("bf16-mixed", CPU)[0] == "32"
     x, y = torch.randn(32, 3), torch.randint(0, 2, (32,))
     result = fit(nn.Linear(3, 2), nn.functional.cross_entropy, batches([(x, y)]),
-                 settings=TrainSettings(epochs=1, precision="bf16-mixed"), progress=False)
+                 settings=TrainSettings(epochs=1, **BF16), progress=False)
     assert result.precision == "32"
     assert "no native bfloat16" in capsys.readouterr().err
     facts = result.report()
@@ -147,7 +148,7 @@ def test_bf16_training_keeps_weights_and_optimiser_state_float32(bf16_cpu, seen,
     model = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 2))
     result = fit(model, nn.functional.cross_entropy,
                  batches([(x[:32], y[:32]), (x[32:], y[32:])]),
-                 settings=TrainSettings(epochs=2, lr=0.05, precision="bf16-mixed"),
+                 settings=TrainSettings(epochs=2, lr=0.05, **BF16),
                  progress=False, checkpoint_dir=tmp_path)
     assert result.precision == "bf16-mixed" and result.report()["precision"] == "bf16-mixed"
     assert seen["outputs"] == {torch.bfloat16} and seen["losses"] == {torch.float32}
@@ -172,13 +173,13 @@ def test_a_bf16_run_resumes_to_the_same_weights(bf16_cpu, tmp_path):
     def run(epochs, resume=False):
         model = net()
         fit(model, nn.functional.cross_entropy, batches(pairs), settings=TrainSettings(
-            epochs=epochs, lr=0.05, patience=None, precision="bf16-mixed"), progress=False,
+            epochs=epochs, lr=0.05, patience=None, **BF16), progress=False,
             checkpoint_dir=tmp_path / "ckpt", resume=resume)
         return model
 
     whole = net()
     fit(whole, nn.functional.cross_entropy, batches(pairs), settings=TrainSettings(
-        epochs=4, lr=0.05, patience=None, precision="bf16-mixed"), progress=False)
+        epochs=4, lr=0.05, patience=None, **BF16), progress=False)
     run(2)
     resumed = run(4, resume=True)
     for a, b in zip(resumed.parameters(), whole.parameters(), strict=True):
@@ -193,7 +194,7 @@ def _forecaster():
 
     series = co2().slice(0, 300)
     fc = Forecaster(ForecasterConfig(lookback=20, hidden_size=8, num_layers=1),
-                    TrainSettings(epochs=3, patience=None, precision="bf16-mixed"))
+                    TrainSettings(epochs=3, patience=None, **BF16))
     return fc.fit(series, progress=False)
 
 
@@ -206,7 +207,7 @@ def _panel():
     panel = Panel(values[:, None], [0, 120, 240, 360], ["a", "b", "c"], ["y"])
     fc = GlobalForecaster(GlobalConfig(lookback=24, horizon=6, hidden_size=16),
                           TrainSettings(epochs=3, batch_size=64, patience=None,
-                                        precision="bf16-mixed"))
+                                        **BF16))
     return fc.fit(panel, progress=False)
 
 
@@ -219,7 +220,7 @@ def _classifier():
     train = TextTable(5 * good + 5 * bad, 20 * ["pos"] + 20 * ["neg"], [*range(40)], "")
     clf = TextClassifier(ClassifierConfig(hidden_size=16, embedding_dim=16, num_layers=1),
                          TrainSettings(epochs=3, batch_size=8, lr=1e-2, patience=None,
-                                       precision="bf16-mixed"))
+                                       **BF16))
     return clf.fit(train, dev=train, progress=False)
 
 
@@ -231,7 +232,7 @@ def _tagger():
                         [["B-LOC", "O", "O"], ["B-PER", "O", "O"]] * 4, [1] * 8, "")
     tagger = Tagger(TaggerConfig(embedding_dim=8, hidden_size=8, char_dim=4, char_hidden=4,
                                  dropout=0.0),
-                    TrainSettings(epochs=3, lr=0.05, patience=None, precision="bf16-mixed"))
+                    TrainSettings(epochs=3, lr=0.05, patience=None, **BF16))
     return tagger.fit(s, s, progress=False)
 
 
@@ -243,7 +244,7 @@ def _translator():
                             ["a dog runs .", "a cat sleeps ."] * 4, lines=[*range(8)],
                             origin="")
     tr = Translator(Seq2SeqConfig(hidden_size=16, embedding_dim=8), CorpusConfig(min_freq=1),
-                    TrainSettings(epochs=3, lr=1e-2, patience=None, precision="bf16-mixed"))
+                    TrainSettings(epochs=3, lr=1e-2, patience=None, **BF16))
     return tr.fit(corpus, valid=corpus, progress=False)
 
 
@@ -255,7 +256,7 @@ def _summarizer():
                          ["meeting friday", "call"] * 4, [["meeting friday"], ["call"]] * 4, "")
     s = Summarizer(SummarizerConfig(hidden_size=8, embedding_dim=8),
                    replace(CORPUS, min_freq=1),
-                   TrainSettings(epochs=3, lr=1e-2, patience=None, precision="bf16-mixed"))
+                   TrainSettings(epochs=3, lr=1e-2, patience=None, **BF16))
     return s.fit(data, data, progress=False)
 
 
@@ -264,7 +265,7 @@ def _captioner():
     from rnnkit.models.captioner import CaptionerConfig, ImageCaptioner
 
     cap = ImageCaptioner(CaptionerConfig(channels=[4, 8], hidden_size=16, monitor="exact"),
-                         train=TrainSettings(epochs=3, patience=None, precision="bf16-mixed"))
+                         train=TrainSettings(epochs=3, patience=None, **BF16))
     return cap.fit(digit_scenes("train", 64).caption_set(), digit_scenes("val", 8).caption_set(),
                    progress=False)
 
@@ -275,7 +276,7 @@ def _language_model():
     text = "A dog runs on the grass.\nA cat sleeps on a mat.\n" * 40
     lm = LanguageModel(LanguageModelConfig(hidden_size=32, seq_length=32),
                        TrainSettings(epochs=3, batch_size=4, lr=0.02, patience=None,
-                                     precision="bf16-mixed"))
+                                     **BF16))
     return lm.fit(text, valid=text[-96:], progress=False)
 
 
