@@ -105,6 +105,8 @@ def main() -> None:
     parser.add_argument("--vectors-vocab", type=int, default=GLOVE_WORDS,
                         help="the GloVe file's most frequent words that get a row (0: the "
                              "training words only)")
+    parser.add_argument("--freeze-vectors", action="store_true",
+                        help="keep the training words' GloVe rows fixed too")
     parser.add_argument("--output", choices=OUTPUTS, default="crf")
     parser.add_argument("--scheme", choices=[*SCHEMES, "asread"], default="iobes",
                         help="chunk scheme the tagger learns (asread: the file's own)")
@@ -117,7 +119,8 @@ def main() -> None:
     train, dev, test = read(task, root, args.seed, None if args.scheme == "asread" else args.scheme)
     vectors = None if args.no_vectors else str(root / "glove" / "glove.6B.50d.txt.gz")
     config = TaggerConfig(embedding_dim=100 if vectors is None else 50, vectors=vectors,
-                          vectors_vocab=args.vectors_vocab, output=args.output)
+                          vectors_vocab=args.vectors_vocab, output=args.output,
+                          freeze_vectors=args.freeze_vectors)
     settings = replace(TRAINING, max_minutes=args.max_minutes, seed=args.seed,
                        device=args.device)
     tagger = Tagger(config, settings)
@@ -148,6 +151,7 @@ def main() -> None:
         "out_of_time": result.out_of_time, "train_seconds": round(seconds, 1),
         "max_minutes": args.max_minutes, "threads": args.threads, "seed": args.seed,
         "device": str(tagger.device), "vectors_vocab": 0 if vectors is None else args.vectors_vocab,
+        "freeze_vectors": args.freeze_vectors,
     }))
 
 
