@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -60,14 +60,10 @@ def train(
     output_dropout: float | None = typer.Option(None, help="Dropout on the sentence vector."),
     ensemble: int | None = typer.Option(None, help="Networks trained side by side, their "
                                                    "probabilities averaged (default 1)."),
-    vectors: Path | None = typer.Option(None, help="Pretrained word vectors (GloVe, word2vec, "
-                                                   "fastText text; .gz or not); set "
-                                                   "--embedding-dim to their size."),
-    freeze_vectors: bool | None = typer.Option(None, "--freeze-vectors/--tune-vectors",
-                                               help="Keep the pretrained vectors fixed."),
     *,
     net: o.Network,
     vocab: o.Vocabulary,
+    vectors: o.Vectors,
     common: o.Training,
 ) -> None:
     """Train a text classifier, score it on the dev set, write a run.
@@ -84,8 +80,7 @@ def train(
         given = {
             "bidirectional": bidirectional, "pooling": pooling, "word_dropout": word_dropout,
             "embedding_dropout": embedding_dropout, "output_dropout": output_dropout,
-            "ensemble": ensemble, "vectors": None if vectors is None else str(vectors),
-            "freeze_vectors": freeze_vectors, **net.settings(), **vocab.settings(),
+            "ensemble": ensemble, **vectors.settings(), **net.settings(), **vocab.settings(),
             **common.settings(),
         }
         model, training = o.configured(given, ClassifierConfig(), TRAINING)
@@ -96,8 +91,6 @@ def train(
 
 
 def _report(outcome: object) -> None:
-    from rnnkit.data.vectors import coverage_line
-
     metrics, c = outcome.metrics, outcome.task.estimator.config
     kind = ("Bi" if c.bidirectional else "") + c.cell.upper()
     _print_metrics(metrics, f"dev: {metrics['examples']} texts; "
@@ -105,60 +98,66 @@ def _report(outcome: object) -> None:
                    f"{metrics['vocab_size']} words, {metrics['training']['epochs_run']} epochs "
                    f"(kept {metrics['training']['best_epoch']}), "
                    f"{metrics['training']['seconds']:.1f} s")
-    if metrics.get("vectors"):
-        typer.echo(coverage_line(metrics["vectors"]))
+    o.Vectors.report(metrics)
 
 
-@app.command()
-def predict(
-    run: Run,
-    texts: list[str] = typer.Argument(None, help="Texts to classify."),
-    file: Path | None = typer.Option(None, help="TSV/CSV with the run's text column, or one "
-                                                "text per line."),
-    as_json: o.Records = False,
-) -> None:
-    """Classify texts with a trained run: label and probability per text.
-
-    Example: rnnkit classify predict --run runs/sst2 "a gorgeous , witty film" "tedious ."
-    """
-    from rnnkit.tasks.classify import predict as predict_task
-
-    table = predict_task(run, texts or [], None if file is None else str(file))
-    if as_json:
-        typer.echo(table.to_json(orient="records", force_ascii=False))
-        return
+def _show_labels(table: Any) -> None:
     for row in table.itertuples(index=False):
         true = f"\t(true {row.true})" if "true" in table.columns else ""
         typer.echo(f"{row.label}\t{row.probability:.3f}\t{row.text}{true}")
 
 
 @app.command()
+@o.prints(_show_labels, "the records")
+def predict(
+    run: Run,
+    texts: list[str] = typer.Argument(None, help="Texts to classify."),
+    file: Path | None = typer.Option(None, help="TSV/CSV with the run's text column, or one "
+                                                "text per line."),
+) -> Any:  # a pandas DataFrame
+    """Classify texts with a trained run: label and probability per text.
+
+    Example: rnnkit classify predict --run runs/sst2 "a gorgeous , witty film" "tedious ."
+    """
+    from rnnkit.tasks.classify import predict as predict_task
+
+    return predict_task(run, texts or [], None if file is None else str(file))
+
+
+@app.command()
+@o.prints(lambda metrics: _print_metrics(metrics, f"{metrics['data']}: {metrics['examples']} "
+                                                  "texts"), "the metrics")
 def evaluate(
     run: Run,
     data: Path = typer.Option(..., help="Labelled texts (TSV/CSV with the run's columns)."),
-    as_json: o.Json = False,
-) -> None:
+) -> dict:
     """Score a trained run on labelled texts: accuracy, macro-F1, confusion matrix.
 
     Example: rnnkit classify evaluate --run runs/sst2 --data $RNNKIT_DATA/sst2/dev.tsv
     """
     from rnnkit.tasks.classify import evaluate_run
 
-    metrics = evaluate_run(run, str(data))
-    if as_json:
-        typer.echo(json.dumps(metrics))
-    else:
-        _print_metrics(metrics, f"{data}: {metrics['examples']} texts")
+    return {"data": str(data), **evaluate_run(run, str(data))}
+
+
+def _show_explanation(result: dict) -> None:
+    typer.echo(f"prediction: {result['label']} (p = {result['probability']:.3f})")
+    typer.echo(f"words that moved P({result['label']}) most:")
+    for item in result["top_words"]:
+        typer.echo(f"  {item['change']:+.3f}  {item['word']}")
+    if result["unknown_words"]:
+        typer.echo(f"unknown words (read as <unk>): {' '.join(result['unknown_words'])}")
+    typer.echo(f"plot written to {result['plot']}")
 
 
 @app.command()
+@o.prints(_show_explanation, "the explanation")
 def explain(
     run: Run,
     text: str = typer.Argument(..., help="The text to explain."),
     out: Path | None = typer.Option(None, help="PNG to write (default RUN/explain-....png)."),
     top: int = typer.Option(5, help="How many of the most influential words to print."),
-    as_json: bool = typer.Option(False, "--json", help="Print the explanation as JSON."),
-) -> None:
+) -> dict:
     """The glass box on text: the judgement after each word, the gates per word, a plot.
 
     Prints the words that moved the predicted class's probability most (each word's change,
@@ -174,14 +173,4 @@ def explain(
     if top < 1:
         raise InputError(f"--top {top}; expected at least 1")
     explanation, path = explain_task(run, text, out)
-    result = explanation.to_dict(top)
-    if as_json:
-        typer.echo(json.dumps({**result, "plot": str(path)}, ensure_ascii=False))
-        return
-    typer.echo(f"prediction: {result['label']} (p = {result['probability']:.3f})")
-    typer.echo(f"words that moved P({result['label']}) most:")
-    for item in result["top_words"]:
-        typer.echo(f"  {item['change']:+.3f}  {item['word']}")
-    if result["unknown_words"]:
-        typer.echo(f"unknown words (read as <unk>): {' '.join(result['unknown_words'])}")
-    typer.echo(f"plot written to {path}")
+    return {**explanation.to_dict(top), "plot": str(path)}

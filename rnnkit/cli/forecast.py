@@ -176,7 +176,7 @@ def train(
                   "--spectral-radius": spectral_radius, "--leak-rate": leak_rate,
                   "--ridge": ridge, "--washout": washout, "--scaler": scaler, "--loss": loss,
                   "--interval": interval, "--val-fraction": val_fraction}
-        _refuse([k for k, v in single.items() if v not in (None, [])],
+        o.refuse([k for k, v in single.items() if v not in (None, [])],
                 "single-series options; with --id the model is set by --model mqrnn|deepar|"
                 "esrnn and the panel options (see --help)")
         network = {"model": model, "cell": cell, "hidden_size": hidden_size,
@@ -189,7 +189,7 @@ def train(
 
         o.run_training("panel", build_panel, common, report=_panel_report)
         return
-    _refuse([f"--{k.replace('_', '-')}" for k in panel.given()],
+    o.refuse([f"--{k.replace('_', '-')}" for k in panel.given()],
             "panel options: they need --id COLUMN (a long table) or --wide")
 
     def build() -> object:
@@ -230,13 +230,6 @@ def _is_panel(run: Path) -> bool:
         return False  # the forecast loader reports what is wrong with the folder
 
 
-def _refuse(names: list[str], what: str) -> None:
-    from rnnkit.errors import InputError
-
-    if names:
-        raise InputError(f"{', '.join(names)}: {what}")
-
-
 def _panel_task(csv: Path | None, target: list[str], time: str | None, fill: str | None,
                 sep: str | None, decimal: str | None, test_size: int | None,
                 period: int | None, network: dict[str, Any], panel: PanelOptions,
@@ -275,7 +268,7 @@ def _panel_task(csv: Path | None, target: list[str], time: str | None, fill: str
         model["lags"] = _numbers(panel.lags, int, "--lags")
     if network["model"] is None:
         model["model"] = "mqrnn"
-    _refuse([f"--{name}" for name, models in ONLY_FOR.items()
+    o.refuse([f"--{name}" for name, models in ONLY_FOR.items()
              if model[name] is not None and model["model"] not in models],
             f"not used by --model {model['model']} (only by deepar); leave them out")
     config, train = o.configured({k: v for k, v in {**model, **common.settings()}.items()
@@ -370,7 +363,7 @@ def predict(
         from rnnkit.tasks import panel as panel_task
 
         if rolling:
-            _refuse(["--rolling"], "not for a panel run (its forecasts are direct, from each "
+            o.refuse(["--rolling"], "not for a panel run (its forecasts are direct, from each "
                                    "series' last row)")
         table = panel_task.predict(run, data, horizon)
         table.attrs["long"] = True
@@ -418,7 +411,7 @@ def evaluate(
     if _is_panel(run):
         from rnnkit.tasks.panel import evaluate_run as evaluate_panel
 
-        _refuse([name for name, given in (("--test-size", test_size is not None),
+        o.refuse([name for name, given in (("--test-size", test_size is not None),
                                           ("--backtest", backtest)) if given],
                 "not for a panel run: it scores each series' last --horizon rows")
         return evaluate_panel(run, None if csv is None else str(csv))
@@ -463,10 +456,10 @@ def explain(
         from rnnkit.tasks.panel import explain as explain_panel
 
         if series is None:
-            _refuse(["--series"], "required for a panel run: name the series to explain")
-        _refuse(["--origin"] if origin is not None else [],
+            o.refuse(["--series"], "required for a panel run: name the series to explain")
+        o.refuse(["--origin"] if origin is not None else [],
                 "not for a panel run: it explains the forecast from the series' last row")
         return explain_panel(run, series, None if csv is None else str(csv), out)
     if series is not None:
-        _refuse(["--series"], "only for a panel run (trained with --id)")
+        o.refuse(["--series"], "only for a panel run (trained with --id)")
     return explain_task(run, None if csv is None else str(csv), origin, out)

@@ -144,6 +144,36 @@ class Vocabulary:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+@dataclass
+class Vectors:
+    """Pretrained word vectors for a text model's embedding: the options of every group that
+    can start from them."""
+
+    vectors: Annotated[Path | None, typer.Option(
+        help="Pretrained word vectors (GloVe, word2vec, fastText text; .gz or not); set "
+             "--embedding-dim to their size.")] = None
+    freeze_vectors: Annotated[bool | None, typer.Option(
+        "--freeze-vectors/--tune-vectors", help="Keep the pretrained vectors fixed (default: "
+                                                "tune them).")] = None
+
+    def settings(self) -> dict[str, Any]:
+        """The options by their config names (None: not given); `InputError` for
+        --freeze-vectors/--tune-vectors without --vectors."""
+        if self.vectors is None:
+            refuse(["--freeze-vectors/--tune-vectors"] if self.freeze_vectors is not None else [],
+                   "only with --vectors FILE")
+        return {"vectors": None if self.vectors is None else str(self.vectors),
+                "freeze_vectors": self.freeze_vectors}
+
+    @staticmethod
+    def report(metrics: dict[str, Any]) -> None:
+        """Print the coverage line of a run trained with vectors (nothing without them)."""
+        from rnnkit.data.vectors import coverage_line
+
+        if metrics.get("vectors"):
+            typer.echo(coverage_line(metrics["vectors"]))
+
+
 #: What every training command's help says about resuming and processes.
 TRAINING_NOTE = ("A checkpoint is kept after every epoch: if training is interrupted, --resume "
                  "DIR continues it with the settings stored in DIR and reaches the same result."
@@ -151,7 +181,7 @@ TRAINING_NOTE = ("A checkpoint is kept after every epoch: if training is interru
                  "writes.")
 
 #: Option groups a command can take whole, as one parameter (see `command`).
-BUNDLES: list[type] = [Training, Network, Vocabulary]
+BUNDLES: list[type] = [Training, Network, Vocabulary, Vectors]
 
 
 def bundle(cls: type) -> type:
@@ -253,6 +283,15 @@ def run_training(group: str, build: Callable[[], Task], common: Training,
         return
     report(outcome)
     typer.echo(f"run written to {outcome.run_dir}")
+
+
+def refuse(names: list[str], why: str) -> None:
+    """Raise `InputError` naming the options ``names`` (none: nothing to refuse) and why they
+    cannot be used here."""
+    from rnnkit.errors import InputError
+
+    if names:
+        raise InputError(f"{', '.join(names)}: {why}")
 
 
 def split_list(values: list[str] | None) -> list[str]:

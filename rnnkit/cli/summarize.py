@@ -12,11 +12,8 @@ from rnnkit.cli import options as o
 from rnnkit.cli.translate import (
     CoverageWeight,
     ExplainJson,
-    FreezeVectors,
-    Vectors,
     focus,
     print_outputs,
-    print_vectors,
     warn,
 )
 
@@ -65,11 +62,10 @@ def train(
     min_length: int | None = typer.Option(None, help="Tokens before the end may be written."),
     no_repeat_ngram: int | None = typer.Option(None, help="Never write an n-gram twice (3; "
                                                           "0: off)."),
-    vectors: Path | None = Vectors,
-    freeze_vectors: bool | None = FreezeVectors,
     *,
     net: o.Network,
     vocab: o.Vocabulary,
+    vectors: o.Vectors,
     common: o.Training,
 ) -> None:
     """Train a summariser on (text, summary) records, score it beside the lead baseline on
@@ -88,8 +84,7 @@ def train(
             "coverage": coverage, "coverage_weight": coverage_weight, "attention": attention,
             "beam_size": beam, "alpha": alpha, "min_length": min_length,
             "no_repeat_ngram": no_repeat_ngram,
-            "vectors": None if vectors is None else str(vectors),
-            "freeze_vectors": freeze_vectors,
+            **vectors.settings(),
             **net.settings(), **vocab.settings(), **common.settings(),
         }
         model, corpus, training = o.configured(given, SummarizerConfig(), CORPUS, TRAINING)
@@ -127,7 +122,7 @@ def _report(outcome: object) -> None:
                f"truncated to {v['max_source_tokens']} tokens), perplexity "
                f"{v['perplexity']:.2f}")
     _print_scores(v)
-    print_vectors(metrics)
+    o.Vectors.report(metrics)
 
 
 @app.command()

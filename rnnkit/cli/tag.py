@@ -56,10 +56,6 @@ def train(
     constraints: bool | None = typer.Option(None, "--constraints/--no-constraints",
                                             help="CRF: forbid moves the scheme forbids "
                                                  "(default)."),
-    vectors: Path | None = typer.Option(None, help="Pretrained word vectors (GloVe, word2vec, "
-                                                   "fastText text; .gz or not)."),
-    freeze_vectors: bool | None = typer.Option(None, "--freeze-vectors/--tune-vectors",
-                                               help="Keep the pretrained vectors fixed."),
     vectors_vocab: int | None = typer.Option(None, help="With --vectors: the file's N most "
                                              "frequent words get a row too (fixed), so words "
                                              "training never shows keep their vector "
@@ -69,6 +65,7 @@ def train(
     word_dropout: float | None = typer.Option(None, help="Chance a word is read as <unk>."),
     *,
     net: o.Network,
+    vectors: o.Vectors,
     common: o.Training,
 ) -> None:
     """Train a sequence tagger, score it on the dev set beside the majority tag, write a run.
@@ -82,9 +79,11 @@ def train(
         if train_file is None or dev is None:
             raise InputError("--train FILE and --dev FILE are required (or --resume DIR to "
                              "continue an interrupted run)")
+        if vectors.vectors is None:
+            o.refuse(["--vectors-vocab"] if vectors_vocab is not None else [],
+                     "only with --vectors FILE")
         given = {"char_features": char_features, "output": output, "constraints": constraints,
-                 "vectors": None if vectors is None else str(vectors),
-                 "freeze_vectors": freeze_vectors, "vectors_vocab": vectors_vocab,
+                 **vectors.settings(), "vectors_vocab": vectors_vocab,
                  "bidirectional": bidirectional,
                  "word_dropout": word_dropout, **net.settings(), **common.settings()}
         model, training = o.configured(given, TaggerConfig(), TRAINING)
@@ -96,8 +95,6 @@ def train(
 
 
 def _report(outcome: object) -> None:
-    from rnnkit.data.vectors import coverage_line
-
     metrics = outcome.metrics
     training = metrics["training"]
     _print_scores(metrics, f"dev: {metrics['sentences']} sentences, {metrics['tokens']} tokens; "
@@ -106,8 +103,7 @@ def _report(outcome: object) -> None:
     base = metrics["baseline"]
     shown = f"F1 {base['f1']:.2%}, " if "f1" in base else ""
     typer.echo(f"baseline ({base['name']}): {shown}token accuracy {base['accuracy']:.2%}")
-    if metrics.get("vectors"):
-        typer.echo(coverage_line(metrics["vectors"]))
+    o.Vectors.report(metrics)
 
 
 @app.command()
@@ -142,32 +138,37 @@ def predict(
 
 
 @app.command()
+@o.prints(lambda metrics: _print_scores(metrics, f"{metrics['data']}: {metrics['sentences']} "
+                                                 f"sentences, {metrics['tokens']} tokens"),
+          "the metrics")
 def evaluate(
     run: Run,
     data: Path = typer.Option(..., help="Tagged sentences (the run's format and column)."),
-    as_json: o.Json = False,
-) -> None:
+) -> dict:
     """Score a trained run on tagged sentences: chunk F1 per type (conlleval), token accuracy.
 
     Example: rnnkit tag evaluate --run runs/ner --data $RNNKIT_DATA/conll2003/test.txt
     """
     from rnnkit.tasks.tag import evaluate_run
 
-    metrics = evaluate_run(run, str(data))
-    if as_json:
-        typer.echo(json.dumps(metrics))
-    else:
-        _print_scores(metrics, f"{data}: {metrics['sentences']} sentences, {metrics['tokens']} "
-                               "tokens")
+    return {"data": str(data), **evaluate_run(run, str(data))}
+
+
+def _show_explanation(result: dict) -> None:
+    for row in result["tokens"]:
+        top = ", ".join(f"{tag} {p:.2f}" for tag, p in row["top"].items())
+        unknown = " (unknown word)" if row["unknown"] else ""
+        typer.echo(f"{row['token']}\t{row['tag']}\t{row['probability']:.3f}\t[{top}]{unknown}")
+    typer.echo(f"plot written to {result['plot']}")
 
 
 @app.command()
+@o.prints(_show_explanation, "the explanation")
 def explain(
     run: Run,
     text: str = typer.Argument(..., help="The sentence to explain."),
     out: Path | None = typer.Option(None, help="PNG to write (default RUN/explain-....png)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the explanation as JSON."),
-) -> None:
+) -> dict:
     """The glass box on tagging: every tag's probability at every token (the CRF's marginals),
     the learned transitions, the gates per token, in one plot.
 
@@ -176,12 +177,4 @@ def explain(
     from rnnkit.tasks.tag import explain as explain_task
 
     explanation, path = explain_task(run, text, out)
-    result = explanation.to_dict()
-    if as_json:
-        typer.echo(json.dumps({**result, "plot": str(path)}, ensure_ascii=False))
-        return
-    for row in result["tokens"]:
-        top = ", ".join(f"{tag} {p:.2f}" for tag, p in row["top"].items())
-        unknown = " (unknown word)" if row["unknown"] else ""
-        typer.echo(f"{row['token']}\t{row['tag']}\t{row['probability']:.3f}\t[{top}]{unknown}")
-    typer.echo(f"plot written to {path}")
+    return {**explanation.to_dict(), "plot": str(path)}

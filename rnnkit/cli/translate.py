@@ -16,11 +16,6 @@ app = typer.Typer(help="Translate sentences (many-to-many): an attentional LSTM/
                   no_args_is_help=True)
 Run = o.run_of("translate")
 #: Options every encoder-decoder group declares alike (summarize imports them).
-Vectors = typer.Option(None, help="Pretrained word vectors for the encoder's embedding (GloVe, "
-                                  "word2vec, fastText text; .gz or not); set --embedding-dim "
-                                  "to their size.")
-FreezeVectors = typer.Option(None, "--freeze-vectors/--tune-vectors",
-                             help="Keep the pretrained vectors fixed.")
 CoverageWeight = typer.Option(None, help="Weight of the coverage loss (1).")
 ExplainJson = typer.Option(False, "--json", help="Print the explanation as JSON.")
 
@@ -83,14 +78,6 @@ def print_alignment(found: Any, path: Path, as_json: bool,
     typer.echo(f"plot written to {path}")
 
 
-def print_vectors(metrics: dict[str, Any]) -> None:
-    """The coverage line of ``--vectors``, when the run had them."""
-    from rnnkit.data.vectors import coverage_line
-
-    if metrics.get("vectors"):
-        typer.echo(coverage_line(metrics["vectors"]))
-
-
 @app.command(epilog=TRAIN_EXAMPLE)
 @o.command
 def train(
@@ -117,11 +104,10 @@ def train(
     coverage: bool | None = typer.Option(None, "--coverage/--no-coverage",
                                          help="Coverage input and loss (default off)."),
     coverage_weight: float | None = CoverageWeight,
-    vectors: Path | None = Vectors,
-    freeze_vectors: bool | None = FreezeVectors,
     *,
     net: o.Network,
     vocab: o.Vocabulary,
+    vectors: o.Vectors,
     common: o.Training,
 ) -> None:
     """Train a translator on a parallel corpus, score it on the validation set, write a run.
@@ -142,8 +128,7 @@ def train(
             "teacher_forcing": teacher_forcing, "label_smoothing": label_smoothing,
             "beam_size": beam, "alpha": alpha, "write_unk": write_unk, "copy": copy,
             "coverage": coverage, "coverage_weight": coverage_weight,
-            "vectors": None if vectors is None else str(vectors),
-            "freeze_vectors": freeze_vectors,
+            **vectors.settings(),
             **net.settings(), **vocab.settings(), **common.settings(),
         }
         model, corpus, training = o.configured(given, Seq2SeqConfig(), CorpusConfig(),
@@ -167,7 +152,7 @@ def _report(outcome: object) -> None:
                f"{t['epochs_run']} epochs (kept {t['best_epoch']}), {t['seconds']:.1f} s")
     typer.echo(f"validation ({v['sentences']} sentences, greedy): BLEU {v['bleu']:.2f}, "
                f"chrF {v['chrf']:.2f}, perplexity {v['perplexity']:.2f}")
-    print_vectors(metrics)
+    o.Vectors.report(metrics)
 
 
 @app.command()

@@ -109,6 +109,10 @@ def test_unknown_options_and_runs_exit_2(files, tmp_path, capsys):
     assert "has 3 dimensions but the embedding 8; set --embedding-dim 3" in \
         capsys.readouterr().err
     assert main(["tag", "predict", "--run", str(tmp_path / "nope"), "word"]) == 2
+    for options, named in ((["--freeze-vectors"], "--freeze-vectors/--tune-vectors"),
+                           (["--vectors-vocab", "10"], "--vectors-vocab")):
+        assert train_small(files, out, *options) == 2 and not out.exists()
+        assert f"{named}: only with --vectors FILE" in capsys.readouterr().err
 
 
 def test_a_word_only_the_vectors_file_has_keeps_its_row_in_the_run(files, tmp_path, capsys):
