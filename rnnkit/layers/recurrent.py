@@ -17,6 +17,7 @@ from rnnkit import init as rinit
 from rnnkit.cells import CIFGLSTMCell, ElmanCell, GRUCell, LSTMCell, PeepholeLSTMCell
 from rnnkit.cells.base import Cell
 from rnnkit.cells.lstm import LSTMState
+from rnnkit.layers import bptt
 from rnnkit.layers.compiled import Step, step_fn
 from rnnkit.layers.trace import DirectionTrace, Trace
 
@@ -272,7 +273,7 @@ class Recurrent(nn.Module):
             lengths = self._check_lengths(lengths, batch, steps)
         hx = self._initial_state(state, x, batch)
         if trace or self.fused_mode is None:
-            out, final, record = self._loop(x, hx, lengths)
+            out, final, record = self._loop(x, hx, lengths, trace)
         else:
             out, final = self._fused(x, hx, lengths)
             record = None
@@ -343,7 +344,7 @@ class Recurrent(nn.Module):
         return out, tuple(h.index_select(1, back) for h in result[1:])
 
     def _loop(
-        self, x: Tensor, hx: tuple[Tensor, ...], lengths: Tensor | None
+        self, x: Tensor, hx: tuple[Tensor, ...], lengths: Tensor | None, trace: bool
     ) -> tuple[Tensor, tuple[Tensor, ...], Trace]:
         seq = x if self.batch_first else x.transpose(0, 1)  # (B, T, H_in)
         batch, steps = seq.shape[:2]
@@ -365,8 +366,12 @@ class Recurrent(nn.Module):
                 cell = self.cells[f"l{layer}" + ("_reverse" if direction else "")]
                 inputs = seq if direction == 0 else _reverse(seq, reverse_index)
                 state = cell.state_type(*(h[index] for h in hx))
-                step = step_fn(cell) if self.compiled else cell.step
-                out, state, record = _unroll(cell, step, inputs, state, mask, direction == 1)
+                if bptt.supports(cell) and not self.compiled:
+                    out, state, record = _unroll_bptt(cell, inputs, state, mask, direction == 1,
+                                                      trace)
+                else:
+                    step = step_fn(cell) if self.compiled else cell.step
+                    out, state, record = _unroll(cell, step, inputs, state, mask, direction == 1)
                 outputs.append(out if direction == 0 else _reverse(out, reverse_index))
                 traces.append(record)
                 for slot, value in zip(finals, state, strict=True):
@@ -411,7 +416,7 @@ def _unroll(
             new_state = type(state)(
                 *(torch.where(keep, new, old) for new, old in zip(new_state, state, strict=True))
             )
-            h = h * keep
+            h = new_state.h * keep  # the state's h: d loss / d h_t then counts the output too
         state = new_state
         hs.append(h)
         for name, value in zip(state._fields, state, strict=True):
@@ -419,6 +424,23 @@ def _unroll(
         for name, value in zip(gates._fields, gates, strict=True):
             record.gates.setdefault(name, []).append(value)
     return torch.stack(hs, dim=1), state, record
+
+
+def _unroll_bptt(
+    cell: Cell, seq: Tensor, state: Any, mask: Tensor | None, reverse: bool, trace: bool
+) -> tuple[Tensor, Any, DirectionTrace]:
+    """`_unroll` for the LSTM family, as one autograd node with the hand-written backward of
+    `rnnkit.layers.bptt` (same outputs, states, gates and gradients). The record's h_t are
+    leaves that receive d loss / d h_t from that backward; its C_t and gates are values."""
+    out, state, run, probes = bptt.run_lstm(cell, seq, state, mask, trace)
+    gates = bptt.run_gates(run, isinstance(cell, CIFGLSTMCell))
+    record = DirectionTrace(
+        reverse=reverse,
+        states={"h": probes if probes is not None else list(run.h.unbind(0)),
+                "c": list(run.c.unbind(0))},
+        gates={name: list(value.unbind(0)) for name, value in gates._asdict().items()},
+    )
+    return out, state, record
 
 
 def _to_torch_names(module: nn.Module, state_dict: dict, prefix: str, local_metadata: Any) -> None:

@@ -81,4 +81,5 @@ def test_a_failing_compiler_falls_back_to_eager_with_one_warning(monkeypatch):
         fast(x, trace=True)
     assert len(w) == 1
     assert compiled.compiler_unavailable() == "RuntimeError: no C++ compiler found"
-    torch.testing.assert_close(out, eager(x, trace=True)[0], atol=0, rtol=0)
+    # the eager layer runs the hand-written backward's forward (`bptt`): same math, other ops
+    torch.testing.assert_close(out, eager(x, trace=True)[0], atol=1e-6, rtol=0)

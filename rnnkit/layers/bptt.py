@@ -1,0 +1,297 @@
+r"""Backpropagation through time written by hand, for the LSTM family (LSTM, peephole, CIFG).
+
+Run step by step under autograd, a recurrent layer costs one autograd node per operation per
+timestep, which makes it 2-3 times slower than torch's fused kernel on a CPU. Here the whole
+sequence is one autograd node (`LSTMSequence`): its forward runs the steps without recording
+a graph, keeping what the backward needs (every gate, cell state and ``tanh(C_t)``: exactly
+what the glass box records, so a `Trace` reads them at no extra cost), and its backward runs
+the BPTT equations below, one matrix product per step.
+
+For one step of an LSTM (gates i, f, g, o; pre-activations a; the notation of `LSTMCell`),
+with :math:`\delta h_t = \partial L / \partial h_t` the total gradient reaching h_t (from
+the output at t and from step t + 1) and :math:`\delta C_t` likewise:
+
+.. math::
+    \delta h_t &= \partial L / \partial y_t + W_{hh}^T \delta a_{t+1}
+        && \text{(the one matrix product per step)} \\
+    \delta C_t &= \delta C_{t+1} \odot f_{t+1} + \delta h_t \odot o_t \odot (1 - \tanh^2 C_t) \\
+    \delta a_{o,t} &= \delta h_t \odot \tanh C_t \odot o_t (1 - o_t) \\
+    \delta a_{i,t} &= \delta C_t \odot g_t \odot i_t (1 - i_t), \qquad
+    \delta a_{f,t} = \delta C_t \odot C_{t-1} \odot f_t (1 - f_t) \\
+    \delta a_{g,t} &= \delta C_t \odot i_t \odot (1 - g_t^2)
+
+and, once over the whole sequence (T*B rows), the weight gradients
+:math:`\partial L / \partial W_{hh} = \sum_t \delta a_t^T h_{t-1}` (one (G*H, T*B) @ (T*B, H)
+product) and :math:`\partial L / \partial (W_{ih} x_t + b) = \delta a_t` (the input projection
+``W_ih x + b_ih + b_hh`` is one `F.linear` over the sequence, differentiated by autograd).
+Peepholes (Gers & Schmidhuber 2000) add :math:`w_{co} \odot \delta a_{o,t}` to
+:math:`\delta C_t`, :math:`w_{ci} \odot \delta a_{i,t} + w_{cf} \odot \delta a_{f,t}` to
+:math:`\delta C_{t-1}`, and their own gradients :math:`\sum_t \delta a_{i,t} \odot C_{t-1}`
+(likewise f) and :math:`\sum_t \delta a_{o,t} \odot C_t`. CIFG (i = 1 - f) gives
+:math:`\delta a_{f,t} = \delta C_t \odot (C_{t-1} - g_t) \odot f_t (1 - f_t)` and
+:math:`\delta a_{g,t} = \delta C_t \odot (1 - f_t) \odot (1 - g_t^2)`.
+
+Every factor that does not depend on the gradient (``g * i * (1 - i)``, ...) is computed once
+for the whole sequence before the loop back through time, so each step is five operations.
+
+Lengths: as the autograd loop of `Recurrent`, a row's state stops updating after its last real
+step (it is carried unchanged) and its output there is zero; in processing order a row's real
+steps are always its first ``length`` ones (the reverse direction reads each row reversed
+within its length). Backwards, a row's gradient is zero until its last real step, where the
+gradient of the final state enters.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor
+from torch.autograd.function import FunctionCtx, once_differentiable
+
+from rnnkit.cells.lstm import CIFGLSTMCell, LSTMCell, LSTMGates, LSTMState, PeepholeLSTMCell
+
+#: The cells whose exact type this module differentiates by hand (a subclass may change the
+#: step, so it runs the autograd loop instead).
+FAMILY = (LSTMCell, PeepholeLSTMCell, CIFGLSTMCell)
+
+
+class LSTMRun(NamedTuple):
+    """What the forward pass keeps, time first: T steps of B rows of H units.
+
+    gates: (T, B, G, H) gate activations in the weights' order (i, f, g, o; CIFG: f, g, o).
+    h, c: (T, B, H) the state after each step (carried unchanged past a row's length).
+    tanh_c: (T, B, H) tanh of the cell state each step computed.
+    out: (T, B, H) the output: h, zero past each row's length.
+    """
+
+    gates: Tensor
+    h: Tensor
+    c: Tensor
+    tanh_c: Tensor
+    out: Tensor
+
+
+def supports(cell: Any) -> bool:
+    """Whether `LSTMSequence` runs this cell (its exact type is LSTM, peephole or CIFG)."""
+    return type(cell) in FAMILY
+
+
+def lstm_forward(
+    x: Tensor,
+    weight_ih: Tensor,
+    bias: Tensor | None,
+    h0: Tensor,
+    c0: Tensor,
+    weight_hh: Tensor,
+    peepholes: tuple[Tensor, Tensor, Tensor] | None = None,
+    coupled: bool = False,
+    mask: Tensor | None = None,
+) -> LSTMRun:
+    r"""Run the LSTM equations over a sequence without recording a graph.
+
+    Args:
+        x: (T, B, H_in) input, time first.
+        weight_ih: (G*H, H_in) input weights.
+        bias: (G*H,) both biases summed, ``b_ih + b_hh``, or None.
+        h0, c0: (B, H) initial state.
+        weight_hh: (G*H, H) recurrent weights.
+        peepholes: ``(w_ci, w_cf, w_co)``, each (H,), for the peephole LSTM.
+        coupled: CIFG (gates f, g, o; i = 1 - f).
+        mask: (T, B, 1) True at each row's real steps (a prefix of each row), or None.
+
+    Returns:
+        the `LSTMRun`.
+    """
+    steps, batch, _ = x.shape
+    hidden = h0.shape[1]
+    count = 3 if coupled else 4
+    with torch.no_grad():
+        # the input's part of every step at once, W_ih x_t + b: the gates then add W_hh h_{t-1}
+        flat = x.reshape(steps * batch, -1)
+        xw = flat @ weight_ih.t() if bias is None else torch.addmm(bias, flat, weight_ih.t())
+        gates = xw.view(steps, batch, count, hidden)
+        hs, cs, tanh_cs = (torch.empty(steps, batch, hidden, dtype=x.dtype, device=x.device)
+                           for _ in range(3))
+        w_hh = weight_hh.t()
+        w_cif = None if peepholes is None else torch.stack(peepholes[:2])  # (2, H)
+        # per-step views, made once (indexing in the loop costs more than the small ops)
+        rows = gates.view(steps, batch, count * hidden).unbind(0)
+        blocks = [gates[:, :, k].unbind(0) for k in range(count)]  # each gate, per step
+        sig = gates[:, :, : count - 2].unbind(0)  # the gates before g: i, f (CIFG: f)
+        h_t, c_t, tanh_t = hs.unbind(0), cs.unbind(0), tanh_cs.unbind(0)
+        keeps = None if mask is None else mask.unbind(0)
+        h, c = h0, c0
+        for t in range(steps):
+            rows[t].addmm_(h, w_hh)
+            if w_cif is not None:
+                sig[t].addcmul_(w_cif, c.unsqueeze(1))
+            sig[t].sigmoid_()
+            target = c_t[t] if keeps is None else None  # without lengths C_t is the state
+            if coupled:
+                f, g, o = blocks[0][t], blocks[1][t].tanh_(), blocks[2][t]
+                c_new = torch.addcmul(g, f, c - g, out=target)  # f C_{t-1} + (1 - f) g
+            else:
+                i, f, g, o = blocks[0][t], blocks[1][t], blocks[2][t].tanh_(), blocks[3][t]
+                c_new = torch.addcmul(f * c, i, g, out=target)
+            if peepholes is not None:
+                o.addcmul_(peepholes[2], c_new)
+            o.sigmoid_()
+            tanh_c = torch.tanh(c_new, out=tanh_t[t])
+            if keeps is None:
+                c = c_new
+                h = torch.mul(o, tanh_c, out=h_t[t])
+            else:
+                c = torch.where(keeps[t], c_new, c, out=c_t[t])
+                h = torch.where(keeps[t], o * tanh_c, h, out=h_t[t])
+        out = hs if mask is None else hs * mask
+    return LSTMRun(gates, hs, cs, tanh_cs, out)
+
+
+class LSTMSequence(torch.autograd.Function):
+    """One LSTM layer and direction over a whole sequence as one autograd node.
+
+    ``apply(run, coupled, mask, x, weight_ih, bias_ih, bias_hh, h0, c0, weight_hh, w_ci, w_cf,
+    w_co, *probes)``, x (T, B, H_in): ``run`` is `lstm_forward`'s result for these inputs
+    (computed before, so the caller can record it); the peephole weights are None for the
+    other cells. Returns ``(out, h_n, c_n)``, out
+    (T, B, H). ``probes`` are optional leaf tensors, one per step, that receive
+    :math:`\\partial L / \\partial h_t` (the gradient of the state h_t through every path) as
+    their gradient: the glass box hands them out as the trace's h_t, so
+    ``torch.autograd.grad(loss, trace.h)`` reads what this backward computed anyway.
+    """
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, run: LSTMRun, coupled: bool, mask: Tensor | None, x: Tensor,
+                weight_ih: Tensor, bias_ih: Tensor | None, bias_hh: Tensor | None, h0: Tensor,
+                c0: Tensor, weight_hh: Tensor, w_ci: Tensor | None, w_cf: Tensor | None,
+                w_co: Tensor | None, *probes: Tensor) -> tuple[Tensor, ...]:
+        """Hand back the outputs of ``run`` and keep what the backward needs."""
+        ctx.save_for_backward(x, weight_ih, h0, c0, weight_hh, w_ci, w_cf, w_co, *run[:4], mask)
+        ctx.bias = bias_ih is not None
+        ctx.coupled = coupled
+        ctx.probes = len(probes)
+        return run.out, run.h[-1].clone(), run.c[-1].clone()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: FunctionCtx, d_out: Tensor, d_hn: Tensor, d_cn: Tensor
+                 ) -> tuple[Tensor | None, ...]:
+        """The BPTT equations of the module docstring."""
+        (x, weight_ih, h0, c0, weight_hh, w_ci, w_cf, w_co, gates, hs, cs, tanh_cs,
+         mask) = ctx.saved_tensors
+        peephole = w_ci is not None
+        steps, batch, count, hidden = gates.shape
+        c_prev = torch.cat([c0[None], cs[:-1]])  # (T, B, H) C_{t-1}
+        h_prev = torch.cat([h0[None], hs[:-1]])  # (T, B, H) h_{t-1}
+
+        # the factors of every step that do not depend on the gradient, for all steps at once
+        q = torch.empty_like(gates)  # d a_gate = q_gate * (dC for i, f, g; dh for o)
+        if ctx.coupled:
+            f, g, o = gates.unbind(2)
+            torch.mul((c_prev - g) * f, 1 - f, out=q[:, :, 0])
+            torch.mul(1 - f, 1 - g * g, out=q[:, :, 1])
+            carry = f  # d C_{t-1} = d C_t * carry
+        else:
+            i, f, g, o = gates.unbind(2)
+            torch.mul(g * i, 1 - i, out=q[:, :, 0])
+            torch.mul(c_prev * f, 1 - f, out=q[:, :, 1])
+            torch.mul(i, 1 - g * g, out=q[:, :, 2])
+            carry = f + q[:, :, 0] * w_ci + q[:, :, 1] * w_cf if peephole else f
+        torch.mul(tanh_cs * o, 1 - o, out=q[:, :, -1])
+        through_h = o * (1 - tanh_cs * tanh_cs)  # d C_t += d h_t * through_h
+        if peephole:
+            through_h = through_h + q[:, :, -1] * w_co
+
+        # where the gradient of the output and of the final state enters each step
+        # d_hs: the output's gradient, to which the loop adds W_hh^T d a_{t+1}: total d L / d h_t
+        d_hs = d_out.clone(memory_format=torch.contiguous_format) if mask is None else (
+            d_out * mask)  # (T, B, H)
+        d_c = None
+        if mask is None:
+            d_hs[-1] += d_hn
+            d_carry = d_cn
+        else:
+            last = mask.sum(0).view(-1) - 1  # (B,) each row's last real step
+            rows = torch.arange(batch, device=last.device)
+            d_hs.index_put_((last, rows), d_hn, accumulate=True)
+            d_c = torch.zeros_like(d_hs).index_put_((last, rows), d_cn)
+            d_carry = d_c[-1]
+
+        # back through time: dh_t, dC_t, then the gate pre-activations of step t
+        d_a = torch.empty_like(gates)  # (T, B, G, H)
+        rows = d_a.view(steps, batch, count * hidden).unbind(0)
+        d_a_c, d_a_o = d_a[:, :, :-1].unbind(0), d_a[:, :, -1].unbind(0)
+        q_c, q_o = q[:, :, :-1].unbind(0), q[:, :, -1].unbind(0)
+        d_hs_t = d_hs.unbind(0)
+        through_t, carry_t = through_h.unbind(0), carry.unbind(0)
+        entering = None if d_c is None else d_c.unbind(0)
+        dh = d_hs_t[-1]
+        for t in range(steps - 1, -1, -1):
+            if t < steps - 1:
+                dh = d_hs_t[t].addmm_(rows[t + 1], weight_hh)
+            dc = torch.addcmul(d_carry, dh, through_t[t])  # dC_t
+            torch.mul(dc.unsqueeze(1), q_c[t], out=d_a_c[t])
+            torch.mul(dh, q_o[t], out=d_a_o[t])
+            if entering is None or t == 0:
+                d_carry = dc * carry_t[t]  # dC_{t-1}
+            else:
+                d_carry = torch.addcmul(entering[t - 1], dc, carry_t[t])
+        # the weights' gradients: one product each over all T*B rows
+        flat = d_a.view(steps * batch, count * hidden)
+        d_h0 = rows[0] @ weight_hh
+        d_weight_hh = flat.t() @ h_prev.view(steps * batch, hidden)
+        x_flat = x.reshape(steps * batch, -1)
+        d_x = (flat @ weight_ih).view(x.shape) if ctx.needs_input_grad[3] else None
+        d_weight_ih = flat.t() @ x_flat
+        d_bias = flat.sum(0) if ctx.bias else None
+        d_peep = (None, None, None)
+        if peephole:
+            d_peep = ((d_a[:, :, 0] * c_prev).sum((0, 1)), (d_a[:, :, 1] * c_prev).sum((0, 1)),
+                      (d_a[:, :, 3] * cs).sum((0, 1)))
+        d_probes = ()
+        if ctx.probes:
+            if mask is not None:  # past its length a row's state is its final state
+                d_hs = torch.where(mask, d_hs, d_hn)
+            d_probes = tuple(d_hs.unbind(0))
+        return (None, None, None, d_x, d_weight_ih, d_bias, d_bias, d_h0, d_carry, d_weight_hh,
+                *d_peep, *d_probes)
+
+
+def run_lstm(
+    cell: LSTMCell, seq: Tensor, state: LSTMState, mask: Tensor | None, probes: bool
+) -> tuple[Tensor, LSTMState, LSTMRun, list[Tensor] | None]:
+    """Run an LSTM-family cell over (B, T, H_in) with the hand-written backward.
+
+    Args:
+        cell: an `LSTMCell`, `PeepholeLSTMCell` or `CIFGLSTMCell` (see `supports`).
+        seq: (B, T, H_in) input, in processing order.
+        state: initial `LSTMState`, each (B, H).
+        mask: (B, T) True at each row's real steps (a prefix of each row), or None.
+        probes: also return one leaf per step whose gradient is d L / d h_t.
+
+    Returns:
+        ``(output (B, T, H), final LSTMState, the LSTMRun, probes or None)``.
+    """
+    x = seq.transpose(0, 1)  # (T, B, H_in)
+    peepholes = (cell.weight_ci, cell.weight_cf, cell.weight_co) if isinstance(
+        cell, PeepholeLSTMCell) else None
+    coupled = isinstance(cell, CIFGLSTMCell)
+    mask_t = None if mask is None else mask.t()[:, :, None]  # (T, B, 1)
+    with torch.no_grad():
+        bias = None if cell.bias_ih is None else cell.bias_ih + cell.bias_hh
+        run = lstm_forward(x, cell.weight_ih, bias, state.h, state.c, cell.weight_hh,
+                           peepholes, coupled, mask_t)
+    leaves = [h.requires_grad_() for h in run.h.detach().unbind(0)] if probes else None
+    out, h_n, c_n = LSTMSequence.apply(
+        run, coupled, mask_t, x, cell.weight_ih, cell.bias_ih, cell.bias_hh, state.h, state.c,
+        cell.weight_hh, *(peepholes or (None,) * 3), *(leaves or ()))
+    return out.transpose(0, 1), LSTMState(h_n, c_n), run, leaves
+
+
+def run_gates(run: LSTMRun, coupled: bool) -> LSTMGates:
+    """The gates of a run as `LSTMGates` of (T, B, H) views (CIFG's i = 1 - f computed)."""
+    if coupled:
+        f, g, o = run.gates.unbind(2)
+        return LSTMGates(1 - f, f, g, o)
+    return LSTMGates(*run.gates.unbind(2))
