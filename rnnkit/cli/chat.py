@@ -94,9 +94,7 @@ def train(
         from rnnkit.models.summarizer import CHAT_CORPUS, CHAT_MODEL, CHAT_TRAINING, Chatbot
         from rnnkit.tasks.chat import ChatTask, DataSpec
 
-        if train_data is None or dev is None:
-            raise InputError("--train and --dev are required (or --resume DIR to continue an "
-                             "interrupted run)")
+        o.require({"--train FILE": train_data, "--dev FILE": dev})
         if context_turns < 1:
             raise InputError(f"--context-turns {context_turns}; expected at least 1")
         given = {

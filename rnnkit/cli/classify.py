@@ -70,13 +70,10 @@ def train(
     """
 
     def build() -> object:
-        from rnnkit.errors import InputError
         from rnnkit.models.classifier import TRAINING, ClassifierConfig, TextClassifier
         from rnnkit.tasks.classify import ClassifyTask, DataSpec
 
-        if train_file is None or dev is None:
-            raise InputError("--train FILE and --dev FILE are required (or --resume DIR to "
-                             "continue an interrupted run)")
+        o.require({"--train FILE": train_file, "--dev FILE": dev})
         given = {
             "bidirectional": bidirectional, "pooling": pooling, "word_dropout": word_dropout,
             "embedding_dropout": embedding_dropout, "output_dropout": output_dropout,

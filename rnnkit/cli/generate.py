@@ -43,13 +43,10 @@ def train(
     """
 
     def build() -> object:
-        from rnnkit.errors import InputError
         from rnnkit.models.language_model import TRAINING, LanguageModel, LanguageModelConfig
         from rnnkit.tasks.generate import DataSpec, GenerateTask
 
-        if text is None:
-            raise InputError("--text FILE is required (or --resume DIR to continue an "
-                             "interrupted run)")
+        o.require({"--text FILE": text})
         given = {
             "level": level, "lowercase": lowercase, "min_freq": min_freq,
             "seq_length": seq_length, **net.settings(), **common.settings(),

@@ -285,6 +285,19 @@ def run_training(group: str, build: Callable[[], Task], common: Training,
     typer.echo(f"run written to {outcome.run_dir}")
 
 
+def require(given: dict[str, Any]) -> None:
+    """Raise `InputError` naming the options in ``given`` (name -> value) that are None: a new
+    training run needs them all (a resumed one reads them from its folder)."""
+    from rnnkit.errors import InputError
+
+    missing = [name for name, value in given.items() if value is None]
+    if missing:
+        names = " and ".join([", ".join(missing[:-1]), missing[-1]] if len(missing) > 1
+                             else missing)
+        raise InputError(f"{names} {'are' if len(missing) > 1 else 'is'} required (or --resume "
+                         "DIR to continue an interrupted run)")
+
+
 def refuse(names: list[str], why: str) -> None:
     """Raise `InputError` naming the options ``names`` (none: nothing to refuse) and why they
     cannot be used here."""

@@ -72,13 +72,10 @@ def train(
     the validation set, write a run."""
 
     def build() -> object:
-        from rnnkit.errors import InputError
         from rnnkit.models.summarizer import CORPUS, TRAINING, Summarizer, SummarizerConfig
         from rnnkit.tasks.summarize import DataSpec, SummarizeTask
 
-        if train_data is None or dev is None:
-            raise InputError("--train and --dev are required (or --resume DIR to continue an "
-                             "interrupted run)")
+        o.require({"--train FILE": train_data, "--dev FILE": dev})
         given = {
             "max_source_tokens": max_source_tokens, "max_length": max_length, "copy": copy,
             "coverage": coverage, "coverage_weight": coverage_weight, "attention": attention,

@@ -72,13 +72,10 @@ def train(
     """
 
     def build() -> object:
-        from rnnkit.errors import InputError
         from rnnkit.models.tagger import TRAINING, Tagger, TaggerConfig
         from rnnkit.tasks.tag import DataSpec, TagTask
 
-        if train_file is None or dev is None:
-            raise InputError("--train FILE and --dev FILE are required (or --resume DIR to "
-                             "continue an interrupted run)")
+        o.require({"--train FILE": train_file, "--dev FILE": dev})
         if vectors.vectors is None:
             o.refuse(["--vectors-vocab"] if vectors_vocab is not None else [],
                      "only with --vectors FILE")

@@ -115,13 +115,11 @@ def train(
 
     def build() -> object:
         from rnnkit.data.parallel import CorpusConfig
-        from rnnkit.errors import InputError
         from rnnkit.models.seq2seq import TRAINING, Seq2SeqConfig, Translator
         from rnnkit.tasks.translate import DataSpec, TranslateTask
 
-        if None in (src, tgt, valid_src, valid_tgt):
-            raise InputError("--src, --tgt, --valid-src and --valid-tgt are required (or "
-                             "--resume DIR to continue an interrupted run)")
+        o.require({"--src": src, "--tgt": tgt, "--valid-src": valid_src,
+                   "--valid-tgt": valid_tgt})
         given = {
             "shared_vocab": shared_vocab, "max_length": max_length,
             "bidirectional": bidirectional, "attention": attention,

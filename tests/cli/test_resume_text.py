@@ -81,7 +81,7 @@ def test_translate_resumed_after_an_epoch_matches_the_uninterrupted_run(
 
 def test_text_groups_say_what_is_missing(tmp_path, capsys):
     assert main(["classify", "train", "--dev", "x.tsv"]) == 2
-    assert "--train FILE and --dev FILE are required" in capsys.readouterr().err
+    assert "error: --train FILE is required (or --resume DIR" in capsys.readouterr().err
     assert main(["translate", "train", "--src", "a", "--tgt", "b"]) == 2
     assert "--valid-src and --valid-tgt are required" in capsys.readouterr().err
     assert main(["translate", "train", "--resume", str(tmp_path / "nothing")]) == 2
