@@ -12,10 +12,13 @@ from torch import Tensor
 class DirectionTrace:
     """One layer and direction, step by step, in the order the cell processed them.
 
-    ``states[name][s]`` and ``gates[name][s]`` are (B, H) tensors of step s, still attached to
-    the autograd graph: ``torch.autograd.grad(loss, trace.states["h"])`` gives d loss / d h_t
-    through every path (the output at t and all later steps). For the reverse direction step s
-    reads input position ``length - 1 - s``.
+    ``states[name][s]`` and ``gates[name][s]`` are (B, H) tensors of step s.
+    ``torch.autograd.grad(loss, trace.states["h"])`` gives d loss / d h_t through every path
+    (the output at t and all later steps). With the step loop (GRU, Elman, user cells,
+    ``compiled=True``) every state and gate is on the autograd graph; for the LSTM family
+    (`rnnkit.layers.bptt`) h_t are leaves that receive d loss / d h_t from the hand-written
+    backward, and C_t and the gates are plain values. For the reverse direction step s reads
+    input position ``length - 1 - s``.
     """
 
     reverse: bool
