@@ -83,11 +83,10 @@ def _args(task: str, data: Path, tmp: Path, rows: int) -> list[str]:
     if task == "forecast":  # the seed example: Google stock, LSTM 4 x 50, 60-day windows
         return ["forecast", "train", "--preset", "seed", "--target", "Open",
                 "--csv", str(data / "google_stock" / "Google_Stock_Price_Train.csv")]
-    if task == "panel":  # M4 hourly, one global model over many series
-        rows_ = min(rows // 50, 414)
-        return ["forecast", "train", "--wide", "--horizon", "48",
-                "--csv", str(_lines(data / "m4" / "Hourly-train.csv", tmp / "m4.csv",
-                                    1 + rows_))]
+    if task == "panel":  # ETTh1's seven series as a wide table: one global model
+        return ["forecast", "train", "--wide", "--horizon", "24", "--lookback", "96",
+                "--baselines", "seasonal_naive",
+                "--csv", str(_lines(data / "etth1" / "ETTh1.csv", tmp / "etth1.csv", 1 + rows))]
     if task == "classify":
         return ["classify", "train",
                 "--train", str(_lines(data / "sst2" / "train.tsv", tmp / "train.tsv", rows)),
