@@ -157,7 +157,8 @@ PRESETS: dict[str, tuple[ForecasterConfig, TrainSettings]] = {
 NOT_FOR = {
     "esn": ("num_layers", "dropout", "output_dropout", "normalize", "channel_independent",
             "segment_length", "init", "ensemble", "loss", "epochs", "batch_size", "lr",
-            "weight_decay", "clip", "patience", "lr_schedule", "ema", "max_minutes"),
+            "weight_decay", "clip", "patience", "lr_schedule", "ema", "max_minutes",
+            "precision"),  # a closed-form ridge readout: float32 throughout
     "segrnn": ("cell", "num_layers", "dropout", "channel_independent", "init",
                "spectral_radius", "leak_rate", "ridge", "washout"),
     "rnn": ("segment_length", "spectral_radius", "leak_rate", "ridge", "washout"),

@@ -308,7 +308,9 @@ def test_echo_state_network_through_the_same_pipeline(small_csv, tmp_path, capsy
                           "warms its reservoir up from zero over each 40-row window, but its "
                           "readout was fitted only after --washout 50 steps"),
                          (["--layers", "2", "--epochs", "3"],
-                          "--layers, --epochs: not used by --cell esn; leave them out")):
+                          "--layers, --epochs: not used by --cell esn; leave them out"),
+                         (["--precision", "bf16-mixed"],
+                          "--precision: not used by --cell esn; leave it out")):
         assert main(["forecast", "train", "--csv", str(small_csv), "--target", "load",
                      "--cell", "esn", "--quiet", "--out", str(tmp_path / "bad"), *bad]) == 2
         assert message in capsys.readouterr().err
