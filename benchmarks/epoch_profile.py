@@ -1,6 +1,6 @@
 """Where one training epoch's time goes, per command group; prints one JSON object.
 
-Usage: RNNKIT_DATA=../shared/data python benchmarks/profile.py TASK [--threads 1] [--rows N]
+Usage: RNNKIT_DATA=../shared/data python benchmarks/epoch_profile.py TASK [--threads 1] [--rows N]
 TASK: forecast, panel, classify, translate, generate, tag, summarize, chat.
 
 Trains one epoch of the group's default configuration (``rnnkit TASK train --epochs 1``) on
@@ -23,13 +23,6 @@ plots and the report after training are not profiled.
 # ruff: noqa: E402 (the path fix below must precede the imports)
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# run as a script, this folder comes first on sys.path, and this file would shadow the
-# standard library's `profile` module that torch and Lightning import
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
-
 import argparse
 import contextlib
 import gzip
@@ -37,9 +30,11 @@ import itertools
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
