@@ -272,7 +272,22 @@ def run_lstm(
 
     Returns:
         ``(output (B, T, H), final LSTMState, the LSTMRun, probes or None)``.
+
+    Under mixed precision (autocast) the layer runs in its weights' dtype (float32): the
+    hand-written backward needs its saved tensors and the weights in one dtype.
     """
+    if not torch.is_autocast_enabled(seq.device.type):
+        return _run_lstm(cell, seq, state, mask, probes)
+    dtype = cell.weight_ih.dtype
+    with torch.autocast(seq.device.type, enabled=False):
+        return _run_lstm(cell, seq.to(dtype), LSTMState(state.h.to(dtype), state.c.to(dtype)),
+                         mask, probes)
+
+
+def _run_lstm(
+    cell: LSTMCell, seq: Tensor, state: LSTMState, mask: Tensor | None, probes: bool
+) -> tuple[Tensor, LSTMState, LSTMRun, list[Tensor] | None]:
+    """`run_lstm` in the weights' dtype, autocast off."""
     x = seq.transpose(0, 1)  # (T, B, H_in)
     peepholes = (cell.weight_ci, cell.weight_cf, cell.weight_co) if isinstance(
         cell, PeepholeLSTMCell) else None

@@ -152,3 +152,22 @@ def test_compiled_layers_keep_the_step_loop(monkeypatch):
     assert out.shape == (2, 4, 3)
     with pytest.raises(AssertionError, match="hand-written"):
         Recurrent("peephole", 2, 3)(torch.randn(2, 4, 2))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "peephole", "cifg"])
+def test_under_bf16_autocast_the_hand_written_path_runs_in_float32(cell):
+    torch.manual_seed(0)
+    layer = Recurrent(cell, input_size=5, hidden_size=7, num_layers=2, bidirectional=True)
+    x = torch.randn(3, 6, 5)
+    lengths = torch.tensor([6, 4, 2])
+    grads = []
+    for mixed in (False, True):
+        layer.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mixed):
+            inputs = torch.nn.functional.linear(x, torch.eye(5))  # bf16 under autocast
+            out, _, trace = layer(inputs, lengths=lengths, trace=True)
+        out.float().pow(2).mean().backward()
+        assert out.dtype == torch.float32 and trace[0][0].stack("f").dtype == torch.float32
+        grads.append(torch.cat([p.grad.flatten() for p in layer.parameters()]))
+    # the same function up to the bf16 rounding of the input
+    torch.testing.assert_close(grads[1], grads[0], rtol=0.05, atol=2e-3)
