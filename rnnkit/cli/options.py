@@ -211,7 +211,7 @@ def command(func: Callable[..., None]) -> Callable[..., None]:
 
     run.__signature__ = inspect.Signature([*own, *shared])
     if "common" in bundles:
-        run.__doc__ = f"{func.__doc__.rstrip()}\n\n{TRAINING_NOTE}"
+        run.__doc__ = f"{inspect.cleandoc(func.__doc__)}\n\n{TRAINING_NOTE}"
     return run
 
 
