@@ -92,15 +92,21 @@ def _lines(path: Path) -> Iterator[str]:
                          "file of vectors (the binary word2vec format is not read)") from err
 
 
-def check_dimension(path: str | Path, dim: int) -> None:
-    """Raise `InputError` unless the vectors file at ``path`` has ``dim`` numbers per word
-    (read from its header or first line only, so settings are checked before training)."""
+def vector_size(path: str | Path) -> int:
+    """Numbers per word in the vectors file at ``path``, read from its header or first line
+    only; a missing file is an `InputError`."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"--vectors {path}: no such file")
     first = next(_lines(path), "").rstrip("\r\n").rstrip(" ").split(" ")
-    found = int(first[1]) if len(first) == 2 and all(f.isdigit() for f in first) \
+    return int(first[1]) if len(first) == 2 and all(f.isdigit() for f in first) \
         else len(first) - 1
+
+
+def check_dimension(path: str | Path, dim: int) -> None:
+    """Raise `InputError` unless the vectors file at ``path`` has ``dim`` numbers per word
+    (`vector_size`, so settings are checked before training)."""
+    found = vector_size(path)
     if found != dim:
         raise InputError(f"--vectors {path} has {found} dimensions but the embedding {dim}; "
                          f"set --embedding-dim {found}")
