@@ -86,8 +86,8 @@ def train(
     vocab: o.Vocabulary,
     common: o.Training,
 ) -> None:
-    """Train a chatbot on multi-turn dialogues, score it beside TF-IDF retrieval on the
-    validation dialogues, write a run."""
+    """Train a chatbot on multi-turn dialogues, score it beside TF-IDF retrieval, write a run.
+    """
 
     def build() -> object:
         from rnnkit.errors import InputError

@@ -68,8 +68,8 @@ def train(
     vectors: o.Vectors,
     common: o.Training,
 ) -> None:
-    """Train a summariser on (text, summary) records, score it beside the lead baseline on
-    the validation set, write a run."""
+    """Train a summariser on (text, summary) records, score it beside a lead baseline, write a run.
+    """
 
     def build() -> object:
         from rnnkit.models.summarizer import CORPUS, TRAINING, Summarizer, SummarizerConfig

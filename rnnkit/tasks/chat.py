@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -195,8 +195,9 @@ def converse(bot: Chatbot, context_turns: int, lines: Iterable[str],
              prompt: Callable[[], None] | None = None) -> int:
     """Hold a conversation: for each input line, one line out (the reply; ``/reset``: a note
     that the context was cleared); ``/quit`` or the end of the input ends it; blank lines are
-    skipped. The context is the last ``context_turns`` turns of both sides. Returns the
-    number of replies."""
+    skipped. The context is the last ``context_turns`` turns of both sides. Sampling with a
+    seed draws reply k (from 0) with seed + k: the conversation repeats, its replies do not
+    repeat each other's draws. Returns the number of replies."""
     turns: list[str] = []
     replies = 0
     if prompt:
@@ -210,13 +211,21 @@ def converse(bot: Chatbot, context_turns: int, lines: Iterable[str],
             write("(conversation reset)")
         elif text:
             turns.append(text)
-            answer = reply(bot, turns, context_turns, decoding).text
+            answer = reply(bot, turns, context_turns, _turn(decoding, replies)).text
             turns.append(answer or "...")
             write(answer)
             replies += 1
         if prompt:
             prompt()
     return replies
+
+
+def _turn(decoding: Decoding | None, k: int) -> Decoding | None:
+    """``decoding`` for reply ``k``: a sampling seed advanced by ``k``."""
+    sampling = None if decoding is None else decoding.sampling
+    if sampling is None or sampling.seed is None:
+        return decoding
+    return replace(decoding, sampling=replace(sampling, seed=sampling.seed + k))
 
 
 def chat(run_dir: Path, decoding: Decoding, lines: Iterable[str] | None = None,

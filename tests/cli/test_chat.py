@@ -87,6 +87,22 @@ def test_reset_clears_the_context(run):
     assert seen[3] == fresh[0]  # after /reset, as if the conversation had just begun
 
 
+def test_sampled_replies_draw_with_the_seed_advanced_per_reply(run, monkeypatch):
+    from rnnkit.models.decoder import Sampling
+    from rnnkit.tasks import chat as chat_task
+
+    seeds, real = [], chat_task.reply
+
+    def recording(bot, turns, context_turns, decoding):
+        seeds.append(decoding.sampling.seed)
+        return real(bot, turns, context_turns, decoding)
+
+    monkeypatch.setattr(chat_task, "reply", recording)
+    decoding = chat_task.Decoding(sampling=Sampling(seed=7))
+    chat_task.chat(run, decoding, ["hi", "/reset", "hi", "where is the bank ?"], [].append)
+    assert seeds == [7, 8, 9] and decoding.sampling.seed == 7
+
+
 @pytest.mark.parametrize("content, message", [
     ("one turn only __eou__\n", "at least two turns"),
     (None, "not UTF-8"),
