@@ -82,8 +82,7 @@ def train(
                                                   "or hierarchical (HRED: an RNN per turn, "
                                                   "then one over the turns)."),
     *,
-    net: o.Network,
-    vocab: o.Vocabulary,
+    text: o.Text,
     common: o.Training,
 ) -> None:
     """Train a chatbot on multi-turn dialogues, score it beside TF-IDF retrieval, write a run.
@@ -101,7 +100,7 @@ def train(
             "max_source_tokens": max_source_tokens, "max_length": max_length, "copy": copy,
             "attention": attention, "beam_size": beam, "no_repeat_ngram": no_repeat_ngram,
             "encoder": encoder,
-            **net.settings(), **vocab.settings(), **common.settings(),
+            **text.settings(), **common.settings(),
         }
         model, corpus, training = o.configured(given, CHAT_MODEL, CHAT_CORPUS, CHAT_TRAINING)
         return ChatTask(DataSpec(str(train_data), str(dev), context_turns),
@@ -133,6 +132,7 @@ def _report(outcome: object) -> None:
     typer.echo(f"validation ({v['pairs']} pairs): perplexity {v['perplexity']:.2f}")
     _score_lines(v, ["beam", "retrieval"])
     typer.echo(f"verdict: {v['verdict']}")
+    o.Vectors.report(m)
 
 
 @app.command()

@@ -61,9 +61,7 @@ def train(
     ensemble: int | None = typer.Option(None, help="Networks trained side by side, their "
                                                    "probabilities averaged (default 1)."),
     *,
-    net: o.Network,
-    vocab: o.Vocabulary,
-    vectors: o.Vectors,
+    text: o.Text,
     common: o.Training,
 ) -> None:
     """Train a text classifier, score it on the dev set, write a run.
@@ -77,7 +75,7 @@ def train(
         given = {
             "bidirectional": bidirectional, "pooling": pooling, "word_dropout": word_dropout,
             "embedding_dropout": embedding_dropout, "output_dropout": output_dropout,
-            "ensemble": ensemble, **vectors.settings(), **net.settings(), **vocab.settings(),
+            "ensemble": ensemble, **text.settings(),
             **common.settings(),
         }
         model, training = o.configured(given, ClassifierConfig(), TRAINING)

@@ -141,7 +141,7 @@ class Vocabulary:
 
     def settings(self) -> dict[str, Any]:
         """The options by their config names (None: not given)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {f.name: getattr(self, f.name) for f in fields(Vocabulary)}
 
 
 @dataclass
@@ -174,6 +174,16 @@ class Vectors:
             typer.echo(coverage_line(metrics["vectors"]))
 
 
+@dataclass
+class Text(Vectors, Vocabulary, Network):
+    """The options of a text model: its network, how its texts become tokens, and the
+    pretrained vectors its embedding may start from."""
+
+    def settings(self) -> dict[str, Any]:
+        """The options by their config names (None: not given); see each part's."""
+        return {**Network.settings(self), **Vocabulary.settings(self), **Vectors.settings(self)}
+
+
 #: What every training command's help says about resuming and processes.
 TRAINING_NOTE = ("A checkpoint is kept after every epoch: if training is interrupted, --resume "
                  "DIR continues it with the settings stored in DIR and reaches the same result."
@@ -181,7 +191,7 @@ TRAINING_NOTE = ("A checkpoint is kept after every epoch: if training is interru
                  "writes.")
 
 #: Option groups a command can take whole, as one parameter (see `command`).
-BUNDLES: list[type] = [Training, Network, Vocabulary, Vectors]
+BUNDLES: list[type] = [Training, Network, Vocabulary, Vectors, Text]
 
 
 def bundle(cls: type) -> type:

@@ -63,9 +63,7 @@ def train(
     no_repeat_ngram: int | None = typer.Option(None, help="Never write an n-gram twice (3; "
                                                           "0: off)."),
     *,
-    net: o.Network,
-    vocab: o.Vocabulary,
-    vectors: o.Vectors,
+    text: o.Text,
     common: o.Training,
 ) -> None:
     """Train a summariser on (text, summary) records, score it beside a lead baseline, write a run.
@@ -81,8 +79,7 @@ def train(
             "coverage": coverage, "coverage_weight": coverage_weight, "attention": attention,
             "beam_size": beam, "alpha": alpha, "min_length": min_length,
             "no_repeat_ngram": no_repeat_ngram,
-            **vectors.settings(),
-            **net.settings(), **vocab.settings(), **common.settings(),
+            **text.settings(), **common.settings(),
         }
         model, corpus, training = o.configured(given, SummarizerConfig(), CORPUS, TRAINING)
         return SummarizeTask(DataSpec(str(train_data), str(dev), source_field, target_field),

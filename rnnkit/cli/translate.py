@@ -105,9 +105,7 @@ def train(
                                          help="Coverage input and loss (default off)."),
     coverage_weight: float | None = CoverageWeight,
     *,
-    net: o.Network,
-    vocab: o.Vocabulary,
-    vectors: o.Vectors,
+    text: o.Text,
     common: o.Training,
 ) -> None:
     """Train a translator on a parallel corpus, score it on the validation set, write a run.
@@ -126,8 +124,7 @@ def train(
             "teacher_forcing": teacher_forcing, "label_smoothing": label_smoothing,
             "beam_size": beam, "alpha": alpha, "write_unk": write_unk, "copy": copy,
             "coverage": coverage, "coverage_weight": coverage_weight,
-            **vectors.settings(),
-            **net.settings(), **vocab.settings(), **common.settings(),
+            **text.settings(), **common.settings(),
         }
         model, corpus, training = o.configured(given, Seq2SeqConfig(), CorpusConfig(),
                                                TRAINING)

@@ -131,3 +131,17 @@ def test_a_hierarchical_encoder_trains_and_answers(data, tmp_path, capsys):
     assert len(shown["attention"][0]) == len(shown["context_tokens"])
     assert main(train_args(data, tmp_path / "never", "--encoder", "tree")) == 2
     assert "--encoder 'tree'" in capsys.readouterr().err
+
+
+def test_vectors_start_the_chatbot_and_their_coverage_is_reported(data, tmp_path, capsys):
+    vectors = tmp_path / "tiny.txt"
+    vectors.write_text("".join(f"{w} {' '.join(['0.5'] * 8)}\n" for w in ["bank", "street",
+                                                                        "zebra"]))
+    out = tmp_path / "vec"
+    assert main(train_args(data, out, "--vectors", str(vectors))) == 0
+    printed = capsys.readouterr().out
+    report = json.loads((out / "metrics.json").read_text())["vectors"]
+    assert report["found"] == 2 and f"vectors: 2 of {report['words']} words" in printed
+    assert main(train_args(data, tmp_path / "never", "--freeze-vectors")) == 2
+    assert "--freeze-vectors/--tune-vectors: only with --vectors FILE" in capsys.readouterr().err
+    assert not (tmp_path / "never").exists()
