@@ -13,8 +13,8 @@ pair shares the machine's load), started in pairs of the same seed. Reported per
 each run's quality figure (SST-2 dev accuracy, Multi30k test BLEU with beam 5, bits per
 character on Multi30k's English val, ETTh1 test MSE at H = 96 of both settings) and epochs,
 their means, the precision training used (a CPU without native bfloat16 falls back to
-float32, which shows here), and the ratio of the mean epochs (bf16 / float32). The issue's
-target: the ratio at least 1.5 with the figure no worse.
+float32, which shows here), and the ratio of the mean epochs (bf16 / float32). The target:
+the ratio at least 1.5 with the figure no worse.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class Group:
     """How one group's benchmark is run and read."""
 
     script: str
-    minutes: float | None  # the issue's budget (None: the benchmark's own stopping)
+    minutes: float | None  # the default budget (None: the benchmark's own stopping)
     figure: str  # what the quality figure is
     higher_is_better: bool
 
@@ -131,7 +131,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("task", choices=sorted(GROUPS))
     parser.add_argument("--minutes", type=float, default=None,
-                        help="training budget per run (default: the issue's: sst2 15, "
+                        help="training budget per run (default: sst2 15, "
                              "multi30k 60, charlm 15; etth1 none)")
     parser.add_argument("--seeds", type=int, nargs="+", default=None,
                         help="default: 0 1 2 for sst2, 0 for the others")
