@@ -149,12 +149,8 @@ def test_duplicate_rows_and_panel_options_without_id_exit_2(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_panel_run_killed_mid_training_resumes_to_identical_weights(tmp_path, capsys):
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
+def test_panel_run_killed_mid_training_resumes_to_identical_weights(tmp_path, capsys,
+                                                                     kill_after_epoch):
 
     csv = tmp_path / "sales.csv"
     sales(n_series=4, length=200).to_csv(csv, index=False)
@@ -166,18 +162,7 @@ def test_panel_run_killed_mid_training_resumes_to_identical_weights(tmp_path, ca
     command = ["forecast", "train", "--csv", str(csv), "--id", "store", "--target", "units",
                "--horizon", str(H), "--lookback", "24", "--hidden-size", "8", "--layers", "1",
                "--quiet", "--out", str(killed), *extra]
-    process = subprocess.Popen([sys.executable, "-m", "rnnkit.cli.main", *command],
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    index = killed / "checkpoint" / "checkpoint.json"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if index.is_file() and json.loads(index.read_text())["epoch"] >= 2:
-            break
-        time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert 2 <= json.loads(index.read_text())["epoch"] < 8
+    assert 2 <= kill_after_epoch(command, killed) < 8
     capsys.readouterr()
     assert main(["forecast", "train", "--resume", str(killed), "--quiet", "--json"]) == 0
     assert (killed / "COMPLETE").exists() and not (killed / "checkpoint").exists()

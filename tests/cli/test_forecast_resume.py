@@ -1,9 +1,4 @@
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pandas as pd
@@ -31,24 +26,14 @@ def args(csv, out):
 
 
 @pytest.mark.slow
-def test_run_killed_mid_epoch_resumes_to_identical_weights(series_csv, tmp_path, capsys):
+def test_run_killed_mid_epoch_resumes_to_identical_weights(series_csv, tmp_path, capsys,
+                                                           kill_after_epoch):
     reference = tmp_path / "reference"
     assert main(args(series_csv, reference)) == 0
     capsys.readouterr()
 
     killed = tmp_path / "killed"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "rnnkit.cli.main", *args(series_csv, killed)],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    index = killed / "checkpoint" / "checkpoint.json"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if index.is_file() and json.loads(index.read_text())["epoch"] >= 2:
-            break
-        time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    epochs_done = json.loads(index.read_text())["epoch"]
+    epochs_done = kill_after_epoch(args(series_csv, killed), killed)
     assert 2 <= epochs_done < 8 and not (killed / "COMPLETE").exists()
     assert main(["forecast", "predict", "--run", str(killed)]) == 2  # reported incomplete
     assert "is incomplete" in capsys.readouterr().err

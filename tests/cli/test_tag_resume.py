@@ -1,9 +1,4 @@
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 
@@ -21,7 +16,8 @@ def args(train, dev, out):
 
 
 @pytest.mark.slow
-def test_tag_run_killed_mid_training_resumes_to_identical_weights(tmp_path, capsys):
+def test_tag_run_killed_mid_training_resumes_to_identical_weights(tmp_path, capsys,
+                                                                   kill_after_epoch):
     train, dev = tmp_path / "train.txt", tmp_path / "dev.txt"
     train.write_text("\n\n".join("\n".join(s) for s in SENTENCES * 60) + "\n")
     dev.write_text("\n\n".join("\n".join(s) for s in SENTENCES) + "\n")
@@ -30,19 +26,7 @@ def test_tag_run_killed_mid_training_resumes_to_identical_weights(tmp_path, caps
     capsys.readouterr()
 
     killed = tmp_path / "killed"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "rnnkit.cli.main",
-                                *args(train, dev, killed)],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    index = killed / "checkpoint" / "checkpoint.json"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if index.is_file() and json.loads(index.read_text())["epoch"] >= 2:
-            break
-        time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    epochs_done = json.loads(index.read_text())["epoch"]
+    epochs_done = kill_after_epoch(args(train, dev, killed), killed)
     assert 2 <= epochs_done < 8 and not (killed / "COMPLETE").exists()
     assert main(["tag", "predict", "--run", str(killed), "EU says"]) == 2
     assert "is incomplete" in capsys.readouterr().err
