@@ -151,7 +151,8 @@ class Vectors:
 
     vectors: Annotated[Path | None, typer.Option(
         help="Pretrained word vectors (GloVe, word2vec, fastText text; .gz or not); set "
-             "--embedding-dim to their size.")] = None
+             "--embedding-dim to at least their size (extra dimensions are trained from "
+             "random).")] = None
     freeze_vectors: Annotated[bool | None, typer.Option(
         "--freeze-vectors/--tune-vectors", help="Keep the pretrained vectors fixed (default: "
                                                 "tune them).")] = None

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 from rnnkit.errors import InputError
 
@@ -104,12 +105,19 @@ def vector_size(path: str | Path) -> int:
 
 
 def check_dimension(path: str | Path, dim: int) -> None:
-    """Raise `InputError` unless the vectors file at ``path`` has ``dim`` numbers per word
-    (`vector_size`, so settings are checked before training)."""
+    """Raise `InputError` unless the vectors file at ``path`` fits an embedding of ``dim``
+    numbers per word: at most ``dim`` (`vector_size`, so settings are checked before
+    training; `init_embedding` trains the dimensions beyond the vectors' from random)."""
     found = vector_size(path)
-    if found != dim:
-        raise InputError(f"--vectors {path} has {found} dimensions but the embedding {dim}; "
-                         f"set --embedding-dim {found}")
+    if found > dim:
+        raise InputError(dimension_error(str(path), found, dim))
+
+
+def dimension_error(source: str, found: int, dim: int) -> str:
+    """The message for vectors of ``found`` dimensions given to an embedding of ``dim``."""
+    return (f"--vectors {source} has {found} dimensions but the embedding {dim}; set "
+            f"--embedding-dim to at least {found} (dimensions beyond the vectors' are trained "
+            "from random)")
 
 
 def read_vectors(path: str | Path, words: Sequence[str], top: int = 0) -> Vectors:
@@ -185,32 +193,77 @@ def read_vectors(path: str | Path, words: Sequence[str], top: int = 0) -> Vector
                    frequent)
 
 
+class KeepPretrained(nn.Module):
+    """A `torch.nn.utils.parametrize` parametrization of an embedding table: the entries
+    where ``mask`` is set read ``values`` whatever the trained tensor holds, so they take no
+    gradient and no optimiser step moves them (weight decay included)."""
+
+    def __init__(self, mask: torch.Tensor, values: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("mask", mask, persistent=False)  # (V, E) bool
+        self.register_buffer("values", values, persistent=False)  # (V, E)
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        """The table (V, E) with the kept entries put back."""
+        return torch.where(self.mask, self.values, weight)
+
+
+def _plain_state_dict(module: nn.Module, state: dict[str, Any], prefix: str,
+                      metadata: Any) -> None:
+    """State dict hook: the table as ``weight``, as a plain `nn.Embedding` stores it."""
+    state.pop(prefix + "parametrizations.weight.original")
+    state[prefix + "weight"] = module.weight.detach()
+
+
+def _load_plain_state_dict(module: nn.Module, state: dict[str, Any], prefix: str,
+                           *args: Any) -> None:
+    """Load state dict pre-hook: a plain ``weight`` into the parametrized table."""
+    if prefix + "weight" in state:
+        state[prefix + "parametrizations.weight.original"] = state.pop(prefix + "weight")
+
+
+def freeze_entries(embedding: nn.Embedding, mask: torch.Tensor) -> None:
+    """Keep the entries of ``embedding.weight`` where ``mask`` (V, E) is set at their present
+    values in training (`KeepPretrained`); the others train. Its state dict keeps the plain
+    ``weight`` key, so checkpoints and saved runs load into an `nn.Embedding` and back."""
+    values = embedding.weight.detach().clone()
+    parametrize.register_parametrization(embedding, "weight", KeepPretrained(mask, values))
+    embedding.register_state_dict_post_hook(_plain_state_dict)
+    embedding.register_load_state_dict_pre_hook(_load_plain_state_dict)
+
+
 def init_embedding(embedding: nn.Embedding, words: Sequence[str], vectors: Vectors,
                    freeze: bool = False, seed: int = 0) -> int:
-    """Set row k of ``embedding`` to the vector of ``words[k]`` where there is one; the other
-    rows (but the padding row) are drawn from a normal distribution with the found vectors'
-    standard deviation, so known and unknown words start on one scale. ``freeze`` keeps the
-    whole table fixed in training. Returns the rows set from vectors.
+    """Start ``embedding`` (V, E) from ``vectors`` of d <= E dimensions: the first d columns
+    of row k hold the vector of ``words[k]`` where there is one; those of the other rows (but
+    the padding row) are drawn from a normal distribution with the found vectors' standard
+    deviation, so known and unknown words start on one scale. Columns d..E keep the
+    embedding's own (random) initialisation and are always trained. ``freeze`` keeps the
+    pretrained entries (the first d columns of the rows given a vector) fixed in training
+    (`freeze_entries`); every other entry trains. Returns the rows set from vectors.
 
-    >>> table = nn.Embedding(3, 2, padding_idx=0)
+    >>> table = nn.Embedding(3, 4, padding_idx=0)
     >>> v = Vectors(2, {"eu": np.array([1.0, 2.0], dtype=np.float32)}, 2, True, "")
-    >>> init_embedding(table, ["<pad>", "eu", "zebra"], v), table.weight[1].tolist()
+    >>> init_embedding(table, ["<pad>", "eu", "zebra"], v), table.weight[1, :2].tolist()
     (1, [1.0, 2.0])
     """
-    if embedding.embedding_dim != vectors.dim:
-        raise InputError(f"--vectors {vectors.source} has {vectors.dim} dimensions but the "
-                         f"embedding {embedding.embedding_dim}; set --embedding-dim "
-                         f"{vectors.dim}")
+    d = vectors.dim
+    if embedding.embedding_dim < d:
+        raise InputError(dimension_error(vectors.source, d, embedding.embedding_dim))
     rows = [k for k, w in enumerate(words) if w in vectors.vectors]
+    if not rows:
+        return 0
     with torch.no_grad():
-        if rows:
-            table = np.stack([vectors.vectors[words[k]] for k in rows])
-            generator = torch.Generator().manual_seed(seed)
-            std = float(table.std()) or 1.0
-            weight = torch.randn(embedding.weight.shape, generator=generator) * std
-            weight[rows] = torch.from_numpy(table)
-            if embedding.padding_idx is not None:
-                weight[embedding.padding_idx] = 0
-            embedding.weight.copy_(weight)
-    embedding.weight.requires_grad_(not freeze)
+        table = np.stack([vectors.vectors[words[k]] for k in rows])
+        generator = torch.Generator().manual_seed(seed)
+        std = float(table.std()) or 1.0
+        weight = torch.randn(embedding.num_embeddings, d, generator=generator) * std
+        weight[rows] = torch.from_numpy(table)
+        if embedding.padding_idx is not None:
+            weight[embedding.padding_idx] = 0
+        embedding.weight[:, :d].copy_(weight)
+    if freeze:
+        mask = torch.zeros(embedding.weight.shape, dtype=torch.bool, device=embedding.weight.device)
+        mask[rows, :d] = True
+        freeze_entries(embedding, mask)
     return len(rows)

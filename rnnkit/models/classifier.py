@@ -55,7 +55,7 @@ class ClassifierConfig:
     min_freq: int = 1  # training tokens seen fewer times become <unk>
     max_vocab: int | None = None  # at most this many vocabulary entries (specials included)
     cell: str = "lstm"  # any name in rnnkit.layers.CELLS: lstm, gru, rnn, ...
-    embedding_dim: int = 128  # E, size of a word vector (trained from scratch)
+    embedding_dim: int = 128  # E, size of a word vector (its first columns from --vectors if given)
     hidden_size: int = 128  # H, units per recurrent layer and direction
     num_layers: int = 2  # stacked recurrent layers
     bidirectional: bool = True  # read the sentence both ways (outputs 2H)
@@ -211,8 +211,8 @@ class TextClassifier(Estimator):
 
     def check(self, train: TextTable, dev: TextTable) -> str:
         """Validate the settings and the data and say in one line what `fit` will train;
-        changes nothing. Raises `InputError` for a bad setting (vectors of another size than
-        the embedding too), fewer than 2 classes in ``train``, or a label in ``dev`` that
+        changes nothing. Raises `InputError` for a bad setting (vectors wider than the
+        embedding too), fewer than 2 classes in ``train``, or a label in ``dev`` that
         ``train`` does not have."""
         c = self.config
         c.validate()

@@ -255,7 +255,7 @@ class Translator(Estimator):
     # ---- training ---------------------------------------------------------------------------
 
     def check(self, train: ParallelCorpus, valid: ParallelCorpus) -> str:
-        """Check every setting (`InputError` on the first bad one; vectors of another size
+        """Check every setting (`InputError` on the first bad one; vectors wider
         than the embedding too) and say in one line what `fit` will train; changes nothing."""
         c, corpus = self.config, self.corpus_config
         c.validate()

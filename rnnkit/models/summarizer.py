@@ -196,7 +196,7 @@ class Summarizer(Estimator):
     # ---- training ---------------------------------------------------------------------------
 
     def check(self, train: Any, valid: Any) -> str:
-        """Check every setting (`InputError` on the first bad one; vectors of another size
+        """Check every setting (`InputError` on the first bad one; vectors wider
         than the embedding too) and say in one line what `fit` will train; changes nothing."""
         c = self.config
         c.validate()

@@ -42,7 +42,7 @@ class TaggerConfig:
     Lample et al. 2016 (char BiLSTM 25+25, word BiLSTM 100 per direction, dropout 0.5, CRF)."""
 
     cell: str = "lstm"  # any name in rnnkit.layers.CELLS, for the sentence
-    embedding_dim: int = 100  # E, word vectors (= the --vectors file's dimension when given)
+    embedding_dim: int = 100  # E, word vectors (at least the --vectors file's dimension)
     hidden_size: int = 100  # H, units per sentence layer and direction
     num_layers: int = 1  # stacked sentence layers
     bidirectional: bool = True
@@ -318,8 +318,8 @@ class Tagger(Estimator):
 
     def check(self, train: TaggedSentences, dev: TaggedSentences) -> str:
         """Validate the settings and the data and say in one line what `fit` will train;
-        changes nothing. Raises `InputError` for a bad setting (vectors of another size than
-        the embedding too), data without tags, or a dev tag that training never shows."""
+        changes nothing. Raises `InputError` for a bad setting (vectors wider than the
+        embedding too), data without tags, or a dev tag that training never shows."""
         c = self.config
         c.validate()
         self.train_config.validate()
@@ -384,7 +384,7 @@ class Tagger(Estimator):
             init_embedding(self.net.embedding, tuned.tokens, found, c.freeze_vectors, t.seed)
             if added:
                 with torch.no_grad():
-                    self.net.fixed.weight.copy_(torch.from_numpy(
+                    self.net.fixed.weight[:, :found.dim].copy_(torch.from_numpy(
                         np.stack([found.frequent[w] for w in added])))
             self.vectors = {**found.report(), "added": len(added)}
         index = {tag: k for k, tag in enumerate(self.tags)}

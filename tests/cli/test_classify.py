@@ -261,6 +261,7 @@ def test_vectors_initialise_the_embedding_and_their_coverage_is_reported(files, 
     assert weight[vocab.index("great")].tolist() == [0.25] * 8
     assert main(["classify", "predict", "--run", str(out), "a great film"]) == 0
     assert main(["classify", "train", "--train", str(files[0]), "--dev", str(files[1]),
-                 "--vectors", str(vectors), "--out", str(tmp_path / "bad")]) == 2
-    assert "set --embedding-dim 8" in capsys.readouterr().err
+                 "--vectors", str(vectors), "--embedding-dim", "4",
+                 "--out", str(tmp_path / "bad")]) == 2
+    assert "set --embedding-dim to at least 8" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()

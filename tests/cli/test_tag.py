@@ -104,9 +104,9 @@ def test_unknown_options_and_runs_exit_2(files, tmp_path, capsys):
     assert train_small(files, out, "--output", "hmm") == 2 and not out.exists()
     assert "--output 'hmm' is not known" in capsys.readouterr().err
     vectors = tmp_path / "glove.txt"
-    vectors.write_text("eu 0.1 0.2 0.3\n")
+    vectors.write_text("eu" + " 0.1" * 9 + "\n")
     assert train_small(files, out, "--vectors", str(vectors)) == 2 and not out.exists()
-    assert "has 3 dimensions but the embedding 8; set --embedding-dim 3" in \
+    assert "has 9 dimensions but the embedding 8; set --embedding-dim to at least 9" in \
         capsys.readouterr().err
     assert main(["tag", "predict", "--run", str(tmp_path / "nope"), "word"]) == 2
     for options, named in ((["--freeze-vectors"], "--freeze-vectors/--tune-vectors"),

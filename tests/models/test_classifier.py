@@ -219,7 +219,6 @@ def test_pretrained_vectors_start_every_member_and_survive_the_round_trip(tmp_pa
     clf.fit(keyword_table(60, 0), keyword_table(20, 1), progress=False)
     for member in clf.net.members:  # frozen: still the file's numbers after training
         assert member.embedding.weight[clf.vocab.index["wonderful"]].tolist() == [0.5] * 16
-        assert not member.embedding.weight.requires_grad
     assert clf.vectors["found"] == 2 and clf.vectors["words"] == len(clf.vocab) - 2
     state = clf.state()
     path.unlink()  # the run keeps the weights; the file is needed for training only
@@ -228,7 +227,12 @@ def test_pretrained_vectors_start_every_member_and_survive_the_round_trip(tmp_pa
     assert again.vectors == clf.vectors
     with pytest.raises(InputError, match="no such file"):
         small(vectors=str(path)).fit(keyword_table(20, 0), keyword_table(5, 1), progress=False)
-    path.write_text("wonderful 1 2 3\n")
-    with pytest.raises(InputError, match="has 3 dimensions but the embedding 16; set "
-                                         "--embedding-dim 3"):
+    path.write_text("wonderful " + " ".join(["1"] * 17) + "\n")
+    with pytest.raises(InputError, match="has 17 dimensions but the embedding 16; set "
+                                         "--embedding-dim to at least 17"):
         small(vectors=str(path)).fit(keyword_table(20, 0), keyword_table(5, 1), progress=False)
+    path.write_text("wonderful 1 2 3\n")  # fills the first 3 of 16 columns
+    wider = small(vectors=str(path), freeze_vectors=True)
+    wider.train_config.epochs = 1
+    wider.fit(keyword_table(60, 0), keyword_table(20, 1), progress=False)
+    assert wider.net.embedding.weight[wider.vocab.index["wonderful"], :3].tolist() == [1, 2, 3]

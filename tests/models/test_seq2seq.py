@@ -194,7 +194,7 @@ def test_the_encoder_starts_from_word_vectors_and_reports_coverage(tmp_path):
     vocab = translator.source.vocab
     table = translator.net.embedding.weight  # frozen: still the file's rows after training
     assert table[vocab.index["b"]].tolist() == [0.0, 1.0, 0.0, 0.0]
-    assert not table.requires_grad and translator.state()["vectors"] == report
-    wrong = Translator(Seq2SeqConfig(embedding_dim=8, vectors=str(vectors)))
-    with pytest.raises(InputError, match="has 4 dimensions but the embedding 8"):
+    assert translator.state()["vectors"] == report
+    wrong = Translator(Seq2SeqConfig(embedding_dim=3, vectors=str(vectors)))
+    with pytest.raises(InputError, match="has 4 dimensions but the embedding 3"):
         wrong.check(reversal_corpus(4, 0), reversal_corpus(4, 1))

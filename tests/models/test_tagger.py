@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from rnnkit.data.conll import TaggedSentences
-from rnnkit.data.vectors import init_embedding, read_vectors
+from rnnkit.data.vectors import check_dimension, init_embedding, read_vectors
 from rnnkit.errors import InputError
 from rnnkit.models.tagger import SequenceTagger, Tagger, TaggerConfig
 from rnnkit.train.settings import TrainSettings
@@ -89,16 +89,81 @@ def test_embedding_initialised_and_frozen_from_vectors(tmp_path):
     rows = init_embedding(table, ["<pad>", "paris", "is", "zebra"],
                           read_vectors(path, ["paris", "is", "zebra"]), freeze=True)
     assert rows == 2 and table.weight[1].tolist() == [0.5] * 8 and table.weight[0].eq(0).all()
-    assert not table.weight.requires_grad
     tagger = Tagger(TaggerConfig(**SMALL, vectors=str(path), freeze_vectors=True),
                     TrainSettings(epochs=1, lr=0.05))
     tagger.fit(DATA, DATA, progress=False)
     index = tagger.words.index["paris"]
     assert tagger.net.embedding.weight[index].tolist() == [0.5] * 8  # frozen: not trained
     assert tagger.vectors["found"] == 2 and tagger.vectors["words"] == len(tagger.words) - 2
-    with pytest.raises(InputError, match="set --embedding-dim 8"):
-        init_embedding(torch.nn.Embedding(3, 4), ["a", "paris", "b"],
+
+    narrower = "has 8 dimensions but the embedding 7; set --embedding-dim to at least 8"
+    with pytest.raises(InputError, match=narrower):
+        init_embedding(torch.nn.Embedding(3, 7), ["a", "paris", "b"],
                        read_vectors(path, ["paris"]))
+    with pytest.raises(InputError, match=narrower):
+        check_dimension(path, 7)
+    check_dimension(path, 8)
+    check_dimension(path, 9)
+
+
+WORDS = ["<pad>", "paris", "is", "zebra"]  # zebra: no vector
+
+
+def wider_table(tmp_path, freeze=False):
+    """A (4, 7) embedding started from 3-dimensional vectors, and its own start."""
+    path = write_vectors(tmp_path / "v.txt", False, ["paris 0.5 -0.5 1", "is -1 0.25 2"])
+    torch.manual_seed(0)
+    table = torch.nn.Embedding(4, 7, padding_idx=0)
+    own = table.weight.detach().clone()
+    assert init_embedding(table, WORDS, read_vectors(path, WORDS[1:]), freeze) == 2
+    return table, own
+
+
+def test_vectors_fill_the_first_columns_of_a_wider_embedding(tmp_path):
+    table, own = wider_table(tmp_path)
+    weight = table.weight.detach()
+    assert weight[1, :3].tolist() == [0.5, -0.5, 1] and weight[2, :3].tolist() == [-1, 0.25, 2]
+    assert weight[3, :3].ne(0).all() and not torch.equal(weight[3, :3], own[3, :3])  # drawn
+    assert torch.equal(weight[:, 3:], own[:, 3:])  # the embedding's own random start
+    assert weight[1:, 3:].ne(0).all() and weight[0].eq(0).all()
+    assert not torch.equal(weight[1:3, 3:6], weight[1:3, :3])
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
+def test_freeze_keeps_exactly_the_pretrained_entries_of_a_wider_embedding(tmp_path,
+                                                                          weight_decay):
+    table, _ = wider_table(tmp_path, freeze=True)
+    start = table.weight.detach().clone()
+    optimiser = torch.optim.Adam(table.parameters(), lr=0.1, weight_decay=weight_decay)
+    for _ in range(3):
+        optimiser.zero_grad()
+        table(torch.tensor([[1, 2, 3, 0]])).pow(2).sum().backward()
+        optimiser.step()
+    moved = table.weight.detach() != start
+    pretrained = torch.zeros(4, 7, dtype=torch.bool)
+    pretrained[1:3, :3] = True
+    assert not moved[pretrained].any()
+    assert moved[1:][~pretrained[1:]].all() and not moved[0].any()  # the padding row stays 0
+    state = table.state_dict()
+    assert list(state) == ["weight"]
+    plain = torch.nn.Embedding(4, 7, padding_idx=0)
+    plain.load_state_dict(state)
+    assert torch.equal(plain.weight, table.weight)
+    table.load_state_dict({"weight": torch.ones(4, 7)})
+    assert table.weight[1:3, :3].eq(start[1:3, :3]).all() and table.weight[3].eq(1).all()
+
+
+def test_a_wider_tagger_embedding_keeps_its_frozen_vectors_and_reloads(tmp_path):
+    path = write_vectors(tmp_path / "v.txt", False, ["paris 0.5 -0.5 1", "oslo 2 2 2"])
+    tagger = Tagger(TaggerConfig(**SMALL, vectors=str(path), freeze_vectors=True),
+                    TrainSettings(epochs=2, lr=0.05, patience=None))
+    tagger.fit(DATA, DATA, progress=False)
+    words = tagger.encode([["Paris", "Oslo"]]).words
+    paris, oslo = tagger.net.embed(torch.tensor(words))[0]
+    assert paris[:3].tolist() == [0.5, -0.5, 1] and oslo[:3].tolist() == [2, 2, 2]
+    weights = {k: v.clone() for k, v in tagger.net.state_dict().items()}
+    again = Tagger.from_state(tagger.state(), tagger.vocabularies(), weights, "config.json")
+    assert torch.equal(again.net.embedding.weight, tagger.net.embedding.weight)
 
 
 def test_number_words_match_their_own_vector_before_the_digit_fallback(tmp_path):
