@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from rnnkit.cli import options as o
+
+if TYPE_CHECKING:
+    from rnnkit.tasks.workflow import Task
 
 app = typer.Typer(help="Caption images (one-to-many): a CNN looks, an LSTM writes, with "
                        "attention over the image.", no_args_is_help=True)
@@ -27,84 +32,6 @@ are given.
 """
 
 
-def _spec(dataset: str | None, images: Path | None, captions: Path | None, **kwargs: object
-          ) -> object:
-    from rnnkit.tasks.caption import DataSpec
-
-    given = {k: v for k, v in kwargs.items() if v is not None}
-    return DataSpec(dataset=dataset, images=None if images is None else str(images),
-                    captions=None if captions is None else str(captions), **given)
-
-
-@app.command(epilog=TRAIN_EXAMPLE)
-@o.command
-def train(
-    dataset: str | None = typer.Option(None, help="A built-in dataset: digits."),
-    images: Path | None = typer.Option(None, help="Folder of the training images."),
-    captions: Path | None = typer.Option(None, help="Their captions: a Flickr token file "
-                                                    "(image#k<TAB>caption) or COCO .json."),
-    valid_images: Path | None = typer.Option(None, help="Folder of validation images."),
-    valid_captions: Path | None = typer.Option(None, help="Their captions file."),
-    valid_fraction: float | None = typer.Option(None, help="Share of images held out for "
-                                                           "validation (default 0.1)."),
-    image_size: int | None = typer.Option(None, help="Folder images are resized to this "
-                                                     "square size (default 128)."),
-    grey: bool = typer.Option(False, help="Read folder images as grey (1 channel)."),
-    train_scenes: int | None = typer.Option(None, help="Digit scenes to train on (20000)."),
-    valid_scenes: int | None = typer.Option(None, help="Digit scenes for early stopping (1000)."),
-    test_scenes: int | None = typer.Option(None, help="Digit scenes scored at the end (2000)."),
-    encoder: str | None = typer.Option(None, help="cnn (default, from scratch) or a "
-                                                  "torchvision ResNet: resnet18, ..."),
-    backbone_weights: Path | None = typer.Option(None, help="Local weights for a torchvision "
-                                                            "encoder (nothing is downloaded)."),
-    channels: str | None = typer.Option(None, help="Conv channels per block, e.g. 16,32,64."),
-    attention: str | None = typer.Option(None, help="additive (default), general, dot, or "
-                                                    "none (one image vector)."),
-    augment: bool | None = typer.Option(None, "--augment/--no-augment",
-                                        help="Randomly distort training images (default: "
-                                             "on for digits, off for folders)."),
-    min_freq: int | None = typer.Option(None, help="Rarer caption words become <unk>."),
-    monitor: str | None = typer.Option(None, help="Validation score for early stopping: bleu "
-                                                  "or exact (default: exact for digits)."),
-    beam: int | None = typer.Option(None, help="Beam size stored for predict/evaluate (3)."),
-    *,
-    net: o.Network,
-    common: o.Training,
-) -> None:
-    """Train a captioner, score it with greedy and beam search, write a run.
-    """
-
-    def build() -> object:
-        from rnnkit.data.parallel import CorpusConfig
-        from rnnkit.errors import InputError
-        from rnnkit.models.captioner import TRAINING, CaptionerConfig, ImageCaptioner
-        from rnnkit.tasks.caption import CaptionTask
-
-        try:
-            channel_list = None if channels is None else [int(c) for c in channels.split(",")]
-        except ValueError as err:
-            raise InputError(f"--channels {channels!r}; expected numbers separated by commas, "
-                             "e.g. 16,32,64") from err
-        given = {
-            "encoder": encoder, "channels": channel_list, "attention": attention,
-            "backbone_weights": None if backbone_weights is None else str(backbone_weights),
-            "min_freq": min_freq, "beam_size": beam,
-            "monitor": monitor or ("exact" if dataset == "digits" else None),
-            "augment": dataset == "digits" if augment is None else augment,
-            **net.settings(), **common.settings(),
-        }
-        model, text, training = o.configured(
-            given, CaptionerConfig(), CorpusConfig(lowercase=True, min_freq=1), TRAINING)
-        spec = _spec(dataset, images, captions, valid_images=valid_images and str(valid_images),
-                     valid_captions=valid_captions and str(valid_captions),
-                     valid_fraction=valid_fraction, image_size=image_size, grey=grey or None,
-                     train_scenes=train_scenes, valid_scenes=valid_scenes,
-                     test_scenes=test_scenes, seed=common.seed)
-        return CaptionTask(spec, ImageCaptioner(model, text, training))
-
-    o.run_training("caption", build, common, report=_report)
-
-
 def _report(outcome: object) -> None:
     metrics, c, t = outcome.metrics, outcome.task.estimator.config, outcome.metrics["training"]
     typer.echo(f"{metrics['train_images']} images, {metrics['train_captions']} captions; "
@@ -121,6 +48,82 @@ def _report(outcome: object) -> None:
 def _show_captions(found: list[dict]) -> None:
     for item in found:
         typer.echo(f"{item['image']}\t{item['caption']}")
+
+
+@o.trains(app, "caption", _report, TRAIN_EXAMPLE)
+@dataclass
+class CaptionOptions(o.Training, o.Network):
+    """Train a captioner, score it with greedy and beam search, write a run."""
+
+    dataset: str | None = o.data("A built-in dataset: digits.")
+    images: Path | None = o.data("Folder of the training images.")
+    captions: Path | None = o.data("Their captions: a Flickr token file (image#k<TAB>caption) "
+                                   "or COCO .json.")
+    valid_images: Path | None = o.data("Folder of validation images.")
+    valid_captions: Path | None = o.data("Their captions file.")
+    valid_fraction: float | None = o.data("Share of images held out for validation (default 0.1).")
+    image_size: int | None = o.data("Folder images are resized to this square size (default 128).")
+    grey: bool = o.data("Read folder images as grey (1 channel).", default=False)
+    train_scenes: int | None = o.data("Digit scenes to train on (20000).")
+    valid_scenes: int | None = o.data("Digit scenes for early stopping (1000).")
+    test_scenes: int | None = o.data("Digit scenes scored at the end (2000).")
+    encoder: str | None = o.option("cnn (default, from scratch) or a torchvision ResNet: "
+                                   "resnet18, ...")
+    backbone_weights: Path | None = o.option("Local weights for a torchvision encoder (nothing "
+                                             "is downloaded).")
+    channels: str | None = o.option("Conv channels per block, e.g. 16,32,64.")
+    attention: str | None = o.option("additive (default), general, dot, or none (one image "
+                                     "vector).")
+    augment: bool | None = o.option("Randomly distort training images (default: on for "
+                                    "digits, off for folders).", "--augment/--no-augment")
+    min_freq: int | None = o.option("Rarer caption words become <unk>.")
+    monitor: str | None = o.option("Validation score for early stopping: bleu or exact "
+                                   "(default: exact for digits).")
+    beam: int | None = o.option("Beam size stored for predict/evaluate (3).", config="beam_size")
+
+    def settings(self) -> dict[str, Any]:
+        """As `Options.settings`, with --channels as numbers and the digit scenes' defaults
+        (augmented, early stopping on exact matches)."""
+        from rnnkit.errors import InputError
+
+        try:
+            channels = None if self.channels is None else [int(c) for c in
+                                                           self.channels.split(",")]
+        except ValueError as err:
+            raise InputError(f"--channels {self.channels!r}; expected numbers separated by "
+                             "commas, e.g. 16,32,64") from err
+        digits = self.dataset == "digits"
+        return {**super().settings(), "channels": channels,
+                "monitor": self.monitor or ("exact" if digits else None),
+                "augment": digits if self.augment is None else self.augment}
+
+    def spec(self) -> Any:
+        """The `DataSpec` of these options."""
+        return _spec(self.dataset, self.images, self.captions, valid_images=self.valid_images,
+                     valid_captions=self.valid_captions, valid_fraction=self.valid_fraction,
+                     image_size=self.image_size, grey=self.grey or None,
+                     train_scenes=self.train_scenes, valid_scenes=self.valid_scenes,
+                     test_scenes=self.test_scenes, seed=self.seed)
+
+    def task(self) -> Task:
+        """The `CaptionTask` of a new run with these options."""
+        from rnnkit.data.parallel import CorpusConfig
+        from rnnkit.models.captioner import TRAINING, CaptionerConfig, ImageCaptioner
+        from rnnkit.tasks.caption import CaptionTask
+
+        model, text, training = o.configured(
+            self, CaptionerConfig(), CorpusConfig(lowercase=True, min_freq=1), TRAINING)
+        return CaptionTask(self.spec(), ImageCaptioner(model, text, training))
+
+
+def _spec(dataset: str | None, images: Path | None, captions: Path | None, **kwargs: object
+          ) -> Any:
+    """A `DataSpec` with the values given (None: its default; paths as text)."""
+    from rnnkit.tasks.caption import DataSpec
+
+    given = {k: str(v) if isinstance(v, Path) else v for k, v in kwargs.items() if v is not None}
+    return DataSpec(dataset=dataset, images=None if images is None else str(images),
+                    captions=None if captions is None else str(captions), **given)
 
 
 @app.command()

@@ -4,11 +4,16 @@ the conversation itself."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from rnnkit.cli import options as o
+
+if TYPE_CHECKING:
+    from rnnkit.tasks.workflow import Task
 from rnnkit.cli.translate import ExplainJson, print_alignment
 
 app = typer.Typer(help="Chat (many-to-many): an attentional encoder-decoder reads the last "
@@ -65,50 +70,6 @@ def conversation(
     chat(run, Decoding(beam, sampling, no_repeat_ngram))
 
 
-@app.command(epilog=TRAIN_EXAMPLE)
-@o.command
-def train(
-    train_data: Path | None = typer.Option(None, "--train", help="Training dialogues."),
-    dev: Path | None = typer.Option(None, help="Validation dialogues (early stopping)."),
-    context_turns: int = typer.Option(3, help="Turns of context the encoder reads."),
-    max_source_tokens: int | None = typer.Option(None, help="Context tokens read (60)."),
-    max_length: int | None = typer.Option(None, help="Most reply tokens (default 25)."),
-    copy: bool | None = typer.Option(None, "--copy/--no-copy", help="Copy words from the "
-                                                                    "context (default off)."),
-    attention: str | None = typer.Option(None, help="additive (default), general or dot."),
-    beam: int | None = typer.Option(None, help="Beam size stored for replies (5)."),
-    no_repeat_ngram: int | None = typer.Option(None, help="Never write an n-gram twice (3)."),
-    encoder: str | None = typer.Option(None, help="flat (default: one RNN over the context) "
-                                                  "or hierarchical (HRED: an RNN per turn, "
-                                                  "then one over the turns)."),
-    *,
-    text: o.Text,
-    common: o.Training,
-) -> None:
-    """Train a chatbot on multi-turn dialogues, score it beside TF-IDF retrieval, write a run.
-    """
-
-    def build() -> object:
-        from rnnkit.errors import InputError
-        from rnnkit.models.summarizer import CHAT_CORPUS, CHAT_MODEL, CHAT_TRAINING, Chatbot
-        from rnnkit.tasks.chat import ChatTask, DataSpec
-
-        o.require({"--train FILE": train_data, "--dev FILE": dev})
-        if context_turns < 1:
-            raise InputError(f"--context-turns {context_turns}; expected at least 1")
-        given = {
-            "max_source_tokens": max_source_tokens, "max_length": max_length, "copy": copy,
-            "attention": attention, "beam_size": beam, "no_repeat_ngram": no_repeat_ngram,
-            "encoder": encoder,
-            **text.settings(), **common.settings(),
-        }
-        model, corpus, training = o.configured(given, CHAT_MODEL, CHAT_CORPUS, CHAT_TRAINING)
-        return ChatTask(DataSpec(str(train_data), str(dev), context_turns),
-                        Chatbot(model, corpus, training))
-
-    o.run_training("chat", build, common, report=_report)
-
-
 def _score_lines(scores: dict, names: list[str]) -> None:
     typer.echo(f"  {'':<10} {'BLEU-2':>7} {'distinct-1':>10} {'distinct-2':>10} {'words':>6}")
     for name in names:
@@ -133,6 +94,41 @@ def _report(outcome: object) -> None:
     _score_lines(v, ["beam", "retrieval"])
     typer.echo(f"verdict: {v['verdict']}")
     o.Vectors.report(m)
+
+
+@o.trains(app, "chat", _report, TRAIN_EXAMPLE)
+@dataclass
+class ChatOptions(o.Training, o.Text):
+    """Train a chatbot on multi-turn dialogues, score it beside TF-IDF retrieval, write a run."""
+
+    train_data: Path | None = o.data("Training dialogues.", "--train", required=True)
+    dev: Path | None = o.data("Validation dialogues (early stopping).", required=True)
+    context_turns: int = o.data("Turns of context the encoder reads.", default=3)
+    max_source_tokens: int | None = o.option("Context tokens read (60).")
+    max_length: int | None = o.option("Most reply tokens (default 25).")
+    copy: bool | None = o.option("Copy words from the context (default off).", "--copy/--no-copy")
+    attention: str | None = o.option("additive (default), general or dot.")
+    beam: int | None = o.option("Beam size stored for replies (5).", config="beam_size")
+    no_repeat_ngram: int | None = o.option("Never write an n-gram twice (3).")
+    encoder: str | None = o.option("flat (default: one RNN over the context) or hierarchical "
+                                   "(HRED: an RNN per turn, then one over the turns).")
+
+    def check(self) -> None:
+        """As `Options.check`; also refuses --context-turns below 1."""
+        from rnnkit.errors import InputError
+
+        super().check()
+        if self.context_turns < 1:
+            raise InputError(f"--context-turns {self.context_turns}; expected at least 1")
+
+    def task(self) -> Task:
+        """The `ChatTask` of a new run with these options."""
+        from rnnkit.models.summarizer import CHAT_CORPUS, CHAT_MODEL, CHAT_TRAINING, Chatbot
+        from rnnkit.tasks.chat import ChatTask, DataSpec
+
+        model, corpus, training = o.configured(self, CHAT_MODEL, CHAT_CORPUS, CHAT_TRAINING)
+        spec = DataSpec(str(self.train_data), str(self.dev), self.context_turns)
+        return ChatTask(spec, Chatbot(model, corpus, training))
 
 
 @app.command()

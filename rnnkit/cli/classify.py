@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from rnnkit.cli import options as o
+
+if TYPE_CHECKING:
+    from rnnkit.tasks.workflow import Task
 
 app = typer.Typer(help="Classify texts (many-to-one), e.g. sentiment analysis on SST-2.",
                   no_args_is_help=True)
@@ -41,50 +45,6 @@ def _print_metrics(metrics: dict, header: str) -> None:
         typer.echo(f"{name:>{width}}" + "".join(f"{n:>{width}}" for n in row))
 
 
-@app.command(epilog=TRAIN_EXAMPLE)
-@o.command
-def train(
-    train_file: Path | None = typer.Option(None, "--train",
-                                           help="Labelled training texts (TSV/CSV)."),
-    dev: Path | None = typer.Option(None, help="Labelled dev texts: early stopping and the "
-                                               "scores."),
-    text_column: str | None = typer.Option(None, help="Column of the texts (default: by name)."),
-    label_column: str | None = typer.Option(None, help="Column of the labels (default: by name)."),
-    sep: str | None = typer.Option(None, help="Column separator: ',', ';' or '\\t' (default: "
-                                              "detected)."),
-    bidirectional: bool | None = typer.Option(None, "--bidirectional/--unidirectional",
-                                              help="Read the text both ways (default)."),
-    pooling: str | None = typer.Option(None, help="last, mean, max (default) or attention."),
-    word_dropout: float | None = typer.Option(None, help="Chance a word is read as <unk>."),
-    embedding_dropout: float | None = typer.Option(None, help="Dropout on the word vectors."),
-    output_dropout: float | None = typer.Option(None, help="Dropout on the sentence vector."),
-    ensemble: int | None = typer.Option(None, help="Networks trained side by side, their "
-                                                   "probabilities averaged (default 1)."),
-    *,
-    text: o.Text,
-    common: o.Training,
-) -> None:
-    """Train a text classifier, score it on the dev set, write a run.
-    """
-
-    def build() -> object:
-        from rnnkit.models.classifier import TRAINING, ClassifierConfig, TextClassifier
-        from rnnkit.tasks.classify import ClassifyTask, DataSpec
-
-        o.require({"--train FILE": train_file, "--dev FILE": dev})
-        given = {
-            "bidirectional": bidirectional, "pooling": pooling, "word_dropout": word_dropout,
-            "embedding_dropout": embedding_dropout, "output_dropout": output_dropout,
-            "ensemble": ensemble, **text.settings(),
-            **common.settings(),
-        }
-        model, training = o.configured(given, ClassifierConfig(), TRAINING)
-        return ClassifyTask(DataSpec(str(train_file), str(dev), text_column, label_column, sep),
-                            TextClassifier(model, training))
-
-    o.run_training("classify", build, common, report=_report)
-
-
 def _report(outcome: object) -> None:
     metrics, c = outcome.metrics, outcome.task.estimator.config
     kind = ("Bi" if c.bidirectional else "") + c.cell.upper()
@@ -94,6 +54,36 @@ def _report(outcome: object) -> None:
                    f"(kept {metrics['training']['best_epoch']}), "
                    f"{metrics['training']['seconds']:.1f} s")
     o.Vectors.report(metrics)
+
+
+@o.trains(app, "classify", _report, TRAIN_EXAMPLE)
+@dataclass
+class ClassifyOptions(o.Training, o.Text):
+    """Train a text classifier, score it on the dev set, write a run."""
+
+    train_file: Path | None = o.data("Labelled training texts (TSV/CSV).", "--train", required=True)
+    dev: Path | None = o.data("Labelled dev texts: early stopping and the scores.", required=True)
+    text_column: str | None = o.data("Column of the texts (default: by name).")
+    label_column: str | None = o.data("Column of the labels (default: by name).")
+    sep: str | None = o.data("Column separator: ',', ';' or '\\t' (default: detected).")
+    bidirectional: bool | None = o.option("Read the text both ways (default).",
+                                          "--bidirectional/--unidirectional")
+    pooling: str | None = o.option("last, mean, max (default) or attention.")
+    word_dropout: float | None = o.option("Chance a word is read as <unk>.")
+    embedding_dropout: float | None = o.option("Dropout on the word vectors.")
+    output_dropout: float | None = o.option("Dropout on the sentence vector.")
+    ensemble: int | None = o.option("Networks trained side by side, their probabilities "
+                                    "averaged (default 1).")
+
+    def task(self) -> Task:
+        """The `ClassifyTask` of a new run with these options."""
+        from rnnkit.models.classifier import TRAINING, ClassifierConfig, TextClassifier
+        from rnnkit.tasks.classify import ClassifyTask, DataSpec
+
+        model, training = o.configured(self, ClassifierConfig(), TRAINING)
+        spec = DataSpec(str(self.train_file), str(self.dev), self.text_column,
+                        self.label_column, self.sep)
+        return ClassifyTask(spec, TextClassifier(model, training))
 
 
 def _show_labels(table: Any) -> None:
@@ -119,20 +109,13 @@ def predict(
     return predict_task(run, texts or [], None if file is None else str(file))
 
 
-@app.command()
-@o.prints(lambda metrics: _print_metrics(metrics, f"{metrics['data']}: {metrics['examples']} "
-                                                  "texts"), "the metrics")
-def evaluate(
-    run: Run,
-    data: Path = typer.Option(..., help="Labelled texts (TSV/CSV with the run's columns)."),
-) -> dict:
+o.evaluates(app, "classify", lambda metrics: _print_metrics(
+    metrics, f"{metrics['data']}: {metrics['examples']} texts"),
+    "Labelled texts (TSV/CSV with the run's columns).",
     """Score a trained run on labelled texts: accuracy, macro-F1, confusion matrix.
 
     Example: rnnkit classify evaluate --run runs/sst2 --data $RNNKIT_DATA/sst2/dev.tsv
-    """
-    from rnnkit.tasks.classify import evaluate_run
-
-    return {"data": str(data), **evaluate_run(run, str(data))}
+    """)
 
 
 def _show_explanation(result: dict) -> None:

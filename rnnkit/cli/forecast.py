@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
@@ -32,50 +33,96 @@ Examples:
 """
 
 
-@o.bundle
 @dataclass
-class PanelOptions:
+class SeriesOptions(o.Options):
+    """The options of every forecast: the data and the network."""
+
+    csv: Path | None = o.data("CSV file; omitted: the embedded CO2 series.")
+    target: list[str] = o.data("Column(s) to forecast (repeat or a,b).")
+    time: str | None = o.data("Time column (default: found by name; 'none').")
+    fill: str | None = o.data("Missing values: ffill, interpolate or drop.")
+    sep: str | None = o.data("Column separator: ',', ';' or '\\t' (default: detected).")
+    decimal: str | None = o.data("Decimal mark: '.' or ',' (default: detected).")
+    test_size: int | None = o.data("Last N rows as the test part (default 10%).")
+    period: int | None = o.data("Seasonal period for the seasonal naive (with --id: also MASE's "
+                                "m and ES-RNN's).")
+    model: str | None = o.option("rnn (encoder + head) or segrnn; with --id: mqrnn (default), "
+                                 "deepar or esrnn.")
+    cell: str | None = o.option("lstm, gru, rnn, irnn, peephole, cifg or esn.")
+    hidden_size: int | None = o.option("Units per recurrent layer.")
+    layers: int | None = o.option("Stacked recurrent layers.", config="num_layers")
+    dropout: float | None = o.option("Dropout between recurrent layers.")
+    lookback: int | None = o.option("Past rows per input window.")
+    horizon: int | None = o.option("Future rows predicted at once.")
+
+
+@dataclass
+class SingleOptions(o.Options):
+    """The options of a single-series forecaster (not given --id or --wide)."""
+
+    features: list[str] = o.data("Extra input columns (repeat or a,b).")
+    test: Path | None = o.data("Test CSV that follows --csv in time.")
+    split: str | None = o.data("Row counts TRAIN,VAL,TEST from the start.")
+    preset: str | None = o.data("Named settings: 'seed' = the tutorial exactly.")
+    normalize: str | None = o.option("Per window: last, revin or none.")
+    channel_independent: bool | None = o.option("One shared model per channel.",
+                                                "--channel-independent/--joint")
+    segment_length: int | None = o.option("SegRNN segment length.")
+    ensemble: int | None = o.option("Networks trained in turn (seeds seed, seed+1, ...; each its "
+                                    "own early stopping), their forecasts averaged (default 1).")
+    spectral_radius: float | None = o.option("ESN: largest |eigenvalue| of W.")
+    leak_rate: float | None = o.option("ESN: leak rate in (0, 1].")
+    ridge: float | None = o.option("ESN: ridge of the readout.")
+    washout: int | None = o.option("ESN: training steps left out of the fit (at most "
+                                   "--lookback).")
+    scaler: str | None = o.option("standard, minmax or identity.")
+    loss: str | None = o.option("Training loss: mse or mae.")
+    interval: float | None = o.option("Prediction interval level (0.9).")
+    val_fraction: float | None = o.option("Share of training rows for validation.")
+
+
+@dataclass
+class PanelOptions(o.Options):
     """The options of a panel (many series, one global model): given --id or --wide."""
 
-    id: Annotated[str | None, typer.Option(
-        "--id", help="Series column of a long table: one global model across all series "
-                     "(--test-size N: the last N rows of every series).")] = None
-    wide: Annotated[bool, typer.Option(help="The file is wide: one column per series.")] = False
-    static: Annotated[list[str], typer.Option(help="Per-series constant columns (text: "
-                                                   "embedded categories).")] = None
-    past: Annotated[list[str], typer.Option(help="Covariates known only up to the forecast "
-                                                 "origin.")] = None
-    future: Annotated[list[str], typer.Option(help="Covariates known over the horizon too "
-                                                   "(prices, promotions, holidays).")] = None
-    quantiles: Annotated[str | None, typer.Option(help="Quantile levels, e.g. 0.1,0.5,0.9 "
-                                                       "(0.5 always).")] = None
-    likelihood: Annotated[str | None, typer.Option(help="DeepAR: gaussian, student_t or negbin "
-                                                        "(counts).")] = None
-    samples: Annotated[int | None, typer.Option(help="DeepAR: sample paths per "
-                                                     "forecast.")] = None
-    scaling: Annotated[str | None, typer.Option(help="Per window: mean_abs (DeepAR) or "
-                                                     "standard.")] = None
-    lags: Annotated[str | None, typer.Option(help="Lagged targets as inputs, e.g. 24,168; "
-                                                  "'seasonal': the data's usual lags.")] = None
-    series_embedding: Annotated[int | None, typer.Option(help="Width of a learned vector per "
-                                                              "series (0: none).")] = None
-    windows_per_epoch: Annotated[int | None, typer.Option(help="Windows drawn per epoch "
-                                                               "across the series.")] = None
-    recent: Annotated[int | None, typer.Option(help="Draw training windows only from each "
-                                                    "series' last N rows.")] = None
-    conformal: Annotated[bool | None, typer.Option(
-        "--conformal/--no-conformal", help="Calibrate the quantile intervals across series "
-                                           "(split-conformal, on the validation rows).")] = None
-    calendar: Annotated[bool | None, typer.Option(
-        "--calendar/--no-calendar", help="Calendar features from the time column.")] = None
-    baselines: Annotated[list[str], typer.Option(
-        help="Per-series baselines: seasonal_naive, naive2, theta, ets (default: all; "
-             "'none').")] = None
+    id: str | None = o.option("Series column of a long table: one global model across all "
+                              "series (--test-size N: the last N rows of every series).", "--id")
+    wide: bool = o.option("The file is wide: one column per series.", default=False)
+    static: list[str] = o.option("Per-series constant columns (text: embedded categories).")
+    past: list[str] = o.option("Covariates known only up to the forecast origin.")
+    future: list[str] = o.option("Covariates known over the horizon too (prices, promotions, "
+                                 "holidays).")
+    quantiles: str | None = o.option("Quantile levels, e.g. 0.1,0.5,0.9 (0.5 always).")
+    likelihood: str | None = o.option("DeepAR: gaussian, student_t or negbin (counts).")
+    samples: int | None = o.option("DeepAR: sample paths per forecast.")
+    scaling: str | None = o.option("Per window: mean_abs (DeepAR) or standard.")
+    lags: str | None = o.option("Lagged targets as inputs, e.g. 24,168; 'seasonal': the data's "
+                                "usual lags.")
+    series_embedding: int | None = o.option("Width of a learned vector per series (0: none).")
+    windows_per_epoch: int | None = o.option("Windows drawn per epoch across the series.")
+    recent: int | None = o.option("Draw training windows only from each series' last N rows.")
+    conformal: bool | None = o.option("Calibrate the quantile intervals across series "
+                                      "(split-conformal, on the validation rows).",
+                                      "--conformal/--no-conformal")
+    calendar: bool | None = o.option("Calendar features from the time column.",
+                                     "--calendar/--no-calendar")
+    baselines: list[str] = o.option("Per-series baselines: seasonal_naive, naive2, theta, ets "
+                                    "(default: all; 'none').")
 
-    def given(self) -> dict[str, Any]:
-        """The options given (for the refusal of panel options without --id)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)
-                if getattr(self, f.name) not in (None, False, [])}
+
+@dataclass
+class ForecastOptions(o.Training, PanelOptions, SingleOptions, SeriesOptions):
+    """The options of ``rnnkit forecast train``: one series, or a panel (--id, --wide)."""
+
+    def panel(self) -> bool:
+        """Whether these options train (or resume) a global model across a panel."""
+        return (self.id is not None or self.wide
+                or (self.resume is not None and _is_panel(self.resume)))
+
+    def given(self, part: type[o.Options]) -> list[str]:
+        """The options of ``part`` (a class this one derives from) that were given."""
+        return [f"--{f.name.replace('_', '-')}" for f in fields(part)
+                if getattr(self, f.name) not in (None, [], f.default)]
 
 
 def _parse_split(text: str | None) -> list[int] | None:
@@ -118,108 +165,50 @@ def _print_table(metrics: dict, header: str) -> None:
 
 @app.command(epilog=TRAIN_EXAMPLE)
 @o.command
-def train(
-    csv: Path | None = typer.Option(None, help="CSV file; omitted: the embedded CO2 series."),
-    target: list[str] = typer.Option(None, help="Column(s) to forecast (repeat or a,b)."),
-    time: str | None = typer.Option(None, help="Time column (default: found by name; 'none')."),
-    features: list[str] = typer.Option(None, help="Extra input columns (repeat or a,b)."),
-    fill: str | None = typer.Option(None, help="Missing values: ffill, interpolate or drop."),
-    sep: str | None = typer.Option(None, help="Column separator: ',', ';' or '\\t' "
-                                              "(default: detected)."),
-    decimal: str | None = typer.Option(None, help="Decimal mark: '.' or ',' (default: "
-                                                  "detected)."),
-    test: Path | None = typer.Option(None, help="Test CSV that follows --csv in time."),
-    test_size: int | None = typer.Option(None, help="Last N rows as the test part (default 10%)."),
-    split: str | None = typer.Option(None, help="Row counts TRAIN,VAL,TEST from the start."),
-    preset: str | None = typer.Option(None, help="Named settings: 'seed' = the tutorial exactly."),
-    model: str | None = typer.Option(None, help="rnn (encoder + head) or segrnn; with --id: "
-                                                "mqrnn (default), deepar or esrnn."),
-    cell: str | None = typer.Option(None, help="lstm, gru, rnn, irnn, peephole, cifg or esn."),
-    hidden_size: int | None = typer.Option(None, help="Units per recurrent layer."),
-    layers: int | None = typer.Option(None, help="Stacked recurrent layers."),
-    dropout: float | None = typer.Option(None, help="Dropout between recurrent layers."),
-    lookback: int | None = typer.Option(None, help="Past rows per input window."),
-    horizon: int | None = typer.Option(None, help="Future rows predicted at once."),
-    normalize: str | None = typer.Option(None, help="Per window: last, revin or none."),
-    channel_independent: bool | None = typer.Option(
-        None, "--channel-independent/--joint", help="One shared model per channel."),
-    segment_length: int | None = typer.Option(None, help="SegRNN segment length."),
-    ensemble: int | None = typer.Option(
-        None, help="Networks trained in turn (seeds seed, seed+1, ...; each its own early "
-                   "stopping), their forecasts averaged (default 1)."),
-    spectral_radius: float | None = typer.Option(None, help="ESN: largest |eigenvalue| of W."),
-    leak_rate: float | None = typer.Option(None, help="ESN: leak rate in (0, 1]."),
-    ridge: float | None = typer.Option(None, help="ESN: ridge of the readout."),
-    washout: int | None = typer.Option(None, help="ESN: training steps left out of the fit "
-                                                  "(at most --lookback)."),
-    scaler: str | None = typer.Option(None, help="standard, minmax or identity."),
-    period: int | None = typer.Option(None, help="Seasonal period for the seasonal naive "
-                                                 "(with --id: also MASE's m and ES-RNN's)."),
-    loss: str | None = typer.Option(None, help="Training loss: mse or mae."),
-    interval: float | None = typer.Option(None, help="Prediction interval level (0.9)."),
-    val_fraction: float | None = typer.Option(None, help="Share of training rows for validation."),
-    *,
-    common: o.Training,
-    panel: PanelOptions,
-) -> None:
+def train(*, options: ForecastOptions) -> None:
     """Train a forecaster, judge it beside naive baselines on held-out data, write a run.
 
     With --id (a long table) or --wide, one global model (mqrnn, deepar or esrnn) is
     trained across all the series, with quantiles, and scored as M4 scores beside
     per-series seasonal naive, Naive2, Theta and ETS.
     """
-    if panel.id is not None or panel.wide or (common.resume is not None
-                                               and _is_panel(common.resume)):
-        single = {"--test": test, "--split": split, "--preset": preset, "--features": features,
-                  "--normalize": normalize, "--channel-independent": channel_independent,
-                  "--segment-length": segment_length, "--ensemble": ensemble,
-                  "--spectral-radius": spectral_radius, "--leak-rate": leak_rate,
-                  "--ridge": ridge, "--washout": washout, "--scaler": scaler, "--loss": loss,
-                  "--interval": interval, "--val-fraction": val_fraction}
-        o.refuse([k for k, v in single.items() if v not in (None, [])],
-                "single-series options; with --id the model is set by --model mqrnn|deepar|"
-                "esrnn and the panel options (see --help)")
-        network = {"model": model, "cell": cell, "hidden_size": hidden_size,
-                   "num_layers": layers, "dropout": dropout, "lookback": lookback,
-                   "horizon": horizon}
+    c = options
+    if c.panel():
+        o.refuse(c.given(SingleOptions), "single-series options; with --id the model is set by "
+                 "--model mqrnn|deepar|esrnn and the panel options (see --help)")
+        o.run_training("panel", functools.partial(_panel_task, c), c, report=_panel_report)
+    else:
+        o.refuse(c.given(PanelOptions), "panel options: they need --id COLUMN (a long table) "
+                 "or --wide")
+        o.run_training("forecast", functools.partial(_forecast_task, c), c, report=_report)
 
-        def build_panel() -> object:
-            return _panel_task(csv, target, time, fill, sep, decimal, test_size, period,
-                               network, panel, common)
 
-        o.run_training("panel", build_panel, common, report=_panel_report)
-        return
-    o.refuse([f"--{k.replace('_', '-')}" for k in panel.given()],
-            "panel options: they need --id COLUMN (a long table) or --wide")
+def _forecast_task(c: ForecastOptions) -> object:
+    """The `ForecastTask` the options describe."""
+    from rnnkit.models.forecaster import DATA_PRESETS, Forecaster
+    from rnnkit.tasks.forecast import DataSpec, ForecastTask
 
-    def build() -> object:
-        from rnnkit.models.forecaster import DATA_PRESETS, Forecaster
-        from rnnkit.tasks.forecast import DataSpec, ForecastTask
+    data = {"csv": None if c.csv is None else str(c.csv), "target": o.split_list(c.target),
+            "time": c.time, "features": o.split_list(c.features), "fill": c.fill,
+            "test": None if c.test is None else str(c.test), "test_size": c.test_size,
+            "period": c.period, "split": _parse_split(c.split), "sep": c.sep,
+            "decimal": c.decimal}
+    defaults = DATA_PRESETS.get(c.preset or "", {})
+    spec = DataSpec(**{k: v if v not in (None, []) else defaults.get(k, v)
+                       for k, v in data.items()})
+    given = {k: v for k, v in c.settings().items() if v is not None
+             and k in {*_names(SeriesOptions), *_names(SingleOptions), *_names(o.Training)}}
+    forecaster = Forecaster.from_preset(c.preset or "default", **given)
+    if c.csv is None:
+        typer.echo("no --csv given: using the embedded series (weekly Mauna Loa CO2, "
+                   "statsmodels); the last 10% of weeks are the test part", err=True)
+    return ForecastTask(spec, forecaster)
 
-        data = {"csv": None if csv is None else str(csv), "target": o.split_list(target),
-                "time": time, "features": o.split_list(features), "fill": fill,
-                "test": None if test is None else str(test), "test_size": test_size,
-                "period": period, "split": _parse_split(split), "sep": sep, "decimal": decimal}
-        defaults = DATA_PRESETS.get(preset or "", {})
-        spec = DataSpec(**{k: v if v not in (None, []) else defaults.get(k, v)
-                           for k, v in data.items()})
-        given = {
-            "model": model, "cell": cell, "hidden_size": hidden_size, "num_layers": layers,
-            "dropout": dropout, "lookback": lookback, "horizon": horizon,
-            "normalize": normalize, "channel_independent": channel_independent,
-            "segment_length": segment_length, "spectral_radius": spectral_radius,
-            "leak_rate": leak_rate, "ridge": ridge, "washout": washout, "ensemble": ensemble,
-            "scaler": scaler, "loss": loss, "interval": interval,
-            "val_fraction": val_fraction, **common.settings(),
-        }
-        forecaster = Forecaster.from_preset(
-            preset or "default", **{k: v for k, v in given.items() if v is not None})
-        if csv is None:
-            typer.echo("no --csv given: using the embedded series (weekly Mauna Loa CO2, "
-                       "statsmodels); the last 10% of weeks are the test part", err=True)
-        return ForecastTask(spec, forecaster)
 
-    o.run_training("forecast", build, common, report=_report)
+def _names(part: type[o.Options]) -> set[str]:
+    """The config names of the settings of ``part``."""
+    return {f.metadata.get("config") or f.name for f in fields(part)
+            if f.metadata.get("setting", True)}
 
 
 def _is_panel(run: Path) -> bool:
@@ -230,10 +219,7 @@ def _is_panel(run: Path) -> bool:
         return False  # the forecast loader reports what is wrong with the folder
 
 
-def _panel_task(csv: Path | None, target: list[str], time: str | None, fill: str | None,
-                sep: str | None, decimal: str | None, test_size: int | None,
-                period: int | None, network: dict[str, Any], panel: PanelOptions,
-                common: o.Training) -> object:
+def _panel_task(c: ForecastOptions) -> object:
     """The `PanelTask` the options describe."""
     from rnnkit.errors import InputError
     from rnnkit.models.global_forecaster import (
@@ -244,34 +230,35 @@ def _panel_task(csv: Path | None, target: list[str], time: str | None, fill: str
     )
     from rnnkit.tasks.panel import BASELINES, PanelSpec, PanelTask
 
-    if csv is None:
+    if c.csv is None:
         raise InputError("--id/--wide need --csv FILE: the panel to forecast")
-    targets = o.split_list(target)
+    targets = o.split_list(c.target)
     if len(targets) > 1:
         raise InputError(f"--target {','.join(targets)}: a panel forecasts one target per "
                          "series; name one column")
-    baselines = o.split_list(panel.baselines) or list(BASELINES)
+    baselines = o.split_list(c.baselines) or list(BASELINES)
     if baselines == ["none"]:
         baselines = []
-    spec = PanelSpec(str(Path(csv).resolve()), targets[0] if targets else None, panel.id,
-                     time, o.split_list(panel.static), o.split_list(panel.past),
-                     o.split_list(panel.future), fill, sep, decimal, test_size, period,
+    spec = PanelSpec(str(Path(c.csv).resolve()), targets[0] if targets else None, c.id,
+                     c.time, o.split_list(c.static), o.split_list(c.past),
+                     o.split_list(c.future), c.fill, c.sep, c.decimal, c.test_size, c.period,
                      baselines)
-    model = {**network, "quantiles": _numbers(panel.quantiles, float, "--quantiles"),
-             "likelihood": panel.likelihood, "samples": panel.samples,
-             "scaling": panel.scaling, "series_embedding": panel.series_embedding,
-             "windows_per_epoch": panel.windows_per_epoch, "recent": panel.recent,
-             "calendar": panel.calendar, "conformal": panel.conformal}
-    if panel.lags == "seasonal":
+    settings = c.settings()
+    model = {**{k: settings[k] for k in _names(SeriesOptions)},
+             "quantiles": _numbers(c.quantiles, float, "--quantiles"),
+             "likelihood": c.likelihood, "samples": c.samples, "scaling": c.scaling,
+             "series_embedding": c.series_embedding, "windows_per_epoch": c.windows_per_epoch,
+             "recent": c.recent, "calendar": c.calendar, "conformal": c.conformal,
+             "model": c.model or "mqrnn"}
+    if c.lags == "seasonal":
         model["lags"] = "seasonal"
     else:
-        model["lags"] = _numbers(panel.lags, int, "--lags")
-    if network["model"] is None:
-        model["model"] = "mqrnn"
+        model["lags"] = _numbers(c.lags, int, "--lags")
     o.refuse([f"--{name}" for name, models in ONLY_FOR.items()
              if model[name] is not None and model["model"] not in models],
             f"not used by --model {model['model']} (only by deepar); leave them out")
-    config, train = o.configured({k: v for k, v in {**model, **common.settings()}.items()
+    training = {k: settings[k] for k in _names(o.Training)}
+    config, train = o.configured({k: v for k, v in {**model, **training}.items()
                                   if k != "lags" or v != "seasonal"},
                                  GlobalConfig(), TRAINING)
     return PanelTask(spec, GlobalForecaster(config, train), seasonal_lags=model["lags"] ==

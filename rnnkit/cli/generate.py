@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from rnnkit.cli import options as o
+
+if TYPE_CHECKING:
+    from rnnkit.tasks.workflow import Task
 
 app = typer.Typer(help="Generate text (one-to-many): a character- or word-level LSTM "
                        "language model that writes from a prompt.", no_args_is_help=True)
@@ -21,42 +26,6 @@ Example (the English captions of Multi30k, character level):
 
 Without --valid, the last --valid-fraction of the lines are held out.
 """
-
-
-@app.command(epilog=TRAIN_EXAMPLE)
-@o.command
-def train(
-    text: Path | None = typer.Option(None, help="Training text, UTF-8 (plain or .gz)."),
-    valid: Path | None = typer.Option(None, help="Validation text (default: the last lines)."),
-    valid_fraction: float | None = typer.Option(None, help="Share of lines held out (0.05)."),
-    level: str | None = typer.Option(None, help="char (default) or word."),
-    lowercase: bool | None = typer.Option(None, "--lowercase/--keep-case",
-                                          help="Lower-case the text (default: keep case)."),
-    min_freq: int | None = typer.Option(None, help="Rarer tokens become <unk>."),
-    seq_length: int | None = typer.Option(None, help="Tokens per training chunk (BPTT)."),
-    prompt: str = typer.Option("", help="Prompt of the three samples written to the run."),
-    *,
-    net: o.Network,
-    common: o.Training,
-) -> None:
-    """Train a language model on a text, measure bits per character, write a run.
-    """
-
-    def build() -> object:
-        from rnnkit.models.language_model import TRAINING, LanguageModel, LanguageModelConfig
-        from rnnkit.tasks.generate import DataSpec, GenerateTask
-
-        o.require({"--text FILE": text})
-        given = {
-            "level": level, "lowercase": lowercase, "min_freq": min_freq,
-            "seq_length": seq_length, **net.settings(), **common.settings(),
-        }
-        model, training = o.configured(given, LanguageModelConfig(), TRAINING)
-        spec = DataSpec(str(text), None if valid is None else str(valid), prompt=prompt,
-                        **({} if valid_fraction is None else {"valid_fraction": valid_fraction}))
-        return GenerateTask(spec, LanguageModel(model, training))
-
-    o.run_training("generate", build, common, report=_report)
 
 
 def _report(outcome: object) -> None:
@@ -76,6 +45,33 @@ def _show_samples(found: list[dict]) -> None:
         if len(found) > 1:
             typer.echo(f"--- sample {k + 1} ---")
         typer.echo(f"{s['prompt']}{s['text']}")
+
+
+@o.trains(app, "generate", _report, TRAIN_EXAMPLE)
+@dataclass
+class GenerateOptions(o.Training, o.Network):
+    """Train a language model on a text, measure bits per character, write a run."""
+
+    text: Path | None = o.data("Training text, UTF-8 (plain or .gz).", required=True)
+    valid: Path | None = o.data("Validation text (default: the last lines).")
+    valid_fraction: float | None = o.data("Share of lines held out (0.05).")
+    level: str | None = o.option("char (default) or word.")
+    lowercase: bool | None = o.option("Lower-case the text (default: keep case).",
+                                      "--lowercase/--keep-case")
+    min_freq: int | None = o.option("Rarer tokens become <unk>.")
+    seq_length: int | None = o.option("Tokens per training chunk (BPTT).")
+    prompt: str = o.data("Prompt of the three samples written to the run.", default="")
+
+    def task(self) -> Task:
+        """The `GenerateTask` of a new run with these options."""
+        from rnnkit.models.language_model import TRAINING, LanguageModel, LanguageModelConfig
+        from rnnkit.tasks.generate import DataSpec, GenerateTask
+
+        model, training = o.configured(self, LanguageModelConfig(), TRAINING)
+        given = {} if self.valid_fraction is None else {"valid_fraction": self.valid_fraction}
+        spec = DataSpec(str(self.text), None if self.valid is None else str(self.valid),
+                        prompt=self.prompt, **given)
+        return GenerateTask(spec, LanguageModel(model, training))
 
 
 @app.command()
@@ -106,17 +102,11 @@ def _show_scores(metrics: dict) -> None:
                f"{metrics['perplexity']:.2f}")
 
 
-@app.command()
-@o.prints(_show_scores, "the metrics")
-def evaluate(run: Run, data: Path = typer.Option(..., help="Text to score, UTF-8 (plain or "
-                                                           ".gz).")) -> dict:
-    """Bits per character (and per token, perplexity) of a run on a text.
+o.evaluates(app, "generate", _show_scores, "Text to score, UTF-8 (plain or .gz).",
+            """Bits per character (and per token, perplexity) of a run on a text.
 
     Example: rnnkit generate evaluate --run runs/charlm --data $RNNKIT_DATA/multi30k/val.en.gz
-    """
-    from rnnkit.tasks.generate import evaluate_run
-
-    return evaluate_run(run, str(data))
+    """)
 
 
 @app.command()

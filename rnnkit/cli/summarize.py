@@ -4,13 +4,18 @@ summarisers."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from rnnkit.cli import options as o
+
+if TYPE_CHECKING:
+    from rnnkit.tasks.workflow import Task
 from rnnkit.cli.translate import (
-    CoverageWeight,
+    COVERAGE_WEIGHT,
     ExplainJson,
     focus,
     print_outputs,
@@ -21,9 +26,10 @@ app = typer.Typer(help="Summarise texts (many-to-many): an attentional encoder-d
                        "can copy source words and track coverage (See et al. 2017), e.g. email "
                        "body -> subject line on AESLC.", no_args_is_help=True)
 Run = o.run_of("summarize")
-SourceField = typer.Option("source", help="Field (JSON key or CSV/TSV column) of the text.")
-TargetField = typer.Option("target", help="Field of the summary: text, or a list of "
-                                          "references (the first is trained on).")
+SOURCE_FIELD = "Field (JSON key or CSV/TSV column) of the text."
+TARGET_FIELD = "Field of the summary: text, or a list of references (the first is trained on)."
+SourceField = typer.Option("source", help=SOURCE_FIELD)
+TargetField = typer.Option("target", help=TARGET_FIELD)
 
 TRAIN_EXAMPLE = """
 Example (records as JSON lines, CSV or TSV with named fields, or an AESLC split folder):
@@ -39,53 +45,6 @@ Training keeps the epoch with the lowest validation loss and prints validation R
 tuned on --dev). Sources longer than --max-source-tokens are truncated (counted). With \
 --vectors the encoder starts from pretrained word vectors (their coverage is reported).
 """
-
-
-@app.command(epilog=TRAIN_EXAMPLE)
-@o.command
-def train(
-    train_data: Path | None = typer.Option(None, "--train", help="Training records."),
-    dev: Path | None = typer.Option(None, help="Validation records (early stopping, lead N)."),
-    source_field: str = SourceField,
-    target_field: str = TargetField,
-    max_source_tokens: int | None = typer.Option(None, help="Source tokens read (default "
-                                                            "150); longer ones are cut."),
-    max_length: int | None = typer.Option(None, help="Most summary tokens (default 30)."),
-    copy: bool | None = typer.Option(None, "--copy/--no-copy", help="Pointer-generator copying "
-                                                                    "(default on)."),
-    coverage: bool | None = typer.Option(None, "--coverage/--no-coverage",
-                                         help="Coverage input and loss (default off)."),
-    coverage_weight: float | None = CoverageWeight,
-    attention: str | None = typer.Option(None, help="additive (default), general or dot."),
-    beam: int | None = typer.Option(None, help="Beam size stored for predict/evaluate (4)."),
-    alpha: float | None = typer.Option(None, help="Length penalty exponent (1.0)."),
-    min_length: int | None = typer.Option(None, help="Tokens before the end may be written."),
-    no_repeat_ngram: int | None = typer.Option(None, help="Never write an n-gram twice (3; "
-                                                          "0: off)."),
-    *,
-    text: o.Text,
-    common: o.Training,
-) -> None:
-    """Train a summariser on (text, summary) records, score it beside a lead baseline, write a run.
-    """
-
-    def build() -> object:
-        from rnnkit.models.summarizer import CORPUS, TRAINING, Summarizer, SummarizerConfig
-        from rnnkit.tasks.summarize import DataSpec, SummarizeTask
-
-        o.require({"--train FILE": train_data, "--dev FILE": dev})
-        given = {
-            "max_source_tokens": max_source_tokens, "max_length": max_length, "copy": copy,
-            "coverage": coverage, "coverage_weight": coverage_weight, "attention": attention,
-            "beam_size": beam, "alpha": alpha, "min_length": min_length,
-            "no_repeat_ngram": no_repeat_ngram,
-            **text.settings(), **common.settings(),
-        }
-        model, corpus, training = o.configured(given, SummarizerConfig(), CORPUS, TRAINING)
-        return SummarizeTask(DataSpec(str(train_data), str(dev), source_field, target_field),
-                             Summarizer(model, corpus, training))
-
-    o.run_training("summarize", build, common, report=_report)
 
 
 def _rouge_line(label: str, scores: dict, way: str) -> str:
@@ -117,6 +76,40 @@ def _report(outcome: object) -> None:
                f"{v['perplexity']:.2f}")
     _print_scores(v)
     o.Vectors.report(metrics)
+
+
+@o.trains(app, "summarize", _report, TRAIN_EXAMPLE)
+@dataclass
+class SummarizeOptions(o.Training, o.Text):
+    """Train a summariser on (text, summary) records, score it beside a lead baseline, write a
+    run."""
+
+    train_data: Path | None = o.data("Training records.", "--train", required=True)
+    dev: Path | None = o.data("Validation records (early stopping, lead N).", required=True)
+    source_field: str = o.data(SOURCE_FIELD, default="source")
+    target_field: str = o.data(TARGET_FIELD, default="target")
+    max_source_tokens: int | None = o.option("Source tokens read (default 150); longer ones "
+                                             "are cut.")
+    max_length: int | None = o.option("Most summary tokens (default 30).")
+    copy: bool | None = o.option("Pointer-generator copying (default on).", "--copy/--no-copy")
+    coverage: bool | None = o.option("Coverage input and loss (default off).",
+                                     "--coverage/--no-coverage")
+    coverage_weight: float | None = o.option(COVERAGE_WEIGHT)
+    attention: str | None = o.option("additive (default), general or dot.")
+    beam: int | None = o.option("Beam size stored for predict/evaluate (4).", config="beam_size")
+    alpha: float | None = o.option("Length penalty exponent (1.0).")
+    min_length: int | None = o.option("Tokens before the end may be written.")
+    no_repeat_ngram: int | None = o.option("Never write an n-gram twice (3; 0: off).")
+
+    def task(self) -> Task:
+        """The `SummarizeTask` of a new run with these options."""
+        from rnnkit.models.summarizer import CORPUS, TRAINING, Summarizer, SummarizerConfig
+        from rnnkit.tasks.summarize import DataSpec, SummarizeTask
+
+        model, corpus, training = o.configured(self, SummarizerConfig(), CORPUS, TRAINING)
+        spec = DataSpec(str(self.train_data), str(self.dev), self.source_field,
+                        self.target_field)
+        return SummarizeTask(spec, Summarizer(model, corpus, training))
 
 
 @app.command()

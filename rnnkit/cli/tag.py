@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from rnnkit.cli import options as o
+
+if TYPE_CHECKING:
+    from rnnkit.tasks.workflow import Task
 
 app = typer.Typer(help="Tag every token (many-to-many): named entities, chunks, part of speech.",
                   no_args_is_help=True)
@@ -39,58 +44,6 @@ def _print_scores(metrics: dict, header: str) -> None:
     typer.echo(f"token accuracy {metrics['accuracy']:.2%}")
 
 
-@app.command(epilog=TRAIN_EXAMPLE)
-@o.command
-def train(
-    train_file: Path | None = typer.Option(None, "--train", help="Tagged training sentences."),
-    dev: Path | None = typer.Option(None, help="Tagged dev sentences: early stopping and the "
-                                               "scores."),
-    column: int | None = typer.Option(None, help="Tag field of CoNLL files, 0-based (the word "
-                                                 "is 0; default: the last)."),
-    file_format: str = typer.Option("auto", "--format", help="conll, slash (word/TAG) or auto."),
-    scheme: str | None = typer.Option(None, help="Convert chunk tags to iob1, iob2 or iobes "
-                                                 "(default: as read)."),
-    char_features: str | None = typer.Option(None, help="lstm (char BiLSTM, default), cnn "
-                                                        "(char CNN) or none."),
-    output: str | None = typer.Option(None, help="crf (default) or softmax."),
-    constraints: bool | None = typer.Option(None, "--constraints/--no-constraints",
-                                            help="CRF: forbid moves the scheme forbids "
-                                                 "(default)."),
-    vectors_vocab: int | None = typer.Option(None, help="With --vectors: the file's N most "
-                                             "frequent words get a row too (fixed), so words "
-                                             "training never shows keep their vector "
-                                             "(100000; 0: training words only)."),
-    bidirectional: bool | None = typer.Option(None, "--bidirectional/--unidirectional",
-                                              help="Read the sentence both ways (default)."),
-    word_dropout: float | None = typer.Option(None, help="Chance a word is read as <unk>."),
-    *,
-    net: o.Network,
-    vectors: o.Vectors,
-    common: o.Training,
-) -> None:
-    """Train a sequence tagger, score it on the dev set beside the majority tag, write a run.
-    """
-
-    def build() -> object:
-        from rnnkit.models.tagger import TRAINING, Tagger, TaggerConfig
-        from rnnkit.tasks.tag import DataSpec, TagTask
-
-        o.require({"--train FILE": train_file, "--dev FILE": dev})
-        if vectors.vectors is None:
-            o.refuse(["--vectors-vocab"] if vectors_vocab is not None else [],
-                     "only with --vectors FILE")
-        given = {"char_features": char_features, "output": output, "constraints": constraints,
-                 **vectors.settings(), "vectors_vocab": vectors_vocab,
-                 "bidirectional": bidirectional,
-                 "word_dropout": word_dropout, **net.settings(), **common.settings()}
-        model, training = o.configured(given, TaggerConfig(), TRAINING)
-        spec = DataSpec(str(train_file), str(dev), file_format, column, scheme)
-        spec.validate()
-        return TagTask(spec, Tagger(model, training))
-
-    o.run_training("tag", build, common, report=_report)
-
-
 def _report(outcome: object) -> None:
     metrics = outcome.metrics
     training = metrics["training"]
@@ -101,6 +54,47 @@ def _report(outcome: object) -> None:
     shown = f"F1 {base['f1']:.2%}, " if "f1" in base else ""
     typer.echo(f"baseline ({base['name']}): {shown}token accuracy {base['accuracy']:.2%}")
     o.Vectors.report(metrics)
+
+
+@o.trains(app, "tag", _report, TRAIN_EXAMPLE)
+@dataclass
+class TagOptions(o.Training, o.Vectors, o.Network):
+    """Train a sequence tagger, score it on the dev set beside the majority tag, write a run."""
+
+    train_file: Path | None = o.data("Tagged training sentences.", "--train", required=True)
+    dev: Path | None = o.data("Tagged dev sentences: early stopping and scores.", required=True)
+    column: int | None = o.data("Tag field of CoNLL files, 0-based (the word is 0; default: "
+                                "the last).")
+    file_format: str = o.data("conll, slash (word/TAG) or auto.", "--format", default="auto")
+    scheme: str | None = o.data("Convert chunk tags to iob1, iob2 or iobes (default: as read).")
+    char_features: str | None = o.option("lstm (char BiLSTM, default), cnn (char CNN) or none.")
+    output: str | None = o.option("crf (default) or softmax.")
+    constraints: bool | None = o.option("CRF: forbid moves the scheme forbids (default).",
+                                        "--constraints/--no-constraints")
+    vectors_vocab: int | None = o.option(
+        "With --vectors: the file's N most frequent words get a row too (fixed), so words "
+        "training never shows keep their vector (100000; 0: training words only).")
+    bidirectional: bool | None = o.option("Read the sentence both ways (default).",
+                                          "--bidirectional/--unidirectional")
+    word_dropout: float | None = o.option("Chance a word is read as <unk>.")
+
+    def check(self) -> None:
+        """As `Vectors.check`; also refuses --vectors-vocab without --vectors."""
+        super().check()
+        if self.vectors is None:
+            o.refuse(["--vectors-vocab"] if self.vectors_vocab is not None else [],
+                     "only with --vectors FILE")
+
+    def task(self) -> Task:
+        """The `TagTask` of a new run with these options."""
+        from rnnkit.models.tagger import TRAINING, Tagger, TaggerConfig
+        from rnnkit.tasks.tag import DataSpec, TagTask
+
+        model, training = o.configured(self, TaggerConfig(), TRAINING)
+        spec = DataSpec(str(self.train_file), str(self.dev), self.file_format, self.column,
+                        self.scheme)
+        spec.validate()
+        return TagTask(spec, Tagger(model, training))
 
 
 @app.command()
@@ -134,21 +128,13 @@ def predict(
     typer.echo(text.rstrip("\n"))
 
 
-@app.command()
-@o.prints(lambda metrics: _print_scores(metrics, f"{metrics['data']}: {metrics['sentences']} "
-                                                 f"sentences, {metrics['tokens']} tokens"),
-          "the metrics")
-def evaluate(
-    run: Run,
-    data: Path = typer.Option(..., help="Tagged sentences (the run's format and column)."),
-) -> dict:
+o.evaluates(app, "tag", lambda metrics: _print_scores(
+    metrics, f"{metrics['data']}: {metrics['sentences']} sentences, {metrics['tokens']} tokens"),
+    "Tagged sentences (the run's format and column).",
     """Score a trained run on tagged sentences: chunk F1 per type (conlleval), token accuracy.
 
     Example: rnnkit tag evaluate --run runs/ner --data $RNNKIT_DATA/conll2003/test.txt
-    """
-    from rnnkit.tasks.tag import evaluate_run
-
-    return {"data": str(data), **evaluate_run(run, str(data))}
+    """)
 
 
 def _show_explanation(result: dict) -> None:

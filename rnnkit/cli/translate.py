@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from rnnkit.cli import options as o
+
+if TYPE_CHECKING:
+    from rnnkit.tasks.workflow import Task
 
 app = typer.Typer(help="Translate sentences (many-to-many): an attentional LSTM/GRU "
                        "encoder-decoder, e.g. German -> English on Multi30k.",
                   no_args_is_help=True)
 Run = o.run_of("translate")
 #: Options every encoder-decoder group declares alike (summarize imports them).
-CoverageWeight = typer.Option(None, help="Weight of the coverage loss (1).")
+COVERAGE_WEIGHT = "Weight of the coverage loss (1)."
 ExplainJson = typer.Option(False, "--json", help="Print the explanation as JSON.")
 
 TRAIN_EXAMPLE = """
@@ -78,62 +82,6 @@ def print_alignment(found: Any, path: Path, as_json: bool,
     typer.echo(f"plot written to {path}")
 
 
-@app.command(epilog=TRAIN_EXAMPLE)
-@o.command
-def train(
-    src: Path | None = typer.Option(None, help="Training sentences in the source language."),
-    tgt: Path | None = typer.Option(None, help="Their translations, line by line."),
-    valid_src: Path | None = typer.Option(None, help="Validation source sentences."),
-    valid_tgt: Path | None = typer.Option(None, help="Validation references (early stopping "
-                                                     "on BLEU)."),
-    shared_vocab: bool | None = typer.Option(None, "--shared-vocab/--separate-vocab",
-                                             help="One vocabulary for both languages."),
-    max_length: int | None = typer.Option(None, help="Most tokens per sentence (default 50)."),
-    bidirectional: bool | None = typer.Option(None, "--bidirectional/--unidirectional",
-                                              help="Encoder reads both ways (default)."),
-    attention: str | None = typer.Option(None, help="additive (default), general or dot."),
-    teacher_forcing: float | None = typer.Option(None, help="Share of steps fed the true "
-                                                            "previous word (default 1)."),
-    label_smoothing: float | None = typer.Option(None, help="Label smoothing (default 0.1)."),
-    write_unk: bool | None = typer.Option(None, "--write-unk/--no-unk",
-                                          help="Let the search write <unk> (default: never)."),
-    beam: int | None = typer.Option(None, help="Beam size stored for predict/evaluate (5)."),
-    alpha: float | None = typer.Option(None, help="Length penalty exponent (0.6)."),
-    copy: bool | None = typer.Option(None, "--copy/--no-copy", help="Pointer-generator "
-                                     "copying of source words (default off)."),
-    coverage: bool | None = typer.Option(None, "--coverage/--no-coverage",
-                                         help="Coverage input and loss (default off)."),
-    coverage_weight: float | None = CoverageWeight,
-    *,
-    text: o.Text,
-    common: o.Training,
-) -> None:
-    """Train a translator on a parallel corpus, score it on the validation set, write a run.
-    """
-
-    def build() -> object:
-        from rnnkit.data.parallel import CorpusConfig
-        from rnnkit.models.seq2seq import TRAINING, Seq2SeqConfig, Translator
-        from rnnkit.tasks.translate import DataSpec, TranslateTask
-
-        o.require({"--src": src, "--tgt": tgt, "--valid-src": valid_src,
-                   "--valid-tgt": valid_tgt})
-        given = {
-            "shared_vocab": shared_vocab, "max_length": max_length,
-            "bidirectional": bidirectional, "attention": attention,
-            "teacher_forcing": teacher_forcing, "label_smoothing": label_smoothing,
-            "beam_size": beam, "alpha": alpha, "write_unk": write_unk, "copy": copy,
-            "coverage": coverage, "coverage_weight": coverage_weight,
-            **text.settings(), **common.settings(),
-        }
-        model, corpus, training = o.configured(given, Seq2SeqConfig(), CorpusConfig(),
-                                               TRAINING)
-        return TranslateTask(DataSpec(str(src), str(tgt), str(valid_src), str(valid_tgt)),
-                             Translator(model, corpus, training))
-
-    o.run_training("translate", build, common, report=_report)
-
-
 def _report(outcome: object) -> None:
     metrics, translator = outcome.metrics, outcome.task.estimator
     if metrics["dropped_empty"] or metrics["dropped_long"]:
@@ -148,6 +96,46 @@ def _report(outcome: object) -> None:
     typer.echo(f"validation ({v['sentences']} sentences, greedy): BLEU {v['bleu']:.2f}, "
                f"chrF {v['chrf']:.2f}, perplexity {v['perplexity']:.2f}")
     o.Vectors.report(metrics)
+
+
+@o.trains(app, "translate", _report, TRAIN_EXAMPLE)
+@dataclass
+class TranslateOptions(o.Training, o.Text):
+    """Train a translator on a parallel corpus, score it on the validation set, write a run."""
+
+    src: Path | None = o.data("Training sentences in the source language.", required=True)
+    tgt: Path | None = o.data("Their translations, line by line.", required=True)
+    valid_src: Path | None = o.data("Validation source sentences.", required=True)
+    valid_tgt: Path | None = o.data("Validation references (early stopping on BLEU).",
+                                    required=True)
+    shared_vocab: bool | None = o.option("One vocabulary for both languages.",
+                                         "--shared-vocab/--separate-vocab")
+    max_length: int | None = o.option("Most tokens per sentence (default 50).")
+    bidirectional: bool | None = o.option("Encoder reads both ways (default).",
+                                          "--bidirectional/--unidirectional")
+    attention: str | None = o.option("additive (default), general or dot.")
+    teacher_forcing: float | None = o.option("Share of steps fed the true previous word "
+                                             "(default 1).")
+    label_smoothing: float | None = o.option("Label smoothing (default 0.1).")
+    write_unk: bool | None = o.option("Let the search write <unk> (default: never).",
+                                      "--write-unk/--no-unk")
+    beam: int | None = o.option("Beam size stored for predict/evaluate (5).", config="beam_size")
+    alpha: float | None = o.option("Length penalty exponent (0.6).")
+    copy: bool | None = o.option("Pointer-generator copying of source words (default off).",
+                                 "--copy/--no-copy")
+    coverage: bool | None = o.option("Coverage input and loss (default off).",
+                                     "--coverage/--no-coverage")
+    coverage_weight: float | None = o.option(COVERAGE_WEIGHT)
+
+    def task(self) -> Task:
+        """The `TranslateTask` of a new run with these options."""
+        from rnnkit.data.parallel import CorpusConfig
+        from rnnkit.models.seq2seq import TRAINING, Seq2SeqConfig, Translator
+        from rnnkit.tasks.translate import DataSpec, TranslateTask
+
+        model, corpus, training = o.configured(self, Seq2SeqConfig(), CorpusConfig(), TRAINING)
+        spec = DataSpec(str(self.src), str(self.tgt), str(self.valid_src), str(self.valid_tgt))
+        return TranslateTask(spec, Translator(model, corpus, training))
 
 
 @app.command()

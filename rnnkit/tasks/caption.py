@@ -21,7 +21,7 @@ from rnnkit.io.files import read_json, save_figure, write_bytes, write_json
 from rnnkit.io.weights import load_weights, save_weights
 from rnnkit.models.captioner import Caption, ImageCaptioner
 from rnnkit.runs import load_config
-from rnnkit.tasks.workflow import Task, register
+from rnnkit.tasks.workflow import Task
 from rnnkit.train.fit import FitResult
 
 
@@ -120,13 +120,11 @@ def _predictions_csv(data: CaptionSet, captions: Sequence[Caption]) -> bytes:
     return buffer.getvalue().encode()
 
 
-@register
 @dataclass
-class CaptionTask(Task[Splits]):
+class CaptionTask(Task[Splits], group="caption"):
     """``rnnkit caption train``: an `ImageCaptioner` on captioned images (a folder, or the
     built-in digit scenes), scored with greedy and beam search on the held-out images."""
 
-    group = "caption"
     spec: DataSpec
     estimator: ImageCaptioner
     captions: list[Caption] = field(default_factory=list, init=False)  # set by evaluate

@@ -26,7 +26,6 @@ from rnnkit.evaluate.dialogue import reply_scores
 from rnnkit.models.decoder import Limits, Sampling
 from rnnkit.models.summarizer import Chatbot, Summary
 from rnnkit.tasks.translate import EncoderDecoderTask, load_estimator
-from rnnkit.tasks.workflow import register
 from rnnkit.train.fit import FitResult
 
 # ---- the baseline -------------------------------------------------------------------------------
@@ -111,13 +110,11 @@ def read_training(spec: DataSpec) -> ChatData:
                     build_pairs(dev, spec.context_turns))
 
 
-@register
 @dataclass
-class ChatTask(EncoderDecoderTask[ChatData]):
+class ChatTask(EncoderDecoderTask[ChatData], group="chat"):
     """``rnnkit chat train``: a `Chatbot` on dialogue pairs, early stopping on the
     validation loss, scores beside the retrieval baseline."""
 
-    group = "chat"
     spec: DataSpec
     estimator: Chatbot
 

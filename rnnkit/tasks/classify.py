@@ -20,7 +20,8 @@ from rnnkit.io.files import read_json, save_figure, write_bytes, write_json
 from rnnkit.io.weights import load_weights, save_weights
 from rnnkit.models.classifier import TextClassifier
 from rnnkit.runs import load_config
-from rnnkit.tasks.workflow import Task, register
+from rnnkit.tasks.inputs import command_line
+from rnnkit.tasks.workflow import Task
 from rnnkit.train.fit import FitResult
 
 #: Gates shown by ``explain``, when the cell has them: the LSTM's forget and input gates, the
@@ -90,13 +91,11 @@ def _predictions_csv(table: TextTable, probs: np.ndarray, classes: Sequence[str]
     return frame.to_csv(index=False, float_format="%.4f").encode()
 
 
-@register
 @dataclass
-class ClassifyTask(Task[tuple[TextTable, TextTable]]):
+class ClassifyTask(Task[tuple[TextTable, TextTable]], group="classify"):
     """``rnnkit classify train``: a `TextClassifier` on a labelled table, early stopping and
     scores on the dev table."""
 
-    group = "classify"
     spec: DataSpec
     estimator: TextClassifier
     dev_probs: np.ndarray | None = field(default=None, init=False)  # set by evaluate
@@ -157,13 +156,7 @@ def load(run_dir: Path) -> tuple[TextClassifier, DataSpec]:
 def read_inputs(spec: DataSpec, texts: Sequence[str], file: str | None) -> TextTable:
     """Texts to classify: given directly, or from ``file`` (a TSV/CSV with the run's text
     column, and its labels if present, or else one text per line)."""
-    if bool(texts) == (file is not None):
-        raise InputError("give the texts to classify as arguments or --file FILE, not both "
-                         "and not neither")
-    if file is None:
-        for k, text in enumerate(texts, start=1):
-            if not text.strip():
-                raise InputError(f"text {k} of the command line is empty; give some words")
+    if command_line(texts, file, "texts to classify", "text") is not None:
         return TextTable([t.strip() for t in texts], None, list(range(1, len(texts) + 1)),
                          "<command line>")
     if Path(file).suffix.lower() in (".tsv", ".tab", ".csv"):

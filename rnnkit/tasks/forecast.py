@@ -22,7 +22,7 @@ from rnnkit.io.files import read_json, save_figure, write_bytes, write_json
 from rnnkit.io.weights import load_weights, save_weights
 from rnnkit.models.forecaster import Forecaster
 from rnnkit.runs import load_config
-from rnnkit.tasks.workflow import Task, register
+from rnnkit.tasks.workflow import Task
 from rnnkit.train.fit import FitResult
 
 
@@ -197,13 +197,11 @@ def metrics_json(ev: Evaluation, first_test: int, series: Series,
     return result
 
 
-@register
 @dataclass
-class ForecastTask(Task[ForecastData]):
+class ForecastTask(Task[ForecastData], group="forecast"):
     """``rnnkit forecast train``: a `Forecaster` on a CSV (or the embedded CO2 series),
     judged on the held-out test part beside the naive baselines."""
 
-    group = "forecast"
     spec: DataSpec
     estimator: Forecaster
     evaluation: Evaluation | None = field(default=None, init=False)  # set by evaluate

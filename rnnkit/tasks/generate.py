@@ -16,7 +16,7 @@ from rnnkit.io.files import read_json, save_figure, write_bytes, write_json
 from rnnkit.io.weights import load_weights, save_weights
 from rnnkit.models.language_model import LanguageModel, Sample
 from rnnkit.runs import load_config
-from rnnkit.tasks.workflow import Task, register
+from rnnkit.tasks.workflow import Task
 from rnnkit.train.fit import FitResult
 
 
@@ -61,13 +61,11 @@ def read_data(spec: DataSpec) -> tuple[str, str]:
     return "".join(lines[:-n_valid]), "".join(lines[-n_valid:])
 
 
-@register
 @dataclass
-class GenerateTask(Task[tuple[str, str]]):
+class GenerateTask(Task[tuple[str, str]], group="generate"):
     """``rnnkit generate train``: a `LanguageModel` on a text, early stopping on the
     validation loss, bits per character measured and three samples written."""
 
-    group = "generate"
     spec: DataSpec
     estimator: LanguageModel
     samples: list[Sample] = field(default_factory=list, init=False)  # set by evaluate

@@ -20,7 +20,7 @@ from rnnkit.io.files import save_figure, write_bytes
 from rnnkit.io.weights import load_weights, save_weights
 from rnnkit.models.global_forecaster import GlobalForecaster, PanelForecast
 from rnnkit.runs import load_config
-from rnnkit.tasks.workflow import Task, register
+from rnnkit.tasks.workflow import Task
 from rnnkit.train.fit import FitResult
 
 
@@ -241,13 +241,11 @@ def _write_plots(run: Path, scored: Scored, train: Panel, fit: FitResult | None)
         save_figure(loss_figure(fit.history, fit.best_epoch), run / "loss.png")
 
 
-@register
 @dataclass
-class PanelTask(Task[PanelData]):
+class PanelTask(Task[PanelData], group="panel"):
     """``rnnkit forecast train --id``: a `GlobalForecaster` across the series of a panel,
     judged on every series' last horizon rows beside per-series baselines."""
 
-    group = "panel"
     spec: PanelSpec
     estimator: GlobalForecaster
     seasonal_lags: bool = False  # use the data's usual lags (--lags seasonal), found on reading

@@ -16,8 +16,8 @@ from rnnkit.errors import InputError
 from rnnkit.evaluate.summaries import rouge_scores
 from rnnkit.io.files import read_json, save_figure
 from rnnkit.models.summarizer import Summarizer, Summary
+from rnnkit.tasks.inputs import command_line
 from rnnkit.tasks.translate import EncoderDecoderTask, load_estimator
-from rnnkit.tasks.workflow import register
 from rnnkit.train.fit import FitResult
 
 #: Lead lengths tried on the validation set (words of the source).
@@ -84,13 +84,11 @@ class DataSpec:
     target_field: str = "target"
 
 
-@register
 @dataclass
-class SummarizeTask(EncoderDecoderTask[tuple[SummaryCorpus, SummaryCorpus]]):
+class SummarizeTask(EncoderDecoderTask[tuple[SummaryCorpus, SummaryCorpus]], group="summarize"):
     """``rnnkit summarize train``: a `Summarizer` on (text, summary) records, early stopping
     on the validation loss, ROUGE on the validation set beside the lead baseline."""
 
-    group = "summarize"
     spec: DataSpec
     estimator: Summarizer
 
@@ -134,13 +132,8 @@ def truncation_warning(found: Sequence[Summary], limit: int) -> str | None:
 def read_texts(texts: Sequence[str], data: str | None, source_field: str) -> list[str]:
     """Texts to summarise: given directly, or the sources of ``data`` (any format that
     `read_summaries` reads); empty texts are `InputError` s."""
-    if bool(texts) == (data is not None):
-        raise InputError("give the texts as arguments or --data FILE, not both and not neither")
-    if data is not None:
+    if command_line(texts, data, "texts", "text", "--data") is None:
         return read_summaries(data, source_field, None).source
-    for k, text in enumerate(texts, start=1):
-        if not text.strip():
-            raise InputError(f"text {k} of the command line is empty; give some words")
     return [" ".join(t.split()) for t in texts]
 
 

@@ -21,7 +21,8 @@ from rnnkit.io.weights import load_weights, save_weights
 from rnnkit.models.tagger import Tagger
 from rnnkit.runs import load_config
 from rnnkit.tasks.classify import explain_plot_path
-from rnnkit.tasks.workflow import Task, register
+from rnnkit.tasks.inputs import command_line
+from rnnkit.tasks.workflow import Task
 from rnnkit.train.fit import FitResult
 
 #: Gates shown by ``explain`` when the cell has them (as in ``classify explain``).
@@ -86,15 +87,11 @@ def transitions_figure(tagger: Tagger) -> Any:
     return fig
 
 
-@register
 @dataclass
-class TagTask(Task[tuple[TaggedSentences, TaggedSentences]]):
+class TagTask(Task[tuple[TaggedSentences, TaggedSentences]], group="tag"):
     """``rnnkit tag train``: a `Tagger` on tagged sentences, early stopping and scores on the
     dev sentences beside the majority-tag baseline."""
 
-    group = "tag"
-    DATA = DataSpec
-    ESTIMATOR = Tagger
     spec: DataSpec
     estimator: Tagger
     dev_predicted: list[list[str]] = field(default_factory=list, init=False)
@@ -157,18 +154,10 @@ def load(run_dir: Path) -> tuple[Tagger, DataSpec]:
 def read_inputs(spec: DataSpec, texts: Sequence[str], file: str | None) -> TaggedSentences:
     """Sentences to tag: texts on the command line (tokenised like the Penn Treebank, case
     kept), or a file in the run's format (its tags, if any, are kept beside the predicted)."""
-    if bool(texts) == (file is not None):
-        raise InputError("give the sentences to tag as arguments or --file FILE, not both and "
-                         "not neither")
-    if file is not None:
+    if command_line(texts, file, "sentences to tag", "sentence") is None:
         return spec.read(file, tags=False)
     tokenizer = WordTokenizer()
-    tokens = []
-    for k, text in enumerate(texts, start=1):
-        words = tokenizer.tokenize(text)
-        if not words:
-            raise InputError(f"sentence {k} of the command line is empty; give some words")
-        tokens.append(words)
+    tokens = [tokenizer.tokenize(text) for text in texts]
     return TaggedSentences(tokens, None, list(range(1, len(tokens) + 1)), "<command line>",
                            fields=[[[w] for w in s] for s in tokens], separator="\t")
 

@@ -19,7 +19,8 @@ from rnnkit.io.files import read_json, save_figure, write_json
 from rnnkit.io.weights import load_weights, save_weights
 from rnnkit.models.seq2seq import Translation, Translator
 from rnnkit.runs import load_config
-from rnnkit.tasks.workflow import Data, Task, register
+from rnnkit.tasks.inputs import command_line
+from rnnkit.tasks.workflow import Data, Task
 from rnnkit.train.fit import FitResult
 
 E = TypeVar("E")
@@ -63,13 +64,11 @@ class DataSpec:
     valid_tgt: str
 
 
-@register
 @dataclass
-class TranslateTask(EncoderDecoderTask[tuple[ParallelCorpus, ParallelCorpus]]):
+class TranslateTask(EncoderDecoderTask[tuple[ParallelCorpus, ParallelCorpus]], group="translate"):
     """``rnnkit translate train``: a `Translator` on a parallel corpus, early stopping and
     scores on the validation pairs."""
 
-    group = "translate"
     spec: DataSpec
     estimator: Translator
 
@@ -104,13 +103,7 @@ def load(run_dir: Path) -> Translator:
 def read_inputs(texts: Sequence[str], file: str | None) -> list[str]:
     """Sentences to translate: given directly, or one per line of ``file`` (plain or .gz);
     empty sentences are `InputError` s naming them."""
-    if bool(texts) == (file is not None):
-        raise InputError("give the sentences to translate as arguments or --file FILE, not "
-                         "both and not neither")
-    if file is None:
-        for k, text in enumerate(texts, start=1):
-            if not text.strip():
-                raise InputError(f"sentence {k} of the command line is empty; give some words")
+    if command_line(texts, file, "sentences to translate", "sentence") is not None:
         return [t.strip() for t in texts]
     lines = read_sentences(file)
     for k, text in enumerate(lines, start=1):

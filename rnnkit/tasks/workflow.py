@@ -31,13 +31,20 @@ Data = TypeVar("Data")
 
 class Task(ABC, Generic[Data]):
     """One command group's part in the workflow: its data settings (``spec``, a dataclass),
-    its estimator (an `Estimator`) and the hooks that differ between groups. Subclasses set
-    ``group`` (the command group's name) and declare the classes of ``spec`` and
+    its estimator (an `Estimator`) and the hooks that differ between groups. A group's task
+    names its command group as a class keyword (``class TagTask(Task[...], group="tag")``),
+    which makes it known to the workflow (`TASKS`), and declares the classes of ``spec`` and
     ``estimator`` as their fields' types, from which `from_settings` rebuilds them."""
 
     group: ClassVar[str]
     spec: Any
     estimator: Any
+
+    def __init_subclass__(cls, group: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if group is not None:
+            cls.group = group
+            TASKS[group] = cls
 
     @abstractmethod
     def read(self) -> Data:
@@ -81,14 +88,8 @@ class Task(ABC, Generic[Data]):
         return cls(spec, estimator.from_settings(config, where))
 
 
-#: Every group's task class by its name: ``rnnkit.tasks.<group>`` registers its own.
+#: Every group's task class by its name (a `Task` subclass given ``group=`` adds itself).
 TASKS: dict[str, type[Task]] = {}
-
-
-def register(cls: type[Task]) -> type[Task]:
-    """Class decorator: make a `Task` subclass known to the workflow by its ``group``."""
-    TASKS[cls.group] = cls
-    return cls
 
 
 @dataclass

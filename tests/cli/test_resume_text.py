@@ -83,7 +83,7 @@ def test_text_groups_say_what_is_missing(tmp_path, capsys):
     assert main(["classify", "train", "--dev", "x.tsv"]) == 2
     assert "error: --train FILE is required (or --resume DIR" in capsys.readouterr().err
     assert main(["translate", "train", "--src", "a", "--tgt", "b"]) == 2
-    assert "--valid-src and --valid-tgt are required" in capsys.readouterr().err
+    assert "--valid-src FILE and --valid-tgt FILE are required" in capsys.readouterr().err
     assert main(["translate", "train", "--resume", str(tmp_path / "nothing")]) == 2
     assert "no such run folder" in capsys.readouterr().err
 

@@ -11,7 +11,7 @@ from rnnkit.models.classifier import TextClassifier
 from rnnkit.models.forecaster import Forecaster
 from rnnkit.models.language_model import LanguageModel
 from rnnkit.models.seq2seq import Translator
-from rnnkit.tasks.workflow import TASKS, Task, register, resume, train
+from rnnkit.tasks.workflow import TASKS, Task, resume, train
 from rnnkit.train.fit import FitResult
 
 
@@ -47,10 +47,8 @@ class Recorder:
         return {"learned": 42}
 
 
-@register
 @dataclass
-class ToyTask(Task[tuple[int, int]]):
-    group = "toy"
+class ToyTask(Task[tuple[int, int]], group="toy"):
     estimator: Recorder = field(default_factory=Recorder)
 
     def read(self) -> tuple[int, int]:
