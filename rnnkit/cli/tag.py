@@ -26,8 +26,16 @@ Example (CoNLL-2003 named entities: char BiLSTM + word BiLSTM + CRF with GloVe v
       --vectors $RNNKIT_DATA/glove/glove.6B.50d.txt.gz --embedding-dim 50 \\
       --vectors-vocab 400000 --out runs/ner
 
+Chunking (CoNLL-2000 lines: word POS chunk), the POS column read as an
+input beside the word (predict and evaluate read it from their files too):
+
+  rnnkit tag train --train chunk-train.txt --dev chunk-dev.txt \\
+      --features 1 --out runs/chunk
+  rnnkit tag predict --run runs/chunk --file chunk-test.txt
+
 Files: CoNLL columns (word first, a blank line between sentences; --column picks the tag,
-0-based, the last by default), token<TAB>tag (UD), or one sentence per line of word/TAG.
+0-based, the last by default; --features reads other columns as inputs), token<TAB>tag
+(UD), or one sentence per line of word/TAG.
 """
 
 
@@ -67,6 +75,9 @@ class TagOptions(o.Training, o.Vectors, o.Network):
                                 "the last).")
     file_format: str = o.data("conll, slash (word/TAG) or auto.", "--format", default="auto")
     scheme: str | None = o.data("Convert chunk tags to iob1, iob2 or iobes (default: as read).")
+    features: list[str] = o.data("CoNLL fields read as inputs beside the word, 0-based (e.g. 1: "
+                                 "part of speech in CoNLL-2000); repeat or 1,2.")
+    feature_dim: int | None = o.option("Embedding width of each --features column (20).")
     char_features: str | None = o.option("lstm (char BiLSTM, default), cnn (char CNN) or none.")
     output: str | None = o.option("crf (default) or softmax.")
     constraints: bool | None = o.option("CRF: forbid moves the scheme forbids (default).",
@@ -79,11 +90,26 @@ class TagOptions(o.Training, o.Vectors, o.Network):
     word_dropout: float | None = o.option("Chance a word is read as <unk>.")
 
     def check(self) -> None:
-        """As `Vectors.check`; also refuses --vectors-vocab without --vectors."""
+        """As `Vectors.check`; also refuses --vectors-vocab without --vectors and
+        --feature-dim without --features."""
         super().check()
         if self.vectors is None:
             o.refuse(["--vectors-vocab"] if self.vectors_vocab is not None else [],
                      "only with --vectors FILE")
+        if not self.features:
+            o.refuse(["--feature-dim"] if self.feature_dim is not None else [],
+                     "only with --features COLUMN")
+
+    def feature_columns(self) -> list[int]:
+        """The --features columns as numbers (`InputError` for one that is not)."""
+        from rnnkit.errors import InputError
+
+        columns = o.split_list(self.features)
+        for value in columns:
+            if not value.isdigit():
+                raise InputError(f"--features {value!r}: give column numbers, 0-based (the word "
+                                 "is 0), e.g. --features 1")
+        return [int(value) for value in columns]
 
     def task(self) -> Task:
         """The `TagTask` of a new run with these options."""
@@ -92,7 +118,7 @@ class TagOptions(o.Training, o.Vectors, o.Network):
 
         model, training = o.configured(self, TaggerConfig(), TRAINING)
         spec = DataSpec(str(self.train_file), str(self.dev), self.file_format, self.column,
-                        self.scheme)
+                        self.scheme, self.feature_columns())
         spec.validate()
         return TagTask(spec, Tagger(model, training))
 
@@ -101,8 +127,9 @@ class TagOptions(o.Training, o.Vectors, o.Network):
 def predict(
     run: Run,
     texts: list[str] = typer.Argument(None, help="Sentences to tag."),
-    file: Path | None = typer.Option(None, help="A file in the run's format: written back with "
-                                                "the predicted tag as the last field."),
+    file: Path | None = typer.Option(None, help="A file in the run's format (with its feature "
+                                                "columns): written back with the predicted tag "
+                                                "as the last field."),
     out: Path | None = typer.Option(None, help="Write the tagged file here (default: stdout)."),
     as_json: o.Records = False,
 ) -> None:

@@ -10,9 +10,11 @@ Formats (``fmt``):
   ``#`` before a sentence's first token and either hold ``" = "`` (CoNLL-U's ``# text = ...``)
   or have another number of fields than the file are comments. The tag is the field
   ``column`` (0-based, the word being 0; default: the last); with one field there are no tags.
+  Other fields can be read as inputs beside the word (``features``, e.g. the part-of-speech
+  column of CoNLL-2000, as NCRF++ reads them); the tag column cannot be one.
   UD-style ``token<TAB>tag`` files (``$RNNKIT_DATA/ud_ewt``) are this format with two fields.
 - ``slash``: one sentence per line, tokens separated by spaces, each ``word/TAG`` (split at
-  the last ``/``, so ``1/2/CD`` is the word ``1/2``).
+  the last ``/``, so ``1/2/CD`` is the word ``1/2``); no feature columns.
 - ``auto``: ``slash`` when every token of the first lines has a ``/`` with text on both
   sides, else ``conll``.
 
@@ -42,7 +44,8 @@ class TaggedSentences:
     ``lines[k]`` is the file line of sentence k's first token; ``fields[k][t]`` every field of
     token t as read (conll format), so predictions can be written back beside them;
     ``column`` the tag field (0-based; None without tags); ``scheme`` the chunk scheme of the
-    tags after conversion (None: tags kept as read).
+    tags after conversion (None: tags kept as read); ``features[k][t]`` token t's values of
+    the feature columns read as inputs, in the order they were asked for (None: none).
     """
 
     tokens: list[list[str]]
@@ -54,6 +57,7 @@ class TaggedSentences:
     column: int | None = None
     scheme: str | None = None
     separator: str = " "  # between the fields of a conll file: a space or a tab
+    features: list[list[list[str]]] | None = None
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -72,6 +76,7 @@ class TaggedSentences:
 
         return replace(self, tokens=pick(self.tokens), tags=pick(self.tags),
                        lines=pick(self.lines), fields=pick(self.fields),
+                       features=pick(self.features),
                        source=self.source if source is None else source)
 
 
@@ -229,25 +234,63 @@ def _detect_format(lines: list[str]) -> str:
     return "slash" if content and slashed else "conll"
 
 
-def _read_conll(lines: list[str], path: Path, column: int | None,
-                tags: bool) -> TaggedSentences:
+def check_features(features: Sequence[int], column: int | None) -> None:
+    """Raise `InputError` for feature columns that are not fields after the word, repeat,
+    or include the tag ``column``.
+
+    >>> check_features([1, 3], column=2)
+    >>> check_features([2], column=2)
+    Traceback (most recent call last):
+    rnnkit.errors.InputError: --features 2 and --column 2: the tag column cannot be a feature
+    """
+    for c in features:
+        if isinstance(c, bool) or not isinstance(c, int) or c < 1:
+            raise InputError(f"--features {c!r}: feature columns are 0-based field numbers "
+                             "after the word (the word is 0), e.g. --features 1")
+        if c == column:
+            raise InputError(f"--features {c} and --column {column}: the tag column cannot be "
+                             "a feature")
+    if len(set(features)) != len(features):
+        raise InputError(f"--features {','.join(map(str, features))} repeats a column")
+
+
+def _tag_column(path: Path, width: int, column: int | None, features: Sequence[int],
+                tags: bool) -> int | None:
+    """The tag field of a conll file with ``width`` fields per token line: ``column``, by
+    default the last; None without one (a word-only file, or an untagged file whose last
+    field is a feature column)."""
+    if width == 1:
+        return None
+    tag_column = width - 1 if column is None else column
+    if not 1 <= tag_column < width:
+        raise InputError(f"--column {column}: {path} has {width} fields per token line "
+                         f"(0 is the word); choose 1..{width - 1}")
+    if tag_column not in features:
+        return tag_column
+    if column is None and not tags:
+        return None  # the word and its features, no tags
+    if width == 2:
+        raise InputError(f"--features {tag_column}: {path} has two fields per token line, "
+                         "the word and its tag; no column is left to read as a feature")
+    raise InputError(f"--features {tag_column}: column {tag_column} of {path} is its tag "
+                     "column; a feature column must be another one (--column picks the tag)")
+
+
+def _read_conll(lines: list[str], path: Path, column: int | None, tags: bool,
+                features: Sequence[int] = ()) -> TaggedSentences:
     line = next((x for x in lines if x.strip() and not x.startswith("#")
                  and not x.startswith(DOCSTART)), None)
     if line is None:
         raise InputError(f"{path} has no token lines; expected one token per line, e.g. "
                          "'EU NNP B-NP B-ORG'")
     width = len(_split(line))
-    if width == 1:
-        tag_column = None
-    else:
-        tag_column = width - 1 if column is None else column
-        if not 1 <= tag_column < width:
-            raise InputError(f"--column {column}: {path} has {width} fields per token line "
-                             f"(0 is the word); choose 1..{width - 1}")
+    tag_column = _tag_column(path, width, column, features, tags)
     if tags and tag_column is None:
         raise InputError(f"{path} has one field per line (no tags); give 'word TAG' lines")
     result = TaggedSentences([], [] if tag_column is not None else None, [], str(path),
-                             "conll", [], tag_column, separator="\t" if "\t" in line else " ")
+                             "conll", [], tag_column, separator="\t" if "\t" in line else " ",
+                             features=[] if features else None)
+    needed = max(features, default=0)
     sentence: list[list[str]] = []
 
     def close() -> None:
@@ -256,6 +299,8 @@ def _read_conll(lines: list[str], path: Path, column: int | None,
             if result.tags is not None:
                 result.tags.append([f[tag_column] for f in sentence])
             result.fields.append(sentence.copy())
+            if result.features is not None:
+                result.features.append([[f[c] for c in features] for f in sentence])
             sentence.clear()
 
     for number, line in enumerate(lines, start=1):
@@ -268,6 +313,10 @@ def _read_conll(lines: list[str], path: Path, column: int | None,
         fields = _split(line.rstrip("\r\n"))
         if line.startswith("#") and not sentence and (" = " in line or len(fields) != width):
             continue  # a comment
+        if len(fields) <= needed:
+            missing = min(c for c in features if c >= len(fields))
+            raise InputError(f"{path}, line {number} has {len(fields)} field(s) and no feature "
+                             f"column {missing} (--features; 0 is the word): {line.strip()!r}")
         if len(fields) != width:
             raise InputError(f"{path}, line {number} has {len(fields)} field(s) where the "
                              f"file's first token line has {width}: {line.strip()!r}")
@@ -312,13 +361,17 @@ def _read_slash(lines: list[str], path: Path, tags: bool) -> TaggedSentences:
 
 
 def read_tagged(path: str | Path, fmt: str = "auto", column: int | None = None,
-                scheme: str | None = None, tags: bool = True) -> TaggedSentences:
+                scheme: str | None = None, tags: bool = True,
+                features: Sequence[int] = ()) -> TaggedSentences:
     """Read a tagged file (see the module docstring for the formats) into `TaggedSentences`.
 
     ``column`` picks the tag field of a conll file (0-based, the word being 0; default: the
     last). ``scheme`` converts chunk tags to ``iob1``, ``iob2`` or ``iobes`` (None: keep them
     as read). With ``tags=False`` a file without tags (one token per line, or plain words)
-    is read too. Malformed lines are `InputError` s naming the file and the line.
+    is read too; with ``features`` too, a file whose last field is a feature column has no
+    tags. ``features`` are fields of a conll file (0-based) read as inputs into
+    ``TaggedSentences.features``. Malformed lines are `InputError` s naming the file and the
+    line.
 
     Example:
         >>> import tempfile
@@ -329,16 +382,23 @@ def read_tagged(path: str | Path, fmt: str = "auto", column: int | None = None,
         >>> data = read_tagged(path, scheme="iobes")
         >>> data.tokens, data.tags, data.lines
         ([['EU', 'rejects', 'German']], [['S-ORG', 'O', 'S-MISC']], [3])
+        >>> read_tagged(path, column=2, features=[1]).features
+        [[['NNP'], ['VBZ'], ['JJ']]]
     """
     if fmt not in FORMATS:
         raise InputError(f"--format {fmt!r} is not known; choose one of {', '.join(FORMATS)}")
     if scheme is not None and scheme not in SCHEMES:
         raise InputError(f"--scheme {scheme!r} is not known; choose one of {', '.join(SCHEMES)}")
+    check_features(features, column)
     path = Path(path)
     lines = _text(path)
     fmt = _detect_format(lines) if fmt == "auto" else fmt
+    if fmt == "slash" and features:
+        raise InputError(f"--features {','.join(map(str, features))}: {path} is in the slash "
+                         "format (word/TAG), which has no columns; feature columns need a CoNLL "
+                         "file (one token per line, its fields in columns)")
     result = _read_slash(lines, path, tags) if fmt == "slash" else \
-        _read_conll(lines, path, column, tags)
+        _read_conll(lines, path, column, tags, features)
     if not result.tokens:
         raise InputError(f"{path} has no sentences")
     if scheme is not None and result.tags is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Container, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,13 @@ CHAR_FEATURES = ("lstm", "cnn", "none")
 OUTPUTS = ("crf", "softmax")
 #: Tag id of padding in a batch's (B, T) tags.
 PAD_TAG = -1
+#: Each sentence's feature values: ``features[k][t][j]`` is token t's value of column j.
+Features = Sequence[Sequence[Sequence[str]]]
+
+
+def feature_count(data: TaggedSentences) -> int:
+    """How many feature columns ``data``'s tokens carry (0 without ``features``)."""
+    return len(data.features[0][0]) if data.features else 0
 
 
 @dataclass
@@ -50,6 +57,7 @@ class TaggerConfig:
     char_dim: int = 25  # character embedding size
     char_hidden: int = 25  # char BiLSTM units per direction, or char CNN filters
     char_kernel: int = 3  # width of the char CNN's filters (Ma & Hovy: 3)
+    feature_dim: int = 20  # embedding of each feature column's values (NCRF++'s default: 20)
     output: str = "crf"  # "crf" (Viterbi over a linear-chain CRF) or "softmax" (per token)
     constraints: bool = True  # CRF: forbid moves the chunk scheme forbids (e.g. O -> I-X)
     lowercase: bool = True  # words are looked up lower-cased (the characters keep the case)
@@ -67,6 +75,7 @@ class TaggerConfig:
     char_vocab_size: int = 0  # ``network`` config) and leaves its own config as given
     num_tags: int = 0
     fixed_words: int = 0  # of vocab_size, the last rows: words only the vectors file has
+    feature_vocab_sizes: list[int] = field(default_factory=list)  # one per feature column
 
     def validate(self) -> None:
         """Raise `InputError` naming the first bad setting."""
@@ -75,7 +84,7 @@ class TaggerConfig:
         check_choice("char-features", self.char_features, CHAR_FEATURES)
         check_choice("output", self.output, OUTPUTS)
         check_counts(self, ("embedding_dim", "hidden_size", "num_layers", "char_dim",
-                            "char_hidden", "char_kernel", "min_freq"))
+                            "char_hidden", "char_kernel", "feature_dim", "min_freq"))
         if self.vectors_vocab < 0:
             raise InputError(f"--vectors-vocab {self.vectors_vocab}; expected 0 (only the "
                              "training words) or more")
@@ -122,19 +131,22 @@ class CharFeatures(nn.Module):
 
 
 class SequenceTagger(nn.Module):
-    r"""Words (+ characters) -> stacked (bidirectional) recurrent layers -> per-token tag scores
-    -> CRF or softmax.
+    r"""Words (+ characters, + feature columns) -> stacked (bidirectional) recurrent layers ->
+    per-token tag scores -> CRF or softmax.
 
     .. math::
-        x_t = [E[w_t]; \mathrm{char}(w_t)], \quad o_{1..T} = \mathrm{RNN}(\mathrm{drop}(x_{1..T})),
-        \quad e_t = W\,\mathrm{drop}(o_t) + b \in \mathbb{R}^K
+        x_t = [E[w_t]; \mathrm{char}(w_t); F_1[f_{t,1}]; \dots; F_m[f_{t,m}]], \quad
+        o_{1..T} = \mathrm{RNN}(\mathrm{drop}(x_{1..T})), \quad
+        e_t = W\,\mathrm{drop}(o_t) + b \in \mathbb{R}^K
 
     and :math:`p(y \mid e)` from the `CRF` (or a softmax per token). The word table E is
     ``embedding`` (the training words, tuned unless frozen) followed by ``fixed`` (the last
     ``fixed_words`` ids: words only the vectors file has; no training sentence reaches them,
-    so they get no gradient and are kept out of the optimiser). Shapes: words (B, T) long
-    (padded with ``Vocab.pad_index``), chars (B, T, L) long, lengths (B,) -> emissions
-    (B, T, K).
+    so they get no gradient and are kept out of the optimiser). :math:`F_j` is the table of
+    feature column j (``features[j]``, ``feature_dim`` wide; e.g. part of speech, as NCRF++
+    reads it). Shapes: words (B, T) long (padded with ``Vocab.pad_index``), chars (B, T, L)
+    long, lengths (B,), features (B, T, m) long (m = ``len(feature_vocab_sizes)``; None when
+    m = 0) -> emissions (B, T, K).
 
     Example:
         >>> c = TaggerConfig(embedding_dim=8, hidden_size=8, char_dim=4, char_hidden=4,
@@ -159,9 +171,12 @@ class SequenceTagger(nn.Module):
         self.fixed = nn.Embedding(c.fixed_words, c.embedding_dim).requires_grad_(False) \
             if c.fixed_words else None
         self.chars = None if c.char_features == "none" else CharFeatures(c)
-        features = c.embedding_dim + (0 if self.chars is None else self.chars.size)
+        self.features = nn.ModuleList(nn.Embedding(n, c.feature_dim, padding_idx=Vocab.pad_index)
+                                      for n in c.feature_vocab_sizes)
+        width = c.embedding_dim + (0 if self.chars is None else self.chars.size) \
+            + c.feature_dim * len(self.features)
         self.drop = nn.Dropout(c.dropout)
-        self.rnn = Recurrent(c.cell, features, c.hidden_size, c.num_layers, c.bidirectional,
+        self.rnn = Recurrent(c.cell, width, c.hidden_size, c.num_layers, c.bidirectional,
                              dropout=c.dropout if c.num_layers > 1 else 0.0)
         self.head = nn.Linear(c.hidden_size * self.rnn.num_directions, c.num_tags)
         allowed = allowed_transitions(tags, scheme) \
@@ -169,21 +184,18 @@ class SequenceTagger(nn.Module):
         self.crf = CRF(c.num_tags, allowed) if c.output == "crf" else None
 
     def forward(self, words: Tensor, chars: Tensor, lengths: Tensor,
+                features: Tensor | None = None,
                 trace: bool = False) -> Tensor | tuple[Tensor, Trace]:
         """Emissions (B, T, K); with ``trace`` also the sentence layers' `Trace`."""
         if self.training and self.config.word_dropout > 0:
             drop = torch.rand(words.shape, device=words.device) < self.config.word_dropout
             words = words.masked_fill(drop & (words != Vocab.pad_index), Vocab.unk_index)
-        x = self.embed(words)  # (B, T, E)
+        x = [self.embed(words)]  # (B, T, E)
         if self.chars is not None:
-            B, T, L = chars.shape
-            # each distinct spelling once: a batch repeats its words ("the", ",", padding)
-            spellings, inverse = torch.unique(chars.reshape(B * T, L), dim=0,
-                                              return_inverse=True)  # (U, L), (B*T,)
-            char_lengths = (spellings != 0).sum(1).clamp(min=1)  # padding words: one pad char
-            features = self.chars(spellings, char_lengths)  # (U, size)
-            x = torch.cat([x, features[inverse].reshape(B, T, -1)], dim=-1)
-        result = self.rnn(self.drop(x), lengths=lengths, trace=trace)
+            x.append(self.spell(chars))  # (B, T, C)
+        for j, table in enumerate(self.features):
+            x.append(table(features[..., j]))  # (B, T, feature_dim)
+        result = self.rnn(self.drop(torch.cat(x, dim=-1)), lengths=lengths, trace=trace)
         emissions = self.head(self.drop(result[0]))
         return (emissions, result[2]) if trace else emissions
 
@@ -194,6 +206,15 @@ class SequenceTagger(nn.Module):
         if self.fixed is None:
             return x
         return torch.where((words >= tuned)[..., None], self.fixed((words - tuned).clamp(min=0)), x)
+
+    def spell(self, chars: Tensor) -> Tensor:
+        """The character features (B, T, C) of the words spelled by chars (B, T, L)."""
+        B, T, L = chars.shape
+        # each distinct spelling once: a batch repeats its words ("the", ",", padding)
+        spellings, inverse = torch.unique(chars.reshape(B * T, L), dim=0,
+                                          return_inverse=True)  # (U, L), (B*T,)
+        char_lengths = (spellings != 0).sum(1).clamp(min=1)  # padding words: one pad char
+        return self.chars(spellings, char_lengths)[inverse].reshape(B, T, -1)  # (B, T, C)
 
     @staticmethod
     def mask(lengths: Tensor, steps: int) -> Tensor:
@@ -228,31 +249,38 @@ class SequenceTagger(nn.Module):
 
 class TaggedBatches(Dataset):
     """Encoded sentences, indexed by a list of indices to give whole batches
-    ``((words (B, T), chars (B, T, L), lengths (B,)), tags (B, T))``, padded to the batch's
-    longest sentence and word (tags padded with `PAD_TAG`)."""
+    ``((words (B, T), chars (B, T, L), lengths (B,), features (B, T, m)), tags (B, T))``,
+    padded to the batch's longest sentence and word (tags padded with `PAD_TAG`);
+    ``features[k][t]`` holds token t's m feature ids (default: m = 0)."""
 
     def __init__(self, words: Sequence[Sequence[int]], chars: Sequence[Sequence[Sequence[int]]],
-                 tags: Sequence[Sequence[int]] | None = None) -> None:
+                 tags: Sequence[Sequence[int]] | None = None,
+                 features: Sequence[Sequence[Sequence[int]]] | None = None) -> None:
         self.words, self.chars = words, chars
         self.tags = tags if tags is not None else [[PAD_TAG] * len(s) for s in words]
+        self.features = features if features is not None else [[[]] * len(s) for s in words]
 
     def __len__(self) -> int:
         return len(self.words)
 
-    def __getitem__(self, index: list[int]) -> tuple[tuple[Tensor, Tensor, Tensor], Tensor]:
+    def __getitem__(self, index: list[int]
+                    ) -> tuple[tuple[Tensor, Tensor, Tensor, Tensor], Tensor]:
         lengths = torch.tensor([len(self.words[k]) for k in index])
         T = int(lengths.max())
         L = max(len(w) for k in index for w in self.chars[k])
+        m = len(self.features[index[0]][0])
         words = torch.zeros(len(index), T, dtype=torch.long)
         chars = torch.zeros(len(index), T, L, dtype=torch.long)
+        features = torch.zeros(len(index), T, m, dtype=torch.long)
         tags = torch.full((len(index), T), PAD_TAG, dtype=torch.long)
         for row, k in enumerate(index):
             n = len(self.words[k])
             words[row, :n] = torch.as_tensor(self.words[k])
             tags[row, :n] = torch.as_tensor(self.tags[k])
+            features[row, :n] = torch.as_tensor(self.features[k], dtype=torch.long).view(n, m)
             for t, word in enumerate(self.chars[k]):
                 chars[row, t, : len(word)] = torch.as_tensor(word)
-        return (words, chars, lengths), tags
+        return (words, chars, lengths, features), tags
 
 
 def tagged_loader(data: TaggedBatches, batch_size: int, shuffle: bool,
@@ -270,9 +298,11 @@ class Tagger(Estimator):
 
     The word and character vocabularies and the tag set come from the training sentences
     (with ``vectors``, the word vocabulary also takes the file's ``vectors_vocab`` most
-    frequent words, so words first met at test time keep their pretrained vector); the
-    network is built from their sizes at fit time. The dev score that early stopping
-    follows is conlleval's F1 for chunk tags, else token accuracy.
+    frequent words, so words first met at test time keep their pretrained vector), and so
+    does one vocabulary per feature column when the sentences have ``features`` (values
+    training never shows are ``<unk>``); the network is built from their sizes at fit time.
+    A tagger trained with features needs them wherever it tags (``features=``). The dev
+    score that early stopping follows is conlleval's F1 for chunk tags, else token accuracy.
 
     Example:
         >>> s = TaggedSentences([["Paris", "is", "big"], ["John", "is", "here"]] * 4,
@@ -294,6 +324,7 @@ class Tagger(Estimator):
         self.network: TaggerConfig | None = None
         self.words: Vocab | None = None
         self.chars: Vocab | None = None
+        self.features: list[Vocab] = []  # one per feature column
         self.tags: list[str] = []
         self.scheme: str | None = None
         self.vectors: dict[str, Any] | None = None  # coverage report of --vectors
@@ -328,6 +359,9 @@ class Tagger(Estimator):
         for data in (train, dev):
             if data.tags is None:
                 raise InputError(f"{data.source} has no tags; training needs tagged sentences")
+        if feature_count(train) != feature_count(dev):
+            raise InputError(f"{train.source} has {feature_count(train)} feature column(s) and "
+                             f"{dev.source} {feature_count(dev)}; read both with the same ones")
         known = {t for s in train.tags for t in s}
         for k, sentence in enumerate(dev.tags):
             unseen = [t for t in sentence if t not in known]
@@ -336,7 +370,10 @@ class Tagger(Estimator):
                                  f"{unseen[0]!r} never occurs in {train.source}")
         kind = ("Bi" if c.bidirectional else "") + c.cell.upper()
         chars = "" if c.char_features == "none" else f"char {c.char_features.upper()} + "
-        return (f"tag: {chars}{c.num_layers}x{kind}({c.hidden_size}) + {c.output.upper()}, "
+        m = feature_count(train)
+        features = f"{m} feature column(s) ({c.feature_dim}d) + " if m else ""
+        return (f"tag: {chars}{features}{c.num_layers}x{kind}({c.hidden_size}) + "
+                f"{c.output.upper()}, "
                 f"{len(known)} tags, {len(train)} training and {len(dev)} dev sentences")
 
     def _read_vectors(self, sentences: Sequence[Sequence[str]]) -> Vectors:
@@ -349,12 +386,34 @@ class Tagger(Estimator):
                             list(cased | dict.fromkeys(map(self.digits_as_zero, cased))),
                             top=self.config.vectors_vocab)
 
-    def encode(self, sentences: Sequence[Sequence[str]]) -> TaggedBatches:
-        """Word and character ids of tokenised sentences (unknown -> ``<unk>``)."""
+    def encode(self, sentences: Sequence[Sequence[str]],
+               features: Features | None = None) -> TaggedBatches:
+        """Word, character and feature ids of tokenised sentences (unknown -> ``<unk>``);
+        ``features[k][t]`` are token t's values of the feature columns, which a tagger
+        trained with them needs."""
         self._check_ready()
         words = [self.words.encode([self.normalise(w) for w in s]) for s in sentences]
         chars = [[self.chars.encode(list(w)) for w in s] for s in sentences]
-        return TaggedBatches(words, chars)
+        return TaggedBatches(words, chars, features=self._feature_ids(sentences, features))
+
+    def _feature_ids(self, sentences: Sequence[Sequence[str]],
+                     features: Features | None) -> list[list[list[int]]]:
+        m = len(self.features)
+        if features is None and m:
+            raise InputError(f"this tagger reads {m} feature column(s) beside the words; give "
+                             "each token's values (features=...)")
+        if features is None:
+            return [[[]] * len(s) for s in sentences]
+        if len(features) != len(sentences):
+            raise InputError(f"{len(features)} sentences of features for {len(sentences)} "
+                             "sentences; give one per sentence")
+        for k, (sentence, values) in enumerate(zip(sentences, features, strict=True)):
+            if len(values) != len(sentence) or any(len(v) != m for v in values):
+                raise InputError(f"sentence {k + 1} has {len(sentence)} tokens; each needs the "
+                                 f"values of the tagger's {m} feature column(s)")
+        return [[[vocab.index.get(v, Vocab.unk_index)
+                  for vocab, v in zip(self.features, token, strict=True)]
+                 for token in values] for values in features]
 
     def fit(self, train: TaggedSentences, dev: TaggedSentences, *, progress: bool = True,
             checkpoint_dir: Path | None = None, resume: bool = False,
@@ -374,8 +433,11 @@ class Tagger(Estimator):
         self.words = Vocab([*tuned.tokens, *added], tuned.n_specials)
         self.fixed_words = len(added)
         self.chars = Vocab.build([list(w) for s in train.tokens for w in s])
+        self.features = [Vocab.build([[token[j] for token in s] for s in train.features])
+                         for j in range(feature_count(train))]
         self.network = replace(c, vocab_size=len(self.words), char_vocab_size=len(self.chars),
-                               num_tags=len(self.tags), fixed_words=self.fixed_words)
+                               num_tags=len(self.tags), fixed_words=self.fixed_words,
+                               feature_vocab_sizes=[len(v) for v in self.features])
         torch.manual_seed(t.seed)
         self.net = SequenceTagger(self.network, self.tags, self.scheme)
         self.vectors = None
@@ -388,9 +450,9 @@ class Tagger(Estimator):
                         np.stack([found.frequent[w] for w in added])))
             self.vectors = {**found.report(), "added": len(added)}
         index = {tag: k for k, tag in enumerate(self.tags)}
-        train_data = self.encode(train.tokens)
+        train_data = self.encode(train.tokens, train.features)
         train_data.tags = [[index[tag] for tag in s] for s in train.tags]
-        dev_data = self.encode(dev.tokens)
+        dev_data = self.encode(dev.tokens, dev.features)
         dev_data.tags = [[index[tag] for tag in s] for s in dev.tags]
         dev_batches = list(tagged_loader(dev_data, 128, shuffle=False))
         chunked = self.scheme is not None
@@ -423,45 +485,48 @@ class Tagger(Estimator):
             raise InputError("this tagger is not trained yet; call fit() or load a run")
 
     @torch.no_grad()
-    def _run(self, sentences: Sequence[Sequence[str]], batch_size: int,
-             probabilities: bool) -> list[np.ndarray]:
+    def _run(self, sentences: Sequence[Sequence[str]], features: Features | None,
+             batch_size: int, probabilities: bool) -> list[np.ndarray]:
         for k, sentence in enumerate(sentences):
             if not sentence:
                 raise InputError(f"sentence {k + 1} has no tokens; give some words")
-        data = self.encode(sentences)
+        data = self.encode(sentences, features)
         self.net.eval()
         out: list[np.ndarray | None] = [None] * len(sentences)
         for index in BucketSampler([len(s) for s in data.words], batch_size, shuffle=False):
-            (words, chars, lengths), _ = data[index]
+            (words, chars, lengths, ids), _ = data[index]
             emissions = self.net(words.to(self.device), chars.to(self.device),
-                                 lengths.to(self.device))
+                                 lengths.to(self.device), ids.to(self.device))
             result = self.net.probabilities(emissions, lengths) if probabilities \
                 else self.net.decode(emissions, lengths)
             for row, k in enumerate(index):
                 out[k] = result[row, : int(lengths[row])].cpu().numpy()
         return out
 
-    def predict(self, sentences: Sequence[Sequence[str]], batch_size: int = 128) -> list[list[str]]:
-        """The best tags of each tokenised sentence (Viterbi with a CRF output)."""
+    def predict(self, sentences: Sequence[Sequence[str]], batch_size: int = 128, *,
+                features: Features | None = None) -> list[list[str]]:
+        """The best tags of each tokenised sentence (Viterbi with a CRF output); ``features``
+        as in `encode`."""
         return [[self.tags[k] for k in best]
-                for best in self._run(sentences, batch_size, probabilities=False)]
+                for best in self._run(sentences, features, batch_size, probabilities=False)]
 
-    def predict_proba(self, sentences: Sequence[Sequence[str]],
-                      batch_size: int = 128) -> list[np.ndarray]:
+    def predict_proba(self, sentences: Sequence[Sequence[str]], batch_size: int = 128, *,
+                      features: Features | None = None) -> list[np.ndarray]:
         """Per-token tag probabilities (T, K) of each sentence, columns in the order of
         ``tags``: the CRF's marginals (forward-backward), else the softmax."""
-        return self._run(sentences, batch_size, probabilities=True)
+        return self._run(sentences, features, batch_size, probabilities=True)
 
     @torch.no_grad()
-    def gates(self, sentence: Sequence[str], layer: int = 0) -> dict[str, np.ndarray]:
-        """Gate activity of one sentence layer while it reads ``sentence`` (trace path): per
-        gate the cell has, an array (D, T, H) (direction, token, unit), the backward direction
-        put back in token order."""
-        data = self.encode([sentence])
-        (words, chars, lengths), _ = data[[0]]
+    def gates(self, sentence: Sequence[str], layer: int = 0, *,
+              features: Sequence[Sequence[str]] | None = None) -> dict[str, np.ndarray]:
+        """Gate activity of one sentence layer while it reads ``sentence`` (and its tokens'
+        ``features``) (trace path): per gate the cell has, an array (D, T, H) (direction,
+        token, unit), the backward direction put back in token order."""
+        data = self.encode([sentence], None if features is None else [features])
+        (words, chars, lengths, ids), _ = data[[0]]
         self.net.eval()
         _, trace = self.net(words.to(self.device), chars.to(self.device),
-                            lengths.to(self.device), trace=True)
+                            lengths.to(self.device), ids.to(self.device), trace=True)
         return token_gates(trace, layer)
 
     def transitions(self) -> np.ndarray | None:
@@ -481,9 +546,11 @@ class Tagger(Estimator):
                 "vectors": self.vectors, "fixed_words": self.fixed_words}
 
     def vocabularies(self) -> dict[str, Any]:
-        """The run's vocab.json: the word and character vocabularies."""
+        """The run's vocab.json: the word and character vocabularies, and one per feature
+        column."""
         self._check_ready()
-        return {"words": self.words.to_dict(), "chars": self.chars.to_dict()}
+        return {"words": self.words.to_dict(), "chars": self.chars.to_dict(),
+                "features": [v.to_dict() for v in self.features]}
 
     @classmethod
     def from_state(cls, state: dict[str, Any], vocabularies: Any,
@@ -496,12 +563,15 @@ class Tagger(Estimator):
             tags = [str(t) for t in state["tags"]]
             scheme = state["scheme"]
             words, chars = vocabularies["words"], vocabularies["chars"]
+            features = list(vocabularies.get("features", []))  # runs before features had none
         except (KeyError, TypeError) as err:
             raise InputError(f"{where}: missing or malformed entry {err}") from err
         if scheme is not None and scheme not in ("iob1", "iob2", "iobes"):
             raise InputError(f"{where}: scheme {scheme!r} is not known")
         tagger.words = Vocab.from_dict(words, f"{where}: word vocabulary")
         tagger.chars = Vocab.from_dict(chars, f"{where}: character vocabulary")
+        tagger.features = [Vocab.from_dict(v, f"{where}: vocabulary of feature {j + 1}")
+                           for j, v in enumerate(features)]
         tagger.tags, tagger.scheme, tagger.vectors = tags, scheme, state.get("vectors")
         tagger.fixed_words = state.get("fixed_words", 0)  # runs before it had none
         if not isinstance(tagger.fixed_words, int) or \
@@ -510,7 +580,8 @@ class Tagger(Estimator):
                              f"vocabulary of {len(tagger.words)} words")
         tagger.network = replace(model, vectors=None, vocab_size=len(tagger.words),
                                  char_vocab_size=len(tagger.chars), num_tags=len(tags),
-                                 fixed_words=tagger.fixed_words)
+                                 fixed_words=tagger.fixed_words,
+                                 feature_vocab_sizes=[len(v) for v in tagger.features])
         tagger.network.validate()
         tagger.net = load_checked(SequenceTagger(tagger.network, tags, scheme), weights, where)
         return tagger

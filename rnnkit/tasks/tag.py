@@ -12,7 +12,14 @@ from typing import Any
 import numpy as np
 
 from rnnkit.configs import configs_from
-from rnnkit.data.conll import FORMATS, SCHEMES, TaggedSentences, read_tagged, write_tagged
+from rnnkit.data.conll import (
+    FORMATS,
+    SCHEMES,
+    TaggedSentences,
+    check_features,
+    read_tagged,
+    write_tagged,
+)
 from rnnkit.data.text import WordTokenizer
 from rnnkit.errors import InputError
 from rnnkit.evaluate.tagging import MajorityTagger, tagging_scores
@@ -39,6 +46,8 @@ class DataSpec:
     fmt: str = "auto"  # conll, slash or auto (see rnnkit.data.conll)
     column: int | None = None  # tag field of conll files, 0-based (word = 0); None: the last
     scheme: str | None = None  # convert chunk tags to iob1, iob2 or iobes (None: as read)
+    # conll fields read as inputs beside the word, 0-based (e.g. [1]: CoNLL-2000's POS column)
+    features: list[int] = field(default_factory=list)
 
     def validate(self) -> None:
         """Raise `InputError` naming the first bad setting."""
@@ -50,11 +59,12 @@ class DataSpec:
                              f"{', '.join(SCHEMES)}")
         if self.column is not None and self.column < 1:
             raise InputError(f"--column {self.column}; the word is field 0, tags are 1 or more")
+        check_features(self.features, self.column)
 
     def read(self, path: str, tags: bool = True) -> TaggedSentences:
-        """Read a tagged file with these settings."""
+        """Read a tagged file with these settings (its feature columns too)."""
         self.validate()
-        return read_tagged(path, self.fmt, self.column, self.scheme, tags)
+        return read_tagged(path, self.fmt, self.column, self.scheme, tags, self.features)
 
 
 def scores(tagger: Tagger, data: TaggedSentences,
@@ -110,7 +120,7 @@ class TagTask(Task[tuple[TaggedSentences, TaggedSentences]], group="tag"):
         sentences, and the majority-tag baseline's scores."""
         train, dev = data
         tagger = self.estimator
-        self.dev_predicted = tagger.predict(dev.tokens)
+        self.dev_predicted = tagger.predict(dev.tokens, features=dev.features)
         baseline = MajorityTagger(train.tokens, train.tags).predict(dev.tokens)
         base = scores(tagger, dev, baseline)
         return {"data": self.spec.dev, **scores(tagger, dev, self.dev_predicted),
@@ -151,11 +161,23 @@ def load(run_dir: Path) -> tuple[Tagger, DataSpec]:
     return tagger, spec
 
 
+def _no_features(spec: DataSpec, what: str, instead: str) -> None:
+    """Refuse ``what`` (text on the command line) for a run that reads feature columns,
+    saying what to do ``instead``."""
+    if spec.features:
+        columns = ",".join(map(str, spec.features))
+        raise InputError(f"this run reads feature column(s) {columns} beside the words "
+                         f"(--features {columns}); {what} has no columns: {instead}")
+
+
 def read_inputs(spec: DataSpec, texts: Sequence[str], file: str | None) -> TaggedSentences:
     """Sentences to tag: texts on the command line (tokenised like the Penn Treebank, case
-    kept), or a file in the run's format (its tags, if any, are kept beside the predicted)."""
+    kept; not for a run with feature columns), or a file in the run's format (its feature
+    columns read, its tags, if any, kept beside the predicted)."""
     if command_line(texts, file, "sentences to tag", "sentence") is None:
         return spec.read(file, tags=False)
+    _no_features(spec, "text on the command line", "put the sentences in a file in the run's "
+                 "format, with those columns, and give it with --file FILE")
     tokenizer = WordTokenizer()
     tokens = [tokenizer.tokenize(text) for text in texts]
     return TaggedSentences(tokens, None, list(range(1, len(tokens) + 1)), "<command line>",
@@ -167,15 +189,16 @@ def predict(run_dir: Path, texts: Sequence[str],
     """The sentences and the predicted tags of each token."""
     tagger, spec = load(run_dir)
     data = read_inputs(spec, texts, file)
-    return data, tagger.predict(data.tokens)
+    return data, tagger.predict(data.tokens, features=data.features)
 
 
 def evaluate_run(run_dir: Path, data: str) -> dict[str, Any]:
     """Chunk F1 (conlleval), token accuracy and the type confusion of a run on a tagged file
-    (read with the run's format, column and scheme)."""
+    (read with the run's format, column, scheme and feature columns)."""
     tagger, spec = load(run_dir)
     sentences = spec.read(data)
-    return {"data": str(data), **scores(tagger, sentences, tagger.predict(sentences.tokens))}
+    predicted = tagger.predict(sentences.tokens, features=sentences.features)
+    return {"data": str(data), **scores(tagger, sentences, predicted)}
 
 
 @dataclass
@@ -250,8 +273,11 @@ def explain_figure(e: Explanation) -> Any:
 
 def explain(run_dir: Path, text: str, out: Path | None = None) -> tuple[Explanation, Path]:
     """Explain one sentence with a run and write the figure (``out``, by default
-    ``RUN/explain-<first words>-<hash>.png``; see `rnnkit.tasks.classify.explain_plot_path`)."""
-    tagger, _ = load(run_dir)
+    ``RUN/explain-<first words>-<hash>.png``; see `rnnkit.tasks.classify.explain_plot_path`).
+    A run with feature columns cannot explain a sentence typed as text (it has no columns)."""
+    tagger, spec = load(run_dir)
+    _no_features(spec, "the sentence to explain", "tag a file with those columns with "
+                 "'rnnkit tag predict --file FILE' instead")
     path = explain_plot_path(run_dir, text, out)
     explanation = explain_sentence(tagger, text)
     save_figure(explain_figure(explanation), path, dpi=90)

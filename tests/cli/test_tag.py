@@ -130,3 +130,63 @@ def test_a_word_only_the_vectors_file_has_keeps_its_row_in_the_run(files, tmp_pa
     assert [row["unknown"] for row in why["tokens"]] == [False, True, True]
     assert main(["tag", "evaluate", "--run", str(out), "--data", str(files[1]), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["tokens"] == 11
+
+
+def test_a_run_with_feature_columns_tags_files_as_it_did_in_memory(files, tmp_path, capsys):
+    from rnnkit.models.tagger import Tagger, TaggerConfig
+    from rnnkit.tasks.tag import DataSpec, TagTask
+    from rnnkit.tasks.workflow import train
+    from rnnkit.train.settings import TrainSettings
+
+    spec = DataSpec(str(files[0]), str(files[1]), column=2, features=[1])
+    tagger = Tagger(TaggerConfig(embedding_dim=8, hidden_size=8, char_dim=4, char_hidden=4,
+                                 feature_dim=4), TrainSettings(epochs=2, lr=0.05))
+    out = tmp_path / "run"
+    outcome = train(TagTask(spec, tagger), out, progress=False)
+    config = json.loads((out / "config.json").read_text())
+    assert config["data"]["features"] == [1] and config["model"]["feature_dim"] == 4
+    assert TagTask.from_settings(config, "config.json").spec.features == [1]  # --resume
+    assert json.loads((out / "vocab.json").read_text())["features"][0]["tokens"][2:] == \
+        ["NNP", "VBZ", "JJ", "NN"]
+
+    tagged = tmp_path / "tagged.txt"
+    assert main(["tag", "predict", "--run", str(out), "--file", str(files[1]),
+                 "--out", str(tagged)]) == 0
+    rows = [line.split() for line in tagged.read_text().splitlines() if line]
+    dev = spec.read(str(files[1]))
+    in_memory = outcome.task.estimator.predict(dev.tokens, features=dev.features)
+    assert [row[-1] for row in rows] == [tag for s in in_memory for tag in s]
+    capsys.readouterr()
+    assert main(["tag", "evaluate", "--run", str(out), "--data", str(files[1]), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["tokens"] == 11
+
+    no_pos = tmp_path / "no-pos.txt"
+    no_pos.write_text("EU\nrejects\n")
+    assert main(["tag", "predict", "--run", str(out), "--file", str(no_pos)]) == 2
+    err = capsys.readouterr().err
+    assert f"{no_pos}, line 1 has 1 field(s) and no feature column 1" in err
+
+
+def test_feature_columns_refused_where_they_cannot_be_read(files, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train_small(files, out, "--features", "1", "--feature-dim", "4") == 0
+    for command in (["predict", "--run", str(out), "EU rejects German call ."],
+                    ["explain", "--run", str(out), "EU rejects German call ."]):
+        capsys.readouterr()
+        assert main(["tag", *command]) == 2
+        err = capsys.readouterr().err
+        assert "this run reads feature column(s) 1 beside the words (--features 1)" in err
+        assert "--file FILE" in err and len(err.strip().splitlines()) == 1
+
+    slash = tmp_path / "pos.txt"
+    slash.write_text("the/DET dog/NOUN runs/VERB\n")
+    for options, message in (
+            (["--features", "2"], "--features 2 and --column 2: the tag column cannot be a "
+                                  "feature"),
+            (["--features", "pos"], "--features 'pos': give column numbers"),
+            (["--feature-dim", "4"], "--feature-dim: only with --features COLUMN"),
+            (["--features", "1", "--train", str(slash), "--format", "slash"],
+             f"--features 1: {slash} is in the slash format (word/TAG), which has no columns")):
+        new = tmp_path / "refused"
+        assert train_small(files, new, *options) == 2 and not new.exists()
+        assert message in capsys.readouterr().err

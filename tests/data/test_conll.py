@@ -76,3 +76,37 @@ def test_subset_keeps_tokens_tags_lines_and_fields_together(tmp_path):
     assert part.tokens == [["Bonn"], ["EU", "rejects"]] and part.tags == [["B-LOC"], ["B-ORG", "O"]]
     assert part.lines == [6, 1] and part.fields[0] == [["Bonn", "NNP", "B-LOC"]]
     assert part.source == "dev" and len(data) == 3
+
+
+def test_feature_columns_are_read_beside_the_word_and_kept_by_subset(tmp_path):
+    path = tmp_path / "chunk.txt"
+    path.write_text("He PRP B-NP\nruns VBZ B-VP\n\nDogs NNS B-NP\n")
+    data = read_tagged(path, features=[1])
+    assert data.features == [[["PRP"], ["VBZ"]], [["NNS"]]] and data.column == 2
+    assert data.subset([1]).features == [[["NNS"]]]
+    assert read_tagged(path).features is None
+    untagged = tmp_path / "words-and-pos.txt"  # the last field is the feature: no tags
+    untagged.write_text("He PRP\nruns VBZ\n")
+    plain = read_tagged(untagged, features=[1], tags=False)
+    assert plain.tags is None and plain.features == [[["PRP"], ["VBZ"]]]
+
+
+@pytest.mark.parametrize("content, kwargs, message", [
+    ("He PRP B-NP\nruns VBZ B-VP\n", {"features": [2]},
+     "--features 2: column 2 of {path} is its tag column"),
+    ("He PRP B-NP\n", {"features": [2], "column": 2},
+     "--features 2 and --column 2: the tag column cannot be a feature"),
+    ("He\tPRON\nruns\tVERB\n", {"features": [1]},
+     "--features 1: {path} has two fields per token line, the word and its tag"),
+    ("He PRP NP B-NP\n\nruns VBZ\n", {"features": [1, 2], "column": 3, "tags": False},
+     "{path}, line 3 has 2 field(s) and no feature column 2"),
+    ("He/PRP runs/VBZ\n", {"features": [1]}, "--features 1: {path} is in the slash format"),
+    ("He PRP B-NP\n", {"features": [0]}, "--features 0: feature columns are 0-based field"),
+    ("He PRP NP B-NP\n", {"features": [1, 2, 1]}, "--features 1,2,1 repeats a column"),
+])
+def test_bad_feature_columns_name_the_file_line_and_column(tmp_path, content, kwargs, message):
+    path = tmp_path / "bad.txt"
+    path.write_text(content)
+    with pytest.raises(InputError) as err:
+        read_tagged(path, **kwargs)
+    assert message.format(path=path) in str(err.value)

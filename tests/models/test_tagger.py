@@ -227,3 +227,53 @@ def test_vectors_reader_keeps_the_files_first_words(tmp_path):
     assert list(found.only(["EU"]).frequent) == ["the", "of"]
     assert list(read_vectors(path, [], top=10).frequent) == ["the", "of", "eu"]
     assert read_vectors(path, ["eu"]).frequent == {}
+
+
+# ---- feature columns --------------------------------------------------------------------------
+
+# the words say nothing: the tag of "x" is the one its feature (the second column) gives
+FEATURE_WORDS = [["x", "x", "x"]] * 8
+FEATURE_VALUES = [[["n"], ["v"], ["n"]], [["v"], ["n"], ["v"]]] * 4
+FEATURE_TAGS = [["B-NP", "B-VP", "B-NP"], ["B-VP", "B-NP", "B-VP"]] * 4
+FEATURED = TaggedSentences(FEATURE_WORDS, FEATURE_TAGS, list(range(8)), "train.txt",
+                           features=FEATURE_VALUES)
+
+
+def test_feature_vocabulary_comes_from_training_and_unseen_values_are_unknown():
+    tagger = Tagger(TaggerConfig(feature_dim=3, **SMALL), TrainSettings(epochs=1))
+    tagger.fit(FEATURED, FEATURED, progress=False)
+    (vocab,) = tagger.features
+    assert vocab.tokens == ["<pad>", "<unk>", "n", "v"]
+    assert tagger.network.feature_vocab_sizes == [4]
+    assert tagger.net.features[0].weight.shape == (4, 3)
+    encoded = tagger.encode([["x", "x"]], [[["v"], ["JJ"]]])
+    assert encoded.features == [[[vocab.index["v"]], [vocab.unk_index]]]
+    assert tagger.vocabularies()["features"] == [vocab.to_dict()]
+
+
+def test_the_tags_follow_the_feature_column_and_round_trip():
+    tagger = Tagger(TaggerConfig(feature_dim=4, char_features="none", word_dropout=0.0,
+                                 **SMALL), TrainSettings(epochs=15, lr=0.05, patience=None))
+    tagger.fit(FEATURED, FEATURED, progress=False)
+    words = [["x", "x"]]
+    assert tagger.predict(words, features=[[["n"], ["v"]]]) == [["B-NP", "B-VP"]]
+    assert tagger.predict(words, features=[[["v"], ["n"]]]) == [["B-VP", "B-NP"]]
+    state = tagger.state()
+    weights = {k: v.clone() for k, v in tagger.net.state_dict().items()}
+    again = Tagger.from_state(state, tagger.vocabularies(), weights, "config.json")
+    values = FEATURE_VALUES[:2]
+    assert again.predict(FEATURE_WORDS[:2], features=values) == \
+        tagger.predict(FEATURE_WORDS[:2], features=values) == FEATURE_TAGS[:2]
+    assert again.gates(["x", "x"], features=[["n"], ["v"]])["f"].shape == (2, 2, 8)
+
+
+def test_a_tagger_with_features_needs_them_and_train_and_dev_must_agree():
+    tagger = Tagger(TaggerConfig(**SMALL), TrainSettings(epochs=1))
+    tagger.fit(FEATURED, FEATURED, progress=False)
+    with pytest.raises(InputError, match="reads 1 feature column"):
+        tagger.predict([["x"]])
+    with pytest.raises(InputError, match="sentence 1 has 2 tokens; each needs the values"):
+        tagger.predict([["x", "x"]], features=[[["n"]]])
+    plain = TaggedSentences(FEATURE_WORDS, FEATURE_TAGS, list(range(8)), "dev.txt")
+    with pytest.raises(InputError, match="train.txt has 1 feature column.s. and dev.txt 0"):
+        Tagger(TaggerConfig(**SMALL)).check(FEATURED, plain)
