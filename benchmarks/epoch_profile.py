@@ -1,6 +1,7 @@
 """Where one training epoch's time goes, per command group; prints one JSON object.
 
 Usage: RNNKIT_DATA=../shared/data python benchmarks/epoch_profile.py TASK [--threads 1] [--rows N]
+       [--precision 32|bf16-mixed]
 TASK: forecast, panel, classify, translate, generate, tag, summarize, chat.
 
 Trains one epoch of the group's default configuration (``rnnkit TASK train --epochs 1``) on
@@ -45,6 +46,7 @@ from torch.profiler import ProfilerActivity, profile
 from rnnkit.cli.main import main as cli
 from rnnkit.layers import Recurrent
 from rnnkit.train.module import TrainModule
+from rnnkit.train.settings import PRECISIONS
 
 #: Categories from the innermost (wins where scopes overlap) outwards.
 CATEGORIES = ["recurrent", "model", "validation", "optimiser", "loader"]
@@ -228,8 +230,8 @@ def split_time(events: list[Any], start: float, end: float) -> dict[str, float]:
     return seconds
 
 
-def run(task: str, rows: int, threads: int) -> dict:
-    """Profile one epoch of ``task``; the result as a dict."""
+def run(task: str, rows: int, threads: int, precision: str = "32") -> dict:
+    """Profile one epoch of ``task`` trained in ``precision``; the result as a dict."""
     torch.set_num_threads(threads)
     data = Path(os.environ["RNNKIT_DATA"])
     anchor = torch.zeros((), requires_grad=True)
@@ -237,6 +239,8 @@ def run(task: str, rows: int, threads: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         argv = _args(task, data, Path(tmp), rows)
         argv += ["--epochs", "1", "--quiet", "--out", str(Path(tmp) / "run")]
+        if precision != "32":
+            argv += ["--precision", precision]
         saved = _instrument(anchor)
         fit = pl.Trainer.fit
 
@@ -266,7 +270,7 @@ def run(task: str, rows: int, threads: int) -> dict:
     calls = sum(1 for e in events if e.name == "rnnkit::recurrent")
     return {
         "task": task, "argv": argv[:2] + [a for a in argv[2:] if not a.startswith("/")],
-        "rows": rows, "threads": threads, "torch": torch.__version__,
+        "rows": rows, "threads": threads, "precision": precision, "torch": torch.__version__,
         "fit_seconds": round(total, 2), "fit_wall_seconds": round(
             sum(b - a for a, b in windows), 2),
         "share": {k: round(v / total, 3) for k, v in seconds.items()},
@@ -282,9 +286,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=None,
                         help="examples (lines, files, sentences x 10) of the training data")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--precision", default="32", choices=PRECISIONS,
+                        help="training precision (bf16-mixed: where the hardware runs it)")
     args = parser.parse_args()
     rows = DEFAULT_ROWS[args.task] if args.rows is None else args.rows
-    print(json.dumps(run(args.task, rows, args.threads)))
+    print(json.dumps(run(args.task, rows, args.threads, args.precision)))
 
 
 if __name__ == "__main__":

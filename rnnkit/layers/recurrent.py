@@ -47,20 +47,27 @@ MIN_GROUP_ROWS = 3
 #: lengths runs faster packed; docs/speed.md has the figures).
 SMALL_LAYER = 64
 MIN_SMALL_GROUP_ROWS = 48
+#: Under autocast (bfloat16 / float16) each group's kernel call costs more, so groups must
+#: average at least this many rows: SST-2's batches (128 phrases of ~28 lengths) run 1.4x
+#: faster packed than grouped in bfloat16, and as fast either way in float32
+#: (`benchmarks/lengths_speed.py --precision bf16-mixed`; docs/speed.md).
+MIN_AUTOCAST_GROUP_ROWS = 8
 
 
-def grouping_pays(values: Tensor, batch: int, hidden_size: int) -> bool:
+def grouping_pays(values: Tensor, batch: int, hidden_size: int, autocast: bool = False) -> bool:
     """The rule, from the distinct lengths ``values`` of a batch of ``batch`` rows: one length,
-    or groups that average ``MIN_GROUP_ROWS`` rows (``MIN_SMALL_GROUP_ROWS`` in layers of fewer
-    than ``SMALL_LAYER`` units)."""
+    or groups that average ``MIN_GROUP_ROWS`` rows (``MIN_AUTOCAST_GROUP_ROWS`` under
+    ``autocast``; ``MIN_SMALL_GROUP_ROWS`` in layers of fewer than ``SMALL_LAYER`` units)."""
     rows = MIN_GROUP_ROWS if hidden_size >= SMALL_LAYER else MIN_SMALL_GROUP_ROWS
+    if autocast:
+        rows = max(rows, MIN_AUTOCAST_GROUP_ROWS)
     return len(values) == 1 or len(values) * rows <= batch
 
 
-def runs_grouped(lengths: Tensor, hidden_size: int) -> bool:
+def runs_grouped(lengths: Tensor, hidden_size: int, autocast: bool = False) -> bool:
     """Whether `Recurrent`'s fast path runs a batch with these (B,) lengths through a layer of
     ``hidden_size`` units grouped by length (see `grouping_pays`), rather than packed."""
-    return grouping_pays(torch.unique(lengths), len(lengths), hidden_size)
+    return grouping_pays(torch.unique(lengths), len(lengths), hidden_size, autocast)
 
 
 _TORCH_NAME = re.compile(r"^(?P<param>.+)_(?P<key>l\d+(?:_reverse)?)$")
@@ -292,18 +299,20 @@ class Recurrent(nn.Module):
         if torch.jit.is_tracing():
             return self._packed(x, hx, lengths)
         values, group_of = torch.unique(lengths.cpu(), return_inverse=True)
-        if not grouping_pays(values, len(lengths), self.hidden_size):
+        autocast = torch.is_autocast_enabled(x.device.type)
+        if not grouping_pays(values, len(lengths), self.hidden_size, autocast):
             return self._packed(x, hx, lengths)
         # rows grouped by length: each group runs dense over its own steps, no padding in it
         seq = x if self.batch_first else x.transpose(0, 1)
         steps = seq.shape[1]
         order = torch.argsort(group_of, stable=True)
+        seq, hx, weights = self._autocast(seq, hx)
         outs, finals = [], []
         for rows, length in zip(order.split(torch.bincount(group_of).tolist()), values.tolist(),
                                 strict=True):
             rows = rows.to(x.device)
             out, final = self._kernel(seq.index_select(0, rows)[:, :length],
-                                      tuple(h.index_select(1, rows) for h in hx), True)
+                                      tuple(h.index_select(1, rows) for h in hx), True, weights)
             outs.append(F.pad(out, (0, 0, 0, steps - length)))
             finals.append(final)
         back = torch.argsort(order).to(x.device)
@@ -312,13 +321,29 @@ class Recurrent(nn.Module):
         return out, tuple(torch.cat(parts, 1).index_select(1, back)
                           for parts in zip(*finals, strict=True))
 
+    def _autocast(
+        self, x: Tensor, hx: tuple[Tensor, ...]
+    ) -> tuple[Tensor, tuple[Tensor, ...], list[Tensor]]:
+        """``x``, ``hx`` and the flat weights in autocast's dtype where autocast is on (else as
+        they are). Cast once here: autocast would cast the weights again for every group's
+        kernel call, and does not cast the packed kernel's inputs at all."""
+        weights = self._flat_weights()
+        device = x.device.type
+        if not torch.is_autocast_enabled(device):
+            return x, hx, weights
+        dtype = torch.get_autocast_dtype(device)
+        return (x.to(dtype), tuple(h.to(dtype) for h in hx), [w.to(dtype) for w in weights])
+
     def _kernel(
-        self, x: Tensor, hx: tuple[Tensor, ...], batch_first: bool
+        self, x: Tensor, hx: tuple[Tensor, ...], batch_first: bool,
+        weights: list[Tensor] | None = None,
     ) -> tuple[Tensor, tuple[Tensor, ...]]:
-        """The fused kernel over dense (unpadded) sequences."""
+        """The fused kernel over dense (unpadded) sequences (``weights``: the flat weights,
+        already cast; None: this layer's own)."""
         h0 = hx if self.fused_mode == "LSTM" else hx[0]
         result = _FUSED[self.fused_mode](
-            x, h0, self._flat_weights(), self.bias, self.num_layers, self.dropout,
+            x, h0, self._flat_weights() if weights is None else weights, self.bias,
+            self.num_layers, self.dropout,
             self.training, self.bidirectional, batch_first,
         )
         return result[0], tuple(result[1:])
@@ -327,12 +352,13 @@ class Recurrent(nn.Module):
         self, x: Tensor, hx: tuple[Tensor, ...], lengths: Tensor
     ) -> tuple[Tensor, tuple[Tensor, ...]]:
         """The fused kernel over a packed sequence (for many distinct lengths)."""
+        x, hx, weights = self._autocast(x, hx)
         packed = pack_padded_sequence(x, lengths, self.batch_first, enforce_sorted=False)
         order = packed.sorted_indices.to(x.device)
         h0 = tuple(h.index_select(1, order) for h in hx)
         h0 = h0 if self.fused_mode == "LSTM" else h0[0]
         result = _FUSED[self.fused_mode](
-            packed.data, packed.batch_sizes, h0, self._flat_weights(), self.bias,
+            packed.data, packed.batch_sizes, h0, weights, self.bias,
             self.num_layers, self.dropout, self.training, self.bidirectional,
         )
         packed_out = PackedSequence(

@@ -128,6 +128,49 @@ def test_small_layers_pack_many_short_lengths_that_big_layers_group(monkeypatch)
     assert runs_grouped(torch.full((300,), 7), hidden_size=25)
 
 
+def test_under_autocast_small_groups_are_packed(monkeypatch):
+    # 128 rows of 24 lengths: about 5 rows per group, grouped in float32, packed in bfloat16
+    lengths = torch.arange(128) % 24 + 1
+    assert runs_grouped(lengths, hidden_size=128)
+    assert not runs_grouped(lengths, hidden_size=128, autocast=True)
+    assert runs_grouped(torch.arange(128) % 8 + 1, hidden_size=128, autocast=True)
+    layer = Recurrent("lstm", 3, 64)
+    calls = []
+    original = Recurrent._packed
+    monkeypatch.setattr(Recurrent, "_packed",
+                        lambda self, *args: calls.append(1) or original(self, *args))
+    x = torch.randn(128, 24, 3)
+    layer(x, lengths=lengths)
+    assert not calls
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        layer(x, lengths=lengths)
+    assert calls == [1]
+
+
+def test_groups_under_autocast_match_the_packed_batch_and_train_float32_weights(monkeypatch):
+    torch.manual_seed(0)
+    layer = Recurrent("lstm", 4, 16, num_layers=2, bidirectional=True)
+    x = torch.randn(12, 7, 4)
+    lengths = torch.tensor([7, 3, 7, 5, 3, 5, 7, 3, 5, 7, 3, 5])
+    results = []
+    for grouped in (True, False):
+        monkeypatch.setattr(recurrent, "grouping_pays", lambda *args, g=grouped: g)
+        layer.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out, (h, c) = layer(x, lengths=lengths)
+        assert out.dtype == torch.bfloat16
+        out.float().pow(2).sum().backward()
+        grads = [p.grad.clone() for p in layer.parameters()]
+        assert all(p.dtype == g.dtype == torch.float32 for p, g in zip(layer.parameters(), grads,
+                                                                        strict=True))
+        results.append((out.float(), h.float(), grads))
+    (out_g, h_g, grads_g), (out_p, h_p, grads_p) = results
+    torch.testing.assert_close(out_g, out_p, atol=2e-2, rtol=0)
+    torch.testing.assert_close(h_g, h_p, atol=2e-2, rtol=0)
+    for a, b in zip(grads_g, grads_p, strict=True):
+        torch.testing.assert_close(a, b, atol=0.1, rtol=0.05)
+
+
 @pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore::DeprecationWarning")
 def test_a_traced_layer_takes_any_lengths():
     class WithLengths(torch.nn.Module):
