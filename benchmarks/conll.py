@@ -35,6 +35,7 @@ import torch
 from rnnkit.data.conll import SCHEMES, TaggedSentences, read_tagged
 from rnnkit.evaluate.tagging import MajorityTagger, chunk_scores, token_accuracy
 from rnnkit.models.tagger import OUTPUTS, TRAINING, Tagger, TaggerConfig
+from rnnkit.train.settings import LR_SCHEDULES
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,13 @@ def main() -> None:
     parser.add_argument("--features", type=lambda text: [int(c) for c in text.split(",")],
                         default=[], help="CoNLL columns read as inputs beside the word, "
                                          "0-based, comma-separated (1: part of speech)")
+    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None,
+                        help="default: the tagger's")
+    parser.add_argument("--patience", type=int, default=None, help="default: the tagger's")
+    parser.add_argument("--hidden-size", type=int, default=None,
+                        help="word BiLSTM units per direction (default: the tagger's)")
+    parser.add_argument("--feature-dim", type=int, default=None,
+                        help="width of each feature column's embedding (default: the tagger's)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -132,8 +140,12 @@ def main() -> None:
     config = TaggerConfig(embedding_dim=100 if vectors is None else 50, vectors=vectors,
                           vectors_vocab=args.vectors_vocab, output=args.output,
                           freeze_vectors=args.freeze_vectors)
+    config = replace(config, **{k: v for k, v in (("hidden_size", args.hidden_size),
+                                                  ("feature_dim", args.feature_dim))
+                                if v is not None})
     settings = replace(TRAINING, max_minutes=args.max_minutes, seed=args.seed,
-                       device=args.device)
+                       device=args.device, lr_schedule=args.lr_schedule or TRAINING.lr_schedule,
+                       patience=args.patience or TRAINING.patience)
     tagger = Tagger(config, settings)
     start = time.perf_counter()
     result = tagger.fit(train, dev, progress=False)
@@ -150,7 +162,7 @@ def main() -> None:
             scores[name]["accuracy"] = round(100 * token_accuracy(data.tags, predicted), 2)
     print(json.dumps({
         "benchmark": task.title, "task": args.task,
-        "model": f"char BiLSTM(25) + word BiLSTM(100) + {args.output.upper()}"
+        "model": f"char BiLSTM(25) + word BiLSTM({config.hidden_size}) + {args.output.upper()}"
                  + ("" if vectors is None else ", GloVe 6B 50d")
                  + (f", feature columns {args.features} ({config.feature_dim}d)"
                     if args.features else ""),
@@ -166,6 +178,7 @@ def main() -> None:
         "device": str(tagger.device), "vectors_vocab": 0 if vectors is None else args.vectors_vocab,
         "freeze_vectors": args.freeze_vectors,
         "features": args.features, "feature_dim": config.feature_dim if args.features else None,
+        "lr_schedule": settings.lr_schedule, "patience": settings.patience,
     }))
 
 
