@@ -80,6 +80,38 @@ def _float32(method: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+def viterbi(emissions: Tensor, mask: Tensor, A: Tensor, pi: Tensor,
+            omega: Tensor) -> tuple[Tensor, Tensor]:
+    r"""The best tag sequences (B, T) (0 on padding) and their scores (B,) under transitions
+    A (K, K), start scores pi (K,) and end scores omega (K,) (`CRF.scores`):
+
+    .. math::
+        \delta_1 = \pi + e_1, \quad \delta_t(j) = e_{t,j} + \max_i(\delta_{t-1}(i) + A_{ij}),
+        \quad \psi_t(j) = \arg\max_i(\ldots)
+
+    then back from :math:`\arg\max_j(\delta_T(j) + \omega_j)` along :math:`\psi`. On
+    padding :math:`\delta` is kept and :math:`\psi` is the identity, so the path walks back
+    through the padding unchanged to the last real token. Written so that `torch.jit.script`
+    compiles it (loops over any T), which puts the decoding into exported models.
+    """
+    B, T, K = emissions.shape
+    delta = pi + emissions[:, 0]  # (B, K)
+    identity = torch.arange(K, device=emissions.device).expand(B, K)
+    pointers = [identity]  # psi_1 is never followed
+    for t in range(1, T):
+        best, arg = (delta[:, :, None] + A).max(dim=1)  # (B, K): over the previous tag
+        real = mask[:, t, None]
+        delta = torch.where(real, best + emissions[:, t], delta)
+        pointers.append(torch.where(real, arg, identity))
+    final, tag = (delta + omega).max(dim=1)
+    path = [tag]  # y_T, y_{T-1}, ..., y_1
+    for t in range(T - 1, 0, -1):
+        tag = pointers[t].gather(1, tag[:, None]).squeeze(1)
+        path.append(tag)
+    tags = torch.stack(path, 1).flip(1)
+    return tags.masked_fill(~mask, 0), final
+
+
 class CRF(nn.Module):
     r"""Linear-chain CRF: the sequence score, the log-partition (forward algorithm), the
     best sequence (Viterbi) and the per-token marginals (forward-backward).
@@ -169,33 +201,9 @@ class CRF(nn.Module):
 
     @_float32
     def decode(self, emissions: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
-        r"""Viterbi: the best sequences (B, T) (0 on padding) and their scores (B,).
-
-        .. math::
-            \delta_1 = \pi + e_1, \quad \delta_t(j) = e_{t,j} + \max_i(\delta_{t-1}(i) + A_{ij}),
-            \quad \psi_t(j) = \arg\max_i(\ldots)
-
-        then back from :math:`\arg\max_j(\delta_T(j) + \omega_j)` along :math:`\psi`. On
-        padding :math:`\delta` is kept and :math:`\psi` is the identity, so the path walks
-        back through the padding unchanged to the last real token.
-        """
-        A, pi, omega = self.scores()
-        B, T, K = emissions.shape
-        delta = pi + emissions[:, 0]
-        identity = torch.arange(K, device=emissions.device).expand(B, K)
-        pointers = []
-        for t in range(1, T):
-            best, arg = (delta[:, :, None] + A).max(dim=1)  # (B, K): over the previous tag
-            real = mask[:, t, None]
-            delta = torch.where(real, best + emissions[:, t], delta)
-            pointers.append(torch.where(real, arg, identity))
-        final, tag = (delta + omega).max(dim=1)
-        path = [tag]
-        for psi in reversed(pointers):
-            tag = psi.gather(1, tag[:, None]).squeeze(1)
-            path.append(tag)
-        tags = torch.stack(path[::-1], 1)
-        return tags.masked_fill(~mask, 0), final
+        """Viterbi (see `viterbi`): the best sequences (B, T) (0 on padding) and their
+        scores (B,)."""
+        return viterbi(emissions, mask, *self.scores())
 
     @_float32
     def marginals(self, emissions: Tensor, mask: Tensor) -> Tensor:

@@ -1,7 +1,9 @@
 """Ship a trained run: an ONNX or TorchScript file with its settings in export.json.
 
 Forecast runs take raw values (scaling inside); classify runs take token ids and lengths
-(tokenization stays in Python) and return class probabilities.
+(tokenization stays in Python) and return class probabilities; tag runs take word, character
+(and feature) ids and lengths and return the best tag of every token, decoded inside the
+model file (Viterbi through a CRF, or the argmax).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import re
 import sys
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,8 +25,11 @@ from torch.nn import functional as F
 from rnnkit.data.text import Vocab
 from rnnkit.errors import InputError
 from rnnkit.io.files import read_json, write_bytes, write_json
+from rnnkit.layers import Recurrent
 from rnnkit.models.classifier import SequenceClassifier, TextClassifier
+from rnnkit.models.crf import viterbi
 from rnnkit.models.forecaster import Forecaster
+from rnnkit.models.tagger import SequenceTagger, Tagger
 
 FORMATS = {"onnx": "model.onnx", "torchscript": "model.torchscript.pt"}
 
@@ -66,6 +71,35 @@ class ClassifierProbabilities(nn.Module):
         return F.softmax(self.net(tokens, lengths), -1)
 
 
+class TaggerBestTags(nn.Module):
+    """A tagger's network with its decoding: ids in, the best tag of every token out.
+
+    words (B, T), chars (B, T, L) (absent when the network reads no characters), lengths (B,)
+    and features (B, T, m) (only when it reads m > 0 feature columns), all int64, in that
+    order -> tags (B, T) int64, indices into the run's tags, 0 on padding. A CRF output is
+    decoded by `rnnkit.models.crf.viterbi`, compiled by `torch.jit.script` so that the
+    exported graph loops over any T; a softmax output by the argmax per token.
+    """
+
+    def __init__(self, net: SequenceTagger) -> None:
+        super().__init__()
+        self.net = net
+        self.inputs = ["words", *(["chars"] if net.chars is not None else []), "lengths",
+                       *(["features"] if len(net.features) else [])]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit's notice
+            self.viterbi = torch.jit.script(viterbi) if net.crf is not None else None
+
+    def forward(self, *inputs: Tensor) -> Tensor:
+        """The inputs named in ``self.inputs``, in that order."""
+        x = dict(zip(self.inputs, inputs, strict=True))
+        emissions = self.net(x["words"], x.get("chars"), x["lengths"], x.get("features"))
+        if self.viterbi is None:
+            return self.net.decode(emissions, x["lengths"])
+        mask = self.net.mask(x["lengths"], emissions.shape[1])
+        return self.viterbi(emissions, mask, *self.net.crf.scores())[0]
+
+
 _KNOWN_NOISE = re.compile(r"shape inference of prim::(PackPadded|PadPacked) type is missing")
 
 
@@ -88,6 +122,15 @@ def _without_packing_notes() -> Iterator[None]:
             for line in captured.read().decode(errors="replace").splitlines():
                 if not _KNOWN_NOISE.search(line):
                     print(line, file=sys.stderr)
+
+
+def _check_fused(rnn: Recurrent, cell: str, run_dir: Path, what: str, models: str) -> None:
+    """Refuse a network whose recurrent layer runs a Python loop over the steps: tracing
+    would fix the graph to the length of the example."""
+    if rnn.fused_mode is None:
+        raise InputError(f"--run {run_dir}: the {cell!r} cell runs a Python loop over the words, "
+                         f"which cannot be exported for {what} of any length; export supports "
+                         f"{models} with the lstm, gru, rnn, rnn_relu or irnn cell")
 
 
 def _write_model(wrapper: nn.Module, examples: tuple[Tensor, ...], names: dict[str, dict],
@@ -138,10 +181,7 @@ def export_classifier(clf: TextClassifier, run_dir: Path, fmt: str) -> Path:
     Only cells with a fused kernel (lstm, gru, rnn, rnn_relu, irnn) export: the others run an
     explicit loop over the words, which tracing would fix to one text length.
     """
-    if clf.net.rnn.fused_mode is None:
-        raise InputError(f"--run {run_dir}: the {clf.config.cell!r} cell runs a Python loop over "
-                         "the words, which cannot be exported for texts of any length; export "
-                         "supports classifiers with the lstm, gru, rnn, rnn_relu or irnn cell")
+    _check_fused(clf.net.rnn, clf.config.cell, run_dir, "texts", "classifiers")
     wrapper = ClassifierProbabilities(clf.net.cpu().eval()).eval()
     example = (torch.tensor([[2, 3, 4], [5, 6, Vocab.pad_index]]), torch.tensor([3, 2]))
     path = _write_model(wrapper, example, {"tokens": {0: "batch", 1: "time"},
@@ -168,17 +208,87 @@ def export_classifier(clf: TextClassifier, run_dir: Path, fmt: str) -> Path:
     return path
 
 
+def export_tagger(tagger: Tagger, run_dir: Path, fmt: str,
+                  columns: Sequence[int] = ()) -> Path:
+    """Write the tagger's network and decoding (ids and lengths in, the best tag ids out) as
+    ``model.onnx`` or ``model.torchscript.pt``, and ``export.json``, into ``run_dir``.
+
+    export.json says how to build each input from tokens with the run's vocab.json (the
+    lookup rules of `Tagger.encode`); ``columns`` are the CoNLL fields the run reads as
+    features (``--features``). Only sentence cells with a fused kernel export (see
+    `export_classifier`).
+    """
+    _check_fused(tagger.net.rnn, tagger.config.cell, run_dir, "sentences", "taggers")
+    wrapper = TaggerBestTags(tagger.net.cpu().eval()).eval()
+    m = len(tagger.features)
+    sentences = [["Ab", "c"], ["D"]]  # the example: two lengths, words of two lengths
+    values = [[["x"] * m for _ in s] for s in sentences] if m else None
+    (words, chars, lengths, features), _ = tagger.encode(sentences, values)[[0, 1]]
+    example = {"words": words, "chars": chars, "lengths": lengths, "features": features}
+    axes = {"words": {0: "batch", 1: "time"}, "chars": {0: "batch", 1: "time", 2: "letters"},
+            "lengths": {0: "batch"}, "features": {0: "batch", 1: "time"}}
+    path = _write_model(wrapper, tuple(example[name] for name in wrapper.inputs),
+                        {**{name: axes[name] for name in wrapper.inputs},
+                         "tags": {0: "batch", 1: "time"}}, run_dir, fmt)
+    c = tagger.network
+    pad, unk = Vocab.pad_index, Vocab.unk_index
+    w = "token.lower()" if c.lowercase else "the token"
+    digits = (f"; if absent, the index of {w} with every digit (regex \\d) replaced by '0'"
+              if c.zeros else "")
+    lookup = {"pad": pad, "unknown": unk, "dtype": "int64"}
+    described = {
+        "words": {"shape": ["batch", "time"], "vocab": "words", "lowercase": c.lowercase,
+                  "digits_as_zero": c.zeros, **lookup,
+                  "meaning": f"per token: the index of {w} in vocab.json words.tokens{digits}; "
+                             f"if absent, {unk} (<unk>); padded with {pad} to the longest "
+                             "sentence"},
+        "chars": {"shape": ["batch", "time", "letters"], "vocab": "chars", "lowercase": False,
+                  "digits_as_zero": False, **lookup,
+                  "meaning": "per token, per character (code point) as written: its index in "
+                             f"vocab.json chars.tokens, or {unk} (<unk>); padded with {pad} to "
+                             f"the longest token of the batch (padding tokens: all {pad})"},
+        "lengths": {"shape": ["batch"], "dtype": "int64",
+                    "meaning": "the number of tokens of each sentence, 1..time"},
+        "features": {"shape": ["batch", "time", m], "vocab": "features", "columns": list(columns),
+                     **lookup,
+                     "meaning": "per token, per feature column j (the CoNLL fields in 'columns', "
+                                "0-based, word = 0): the index of the value as written in "
+                                f"vocab.json features[j].tokens, or {unk} (<unk>); padded with "
+                                f"{pad}"},
+    }
+    decoding = "Viterbi over the CRF's transitions" if tagger.net.crf is not None \
+        else "the most likely tag of each token (softmax output)"
+    write_json(run_dir / "export.json", {
+        "format": fmt, "file": path.name,
+        "inputs": [{"name": name, **described[name]} for name in wrapper.inputs],
+        "output": {"name": "tags", "shape": ["batch", "time"], "dtype": "int64",
+                   "columns": list(tagger.tags),
+                   "meaning": "the best tag of each token, an index into 'columns'; 0 on "
+                              "padding"},
+        "decoding": f"{decoding}, inside the model file",
+        "preprocessing": "tokens and lookup stay in Python: split each sentence into tokens as "
+                         "the training files were (CoNLL: one token per line), then build the "
+                         "inputs as described (Tagger.encode does it); a sentence without "
+                         "tokens cannot be tagged",
+        "vocab": "vocab.json",
+    })
+    return path
+
+
 def export_run(run_dir: Path, fmt: str) -> Path:
-    """Export the model of a run folder (forecast and classify runs) next to it."""
-    from rnnkit.tasks import classify, forecast
+    """Export the model of a run folder (forecast, classify and tag runs) next to it."""
+    from rnnkit.tasks import classify, forecast, tag
 
     config = read_json(Path(run_dir) / "config.json") if Path(run_dir).is_dir() else None
     group = config.get("group") if isinstance(config, dict) else None
     if group == "classify":
         clf, _ = classify.load(run_dir)
         return export_classifier(clf, Path(run_dir), fmt)
+    if group == "tag":
+        tagger, spec = tag.load(run_dir)
+        return export_tagger(tagger, Path(run_dir), fmt, spec.features)
     if group not in (None, "forecast"):
-        raise InputError(f"--run {run_dir} is not a forecast or classify run; export supports "
-                         f"those two ({group} runs have no export yet)")
+        raise InputError(f"--run {run_dir} is not a forecast, classify or tag run; export "
+                         f"supports those three ({group} runs have no export yet)")
     fc, _ = forecast.load(run_dir)
     return export_forecaster(fc, Path(run_dir), fmt)

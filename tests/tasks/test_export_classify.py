@@ -76,11 +76,11 @@ def test_runs_that_cannot_be_exported_are_refused(tmp_path, capsys):
     write_json(translated / "config.json", {"group": "translate", "corpus": {},
                                             "model": {}, "train": {}})
     (translated / "COMPLETE").touch()
-    with pytest.raises(InputError, match=r"is not a forecast or classify run; export supports "
-                       r"those two \(translate runs have no export yet\)"):
+    with pytest.raises(InputError, match=r"is not a forecast, classify or tag run; export "
+                       r"supports those three \(translate runs have no export yet\)"):
         export_run(translated, "onnx")
     assert main(["export", "--run", str(translated)]) == 2
-    assert "is not a forecast or classify run" in capsys.readouterr().err
+    assert "is not a forecast, classify or tag run" in capsys.readouterr().err
 
 
 def test_only_the_packing_notes_are_dropped_from_the_exporters_stderr(capfd):
