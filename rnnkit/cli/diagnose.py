@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Annotated
 
 import typer
@@ -24,26 +25,27 @@ and writes plots/gradient_flow.png (gradient norm vs timestep, log scale) and me
 """
 
 
+@o.bundle
+@dataclass
+class Gradients:
+    """The options of ``rnnkit diagnose gradients`` (`GradientsConfig`'s fields)."""
+
+    cells: labs.Cells = "rnn,irnn,lstm,gru"
+    length: Annotated[int, typer.Option(help="Sequence length T of the adding problem.")] = 100
+    steps: Annotated[int, typer.Option(help="Training steps between the measurements.")] = 300
+    batch_size: labs.BatchSize = 64
+    hidden_size: labs.HiddenSize = 64
+    lr: labs.AdamLr = None
+    clip: labs.Clip = 1.0
+    probe_size: Annotated[int, typer.Option(help="Sequences the gradients are measured on.")] = 256
+    seed: labs.Seed = 0
+
+
 @app.command(epilog=GRADIENTS_EXAMPLE)
 @o.command
-def gradients(
-    cells: labs.Cells = "rnn,irnn,lstm,gru",
-    length: Annotated[int, typer.Option(help="Sequence length T of the adding problem.")] = 100,
-    steps: Annotated[int, typer.Option(help="Training steps between the measurements.")] = 300,
-    batch_size: labs.BatchSize = 64,
-    hidden_size: labs.HiddenSize = 64,
-    lr: labs.AdamLr = None,
-    clip: labs.Clip = 1.0,
-    probe_size: Annotated[int, typer.Option(help="Sequences the gradients are measured on.")] = 256,
-    seed: labs.Seed = 0,
-    *,
-    output: labs.Output,
-) -> None:
+def gradients(*, lab: Gradients, output: labs.Output) -> None:
     """Gradient norm vs timestep for each cell, at initialisation and after training."""
     from rnnkit.experiments.gradients import GradientsConfig, gradients_table, run_gradients
 
-    config = GradientsConfig(
-        cells=cells, length=length, steps=steps, batch_size=batch_size, hidden_size=hidden_size,
-        lr=lr, clip=clip, probe_size=probe_size, seed=seed, device=output.device,
-    )
+    config = GradientsConfig(**asdict(lab), device=output.device)
     output.run(run_gradients, gradients_table, config)

@@ -95,28 +95,29 @@ _long_range_command("copy", "Delay T (>= 2); sequences are T + 20 long.", 100, C
                     "(T + 20).")
 
 
+@o.bundle
+@dataclass
+class Exploding:
+    """The options of ``rnnkit experiment exploding`` (`ExplodingConfig`'s fields)."""
+
+    cell: Annotated[str, typer.Option(help="rnn (tanh) or rnn_relu.")] = "rnn"
+    radius: Annotated[float, typer.Option(help="Spectral radius W_hh is rescaled to.")] = 1.5
+    length: Annotated[int, typer.Option(help="Sequence length T of the adding problem.")] = 50
+    steps: Annotated[int, typer.Option(help="SGD steps per run (a fresh batch each).")] = 300
+    batch_size: labs.BatchSize = 64
+    hidden_size: labs.HiddenSize = 64
+    lr: Annotated[float, typer.Option(help="SGD learning rate.")] = 0.05
+    clip: Annotated[float, typer.Option(help="Max gradient norm of the clipped run.")] = 1.0
+    seed: labs.Seed = 0
+
+
 @app.command(epilog=EXPLODING_EXAMPLE)
 @o.command
-def exploding(
-    cell: Annotated[str, typer.Option(help="rnn (tanh) or rnn_relu.")] = "rnn",
-    radius: Annotated[float, typer.Option(help="Spectral radius W_hh is rescaled to.")] = 1.5,
-    length: Annotated[int, typer.Option(help="Sequence length T of the adding problem.")] = 50,
-    steps: Annotated[int, typer.Option(help="SGD steps per run (a fresh batch each).")] = 300,
-    batch_size: labs.BatchSize = 64,
-    hidden_size: labs.HiddenSize = 64,
-    lr: Annotated[float, typer.Option(help="SGD learning rate.")] = 0.05,
-    clip: Annotated[float, typer.Option(help="Max gradient norm of the clipped run.")] = 1.0,
-    seed: labs.Seed = 0,
-    *,
-    output: labs.Output,
-) -> None:
+def exploding(*, lab: Exploding, output: labs.Output) -> None:
     """Exploding gradients: spectral radius > 1, trained with and without clipping."""
     from rnnkit.experiments.exploding import ExplodingConfig, exploding_table, run_exploding
 
-    config = ExplodingConfig(
-        cell=cell, radius=radius, length=length, steps=steps, batch_size=batch_size,
-        hidden_size=hidden_size, lr=lr, clip=clip, seed=seed, device=output.device,
-    )
+    config = ExplodingConfig(**asdict(lab), device=output.device)
     output.run(run_exploding, exploding_table, config)
 
 
