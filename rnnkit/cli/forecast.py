@@ -207,8 +207,7 @@ def _forecast_task(c: ForecastOptions) -> object:
 
 def _names(part: type[o.Options]) -> set[str]:
     """The config names of the settings of ``part``."""
-    return {f.metadata.get("config") or f.name for f in fields(part)
-            if f.metadata.get("setting", True)}
+    return set(part.config_names().values())
 
 
 def _is_panel(run: Path) -> bool:

@@ -52,11 +52,17 @@ class Options:
     """Base of the option bundles: dataclasses whose `option` fields a command takes whole as
     one parameter (see `command`), declared once, with their help, beside their config names."""
 
+    @classmethod
+    def config_names(cls) -> dict[str, str]:
+        """The fields that are config settings, each with its config name."""
+        return {f.name: f.metadata.get("config") or f.name for f in fields(cls)
+                if f.metadata.get("setting", True)}
+
     def settings(self) -> dict[str, Any]:
         """The settings given, by config name (None: not given; paths as text, as configs
         keep them)."""
-        return {f.metadata.get("config") or f.name: _plain(getattr(self, f.name))
-                for f in fields(self) if f.metadata.get("setting", True)}
+        return {config: _plain(getattr(self, name))
+                for name, config in self.config_names().items()}
 
     def check(self) -> None:
         """Raise `InputError` for a missing ``required`` option, or options that cannot go
