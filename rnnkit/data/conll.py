@@ -374,9 +374,7 @@ def read_tagged(path: str | Path, fmt: str = "auto", column: int | None = None,
     line.
 
     Example:
-        >>> import tempfile
-        >>> folder = tempfile.TemporaryDirectory()
-        >>> path = Path(folder.name) / "ner.txt"
+        >>> path = Path("ner.txt")  # in the current folder
         >>> _ = path.write_text("-DOCSTART- -X- -X- O\\n\\nEU NNP B-NP B-ORG\\n"
         ...                     "rejects VBZ B-VP O\\nGerman JJ B-NP B-MISC\\n")
         >>> data = read_tagged(path, scheme="iobes")

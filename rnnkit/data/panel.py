@@ -78,9 +78,7 @@ class Panel(Table):
       levels, the column of ``static`` then holding the codes 0..k-1 into them.
 
     Example:
-        >>> import tempfile
-        >>> folder = tempfile.TemporaryDirectory()
-        >>> path = Path(folder.name) / "sales.csv"
+        >>> path = Path("sales.csv")  # in the current folder
         >>> _ = path.write_text("store,date,sales\\nb,2024-01-01,4\\na,2024-01-01,1\\n"
         ...                     "b,2024-01-02,5\\na,2024-01-02,2\\na,2024-01-03,3\\n")
         >>> panel = read_long(path, id_column="store", target="sales")
@@ -583,9 +581,7 @@ def read_long(
         len(future)): its features are ``past + future``; ``static`` (S, len(static)).
 
     Example:
-        >>> import tempfile
-        >>> folder = tempfile.TemporaryDirectory()
-        >>> path = Path(folder.name) / "sales.csv"
+        >>> path = Path("sales.csv")  # in the current folder
         >>> _ = path.write_text("store,region,date,sales,price\\n"
         ...                     "a,north,2024-01-01,1,9.5\\na,north,2024-01-02,2,9\\n"
         ...                     "b,south,2024-01-01,4,3\\n")
@@ -614,9 +610,7 @@ def read_long_with_future(path: str | Path, id_column: str, target: str | list[s
     no observed target at all is one too. `check_future` then checks there are enough rows.
 
     Example:
-        >>> import tempfile
-        >>> folder = tempfile.TemporaryDirectory()
-        >>> path = Path(folder.name) / "sales.csv"
+        >>> path = Path("sales.csv")  # in the current folder
         >>> _ = path.write_text("store,date,sales,price\\na,2024-01-01,1,9\\n"
         ...                     "a,2024-01-02,2,8\\na,2024-01-03,,7\\na,2024-01-04,,7.5\\n")
         >>> panel, ahead = read_long_with_future(path, "store", "sales", future=["price"])

@@ -421,9 +421,7 @@ def read_series(
     file (the header is line 1), also after sorting.
 
     Example:
-        >>> import tempfile
-        >>> folder = tempfile.TemporaryDirectory()
-        >>> path = Path(folder.name) / "prices.csv"
+        >>> path = Path("prices.csv")  # in the current folder
         >>> _ = path.write_text('Date,Open\\n1/3/2012,325.25\\n1/4/2012,331.27\\n'
         ...                     '1/5/2012,"1,329.83"\\n')
         >>> s = read_series(path, target="Open")

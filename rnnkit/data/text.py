@@ -486,9 +486,7 @@ def read_text_table(path: str | Path, text_column: str | None = None,
     the file and line.
 
     Example:
-        >>> import tempfile
-        >>> folder = tempfile.TemporaryDirectory()
-        >>> path = Path(folder.name) / "dev.tsv"
+        >>> path = Path("dev.tsv")  # in the current folder
         >>> _ = path.write_text("sentence\\tlabel\\na charming film\\t1\\na dull film\\t0\\n")
         >>> table = read_text_table(path)
         >>> len(table), table.text_column, table.label_column, table.labels, table.lines

@@ -131,9 +131,7 @@ def read_vectors(path: str | Path, words: Sequence[str], top: int = 0) -> Vector
     `InputError` s naming the line.
 
     Example:
-        >>> import tempfile
-        >>> folder = tempfile.TemporaryDirectory()
-        >>> path = Path(folder.name) / "tiny.vec"
+        >>> path = Path("tiny.vec")  # in the current folder
         >>> _ = path.write_text("2 3\\nthe 0.1 0.2 0.3\\neu 1 0 -1\\n")
         >>> found = read_vectors(path, ["EU", "the", "zebra"])
         >>> sorted(found.vectors), found.coverage, found.missing
