@@ -35,7 +35,8 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=60.0, help="training time budget")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--max-epochs", type=int, default=30)
+    parser.add_argument("--max-epochs", type=int, default=60,
+                        help="cap on the epochs (the budget usually ends the run first)")
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--attention", default="additive", help="additive, general or dot")
