@@ -50,6 +50,7 @@ from torch import Tensor
 from torch.autograd.function import FunctionCtx, once_differentiable
 
 from rnnkit.cells.lstm import CIFGLSTMCell, LSTMCell, LSTMGates, LSTMState, PeepholeLSTMCell
+from rnnkit.layers.matmul import add_product_, product, summed_outer
 
 #: The cells whose exact type this module differentiates by hand (a subclass may change the
 #: step, so it runs the autograd loop instead).
@@ -109,7 +110,7 @@ def lstm_forward(
     with torch.no_grad():
         # the input's part of every step at once, W_ih x_t + b: the gates then add W_hh h_{t-1}
         flat = x.reshape(steps * batch, -1)
-        xw = flat @ weight_ih.t() if bias is None else torch.addmm(bias, flat, weight_ih.t())
+        xw = product(flat, weight_ih.t(), bias)
         gates = xw.view(steps, batch, count, hidden)
         hs, cs, tanh_cs = (torch.empty(steps, batch, hidden, dtype=x.dtype, device=x.device)
                            for _ in range(3))
@@ -123,7 +124,7 @@ def lstm_forward(
         keeps = None if mask is None else mask.unbind(0)
         h, c = h0, c0
         for t in range(steps):
-            rows[t].addmm_(h, w_hh)
+            add_product_(rows[t], h, w_hh)
             if w_cif is not None:
                 sig[t].addcmul_(w_cif, c.unsqueeze(1))
             sig[t].sigmoid_()
@@ -229,7 +230,7 @@ class LSTMSequence(torch.autograd.Function):
         dh = d_hs_t[-1]
         for t in range(steps - 1, -1, -1):
             if t < steps - 1:
-                dh = d_hs_t[t].addmm_(rows[t + 1], weight_hh)
+                dh = add_product_(d_hs_t[t], rows[t + 1], weight_hh)
             dc = torch.addcmul(d_carry, dh, through_t[t])  # dC_t
             torch.mul(dc.unsqueeze(1), q_c[t], out=d_a_c[t])
             torch.mul(dh, q_o[t], out=d_a_o[t])
@@ -239,11 +240,11 @@ class LSTMSequence(torch.autograd.Function):
                 d_carry = torch.addcmul(entering[t - 1], dc, carry_t[t])
         # the weights' gradients: one product each over all T*B rows
         flat = d_a.view(steps * batch, count * hidden)
-        d_h0 = rows[0] @ weight_hh
-        d_weight_hh = flat.t() @ h_prev.view(steps * batch, hidden)
+        d_h0 = product(rows[0], weight_hh)
+        d_weight_hh = summed_outer(flat, h_prev.view(steps * batch, hidden))
         x_flat = x.reshape(steps * batch, -1)
-        d_x = (flat @ weight_ih).view(x.shape) if ctx.needs_input_grad[3] else None
-        d_weight_ih = flat.t() @ x_flat
+        d_x = product(flat, weight_ih).view(x.shape) if ctx.needs_input_grad[3] else None
+        d_weight_ih = summed_outer(flat, x_flat)
         d_bias = flat.sum(0) if ctx.bias else None
         d_peep = (None, None, None)
         if peephole:
