@@ -1,4 +1,5 @@
-r"""Backpropagation through time written by hand, for the LSTM family (LSTM, peephole, CIFG).
+r"""Backpropagation through time written by hand, for the LSTM family (LSTM, peephole, CIFG)
+and the GRU.
 
 Run step by step under autograd, a recurrent layer costs one autograd node per operation per
 timestep, which makes it 2-3 times slower than torch's fused kernel on a CPU. Here the whole
@@ -33,6 +34,8 @@ Peepholes (Gers & Schmidhuber 2000) add :math:`w_{co} \odot \delta a_{o,t}` to
 
 Every factor that does not depend on the gradient (``g * i * (1 - i)``, ...) is computed once
 for the whole sequence before the loop back through time, so each step is five operations.
+The GRU (`GRUSequence`, equations in its docstring) is done the same way, three operations a
+step. The matrix products run on `rnnkit.layers.matmul` (oneDNN where it is faster).
 
 Lengths: as the autograd loop of `Recurrent`, a row's state stops updating after its last real
 step (it is carried unchanged) and its output there is zero; in processing order a row's real
@@ -49,12 +52,13 @@ import torch
 from torch import Tensor
 from torch.autograd.function import FunctionCtx, once_differentiable
 
+from rnnkit.cells.gru import GRUCell, GRUState
 from rnnkit.cells.lstm import CIFGLSTMCell, LSTMCell, LSTMGates, LSTMState, PeepholeLSTMCell
 from rnnkit.layers.matmul import add_product_, product, summed_outer
 
 #: The cells whose exact type this module differentiates by hand (a subclass may change the
 #: step, so it runs the autograd loop instead).
-FAMILY = (LSTMCell, PeepholeLSTMCell, CIFGLSTMCell)
+FAMILY = (LSTMCell, PeepholeLSTMCell, CIFGLSTMCell, GRUCell)
 
 
 class LSTMRun(NamedTuple):
@@ -74,7 +78,7 @@ class LSTMRun(NamedTuple):
 
 
 def supports(cell: Any) -> bool:
-    """Whether `LSTMSequence` runs this cell (its exact type is LSTM, peephole or CIFG)."""
+    """Whether this module runs this cell (its exact type is LSTM, peephole, CIFG or GRU)."""
     return type(cell) in FAMILY
 
 
@@ -311,3 +315,156 @@ def run_gates(run: LSTMRun, coupled: bool) -> LSTMGates:
         f, g, o = run.gates.unbind(2)
         return LSTMGates(1 - f, f, g, o)
     return LSTMGates(*run.gates.unbind(2))
+
+
+# ---- GRU ----------------------------------------------------------------------------------------
+
+
+class GRURun(NamedTuple):
+    """What the GRU forward pass keeps, time first: T steps of B rows of H units.
+
+    gates: (T, B, 3, H) the gates r, z, n.
+    hw_n: (T, B, H) the recurrent part of the candidate, ``W_hn h_{t-1} + b_hn``.
+    h: (T, B, H) the state after each step (carried unchanged past a row's length).
+    out: (T, B, H) the output: h, zero past each row's length.
+    """
+
+    gates: Tensor
+    hw_n: Tensor
+    h: Tensor
+    out: Tensor
+
+
+def gru_forward(x: Tensor, weight_ih: Tensor, bias_ih: Tensor | None, h0: Tensor,
+                weight_hh: Tensor, bias_hh: Tensor | None, mask: Tensor | None = None) -> GRURun:
+    """Run the GRU equations (`rnnkit.cells.GRUCell`) over a sequence without recording a graph.
+
+    Args:
+        x: (T, B, H_in) input, time first.
+        weight_ih, weight_hh: (3H, H_in) and (3H, H) weights, gates r, z, n.
+        bias_ih, bias_hh: (3H,) each, or None.
+        h0: (B, H) initial state.
+        mask: (T, B, 1) True at each row's real steps (a prefix of each row), or None.
+
+    Returns:
+        the `GRURun`.
+    """
+    steps, batch, _ = x.shape
+    hidden = h0.shape[1]
+    with torch.no_grad():
+        xw = product(x.reshape(steps * batch, -1), weight_ih.t(), bias_ih).view(
+            steps, batch, 3, hidden)
+        gates = torch.empty_like(xw)
+        hw_n, hs = (torch.empty(steps, batch, hidden, dtype=x.dtype, device=x.device)
+                    for _ in range(2))
+        w_hh = weight_hh.t()
+        x_rz, x_n = xw[:, :, :2].unbind(0), xw[:, :, 2].unbind(0)
+        rz, r, z, n = (gates[:, :, :2].unbind(0), *(gates[:, :, k].unbind(0) for k in range(3)))
+        hw_n_t, h_t = hw_n.unbind(0), hs.unbind(0)
+        keeps = None if mask is None else mask.unbind(0)
+        h = h0
+        for t in range(steps):
+            hw = product(h, w_hh, bias_hh).view(batch, 3, hidden)
+            torch.add(x_rz[t], hw[:, :2], out=rz[t]).sigmoid_()
+            hw_n_t[t].copy_(hw[:, 2])
+            torch.addcmul(x_n[t], r[t], hw_n_t[t], out=n[t]).tanh_()
+            step = torch.sub(h, n[t])
+            if keeps is None:
+                h = torch.addcmul(n[t], z[t], step, out=h_t[t])  # (1 - z) n + z h
+            else:
+                h = torch.where(keeps[t], torch.addcmul(n[t], z[t], step), h, out=h_t[t])
+        out = hs if mask is None else hs * mask
+    return GRURun(gates, hw_n, hs, out)
+
+
+class GRUSequence(torch.autograd.Function):
+    r"""One GRU layer and direction over a whole sequence as one autograd node.
+
+    ``apply(run, mask, x, weight_ih, bias_ih, h0, weight_hh, bias_hh, *probes)``, as
+    `LSTMSequence`; returns ``(out, h_n)``. With :math:`a` the pre-activations and
+    :math:`\hat h_n = W_{hn} h_{t-1} + b_{hn}`, one step back is
+
+    .. math::
+        \delta a_{n,t} &= \delta h_t \odot (1 - z_t) \odot (1 - n_t^2), \qquad
+        \delta a_{z,t} = \delta h_t \odot (h_{t-1} - n_t) \odot z_t (1 - z_t) \\
+        \delta a_{r,t} &= \delta a_{n,t} \odot \hat h_{n,t} \odot r_t (1 - r_t) \\
+        \delta h_{t-1} &= \partial L / \partial y_{t-1} + \delta h_t \odot z_t
+            + W_{hh}^T [\delta a_{r,t}; \delta a_{z,t}; \delta a_{n,t} \odot r_t]
+
+    (the bracket is the gradient of :math:`W_{hh} h_{t-1} + b_{hh}`; that of
+    :math:`W_{ih} x_t + b_{ih}` has :math:`\delta a_{n,t}` unscaled in its last block).
+    """
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, run: GRURun, mask: Tensor | None, x: Tensor,
+                weight_ih: Tensor, bias_ih: Tensor | None, h0: Tensor, weight_hh: Tensor,
+                bias_hh: Tensor | None, *probes: Tensor) -> tuple[Tensor, ...]:
+        """Hand back the outputs of ``run`` and keep what the backward needs."""
+        ctx.save_for_backward(x, weight_ih, h0, weight_hh, run.gates, run.hw_n, run.h, mask)
+        ctx.bias = (bias_ih is not None, bias_hh is not None)
+        ctx.probes = len(probes)
+        return run.out, run.h[-1].clone()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: FunctionCtx, d_out: Tensor, d_hn: Tensor) -> tuple[Tensor | None, ...]:
+        """The equations of the class docstring."""
+        x, weight_ih, h0, weight_hh, gates, hw_n, hs, mask = ctx.saved_tensors
+        steps, batch, _, hidden = gates.shape
+        h_prev = torch.cat([h0[None], hs[:-1]])  # (T, B, H)
+        r, z, n = gates.unbind(2)
+        # d a = q * dh_t for the input side; the recurrent side scales the n block by r
+        q = torch.empty_like(gates)
+        q_n = torch.mul(1 - z, 1 - n * n, out=q[:, :, 2])
+        torch.mul((h_prev - n) * z, 1 - z, out=q[:, :, 1])
+        torch.mul(q_n * hw_n, r * (1 - r), out=q[:, :, 0])
+        q_h = q.clone()
+        q_h[:, :, 2] *= r
+
+        d_hs = d_out.clone(memory_format=torch.contiguous_format) if mask is None else (
+            d_out * mask)  # (T, B, H), the loop makes it d L / d h_t
+        if mask is None:
+            d_hs[-1] += d_hn
+        else:
+            last = mask.sum(0).view(-1) - 1
+            d_hs.index_put_((last, torch.arange(batch, device=last.device)), d_hn,
+                            accumulate=True)
+        d_hw = torch.empty_like(gates)  # gradient of W_hh h_{t-1} + b_hh, each step
+        rows = d_hw.view(steps, batch, 3 * hidden).unbind(0)
+        d_hw_t, q_h_t, z_t, d_hs_t = d_hw.unbind(0), q_h.unbind(0), z.unbind(0), d_hs.unbind(0)
+        for t in range(steps - 1, -1, -1):
+            dh = d_hs_t[t]
+            if t < steps - 1:
+                dh.addcmul_(d_hs_t[t + 1], z_t[t + 1])
+                add_product_(dh, rows[t + 1], weight_hh)
+            torch.mul(dh.unsqueeze(1), q_h_t[t], out=d_hw_t[t])
+        d_h0 = torch.addcmul(product(rows[0], weight_hh), d_hs_t[0], z_t[0])
+        d_x_side = q.mul_(d_hs.unsqueeze(2)).view(steps * batch, 3 * hidden)
+        flat_h = d_hw.view(steps * batch, 3 * hidden)
+        d_weight_hh = summed_outer(flat_h, h_prev.view(steps * batch, hidden))
+        d_weight_ih = summed_outer(d_x_side, x.reshape(steps * batch, -1))
+        d_x = product(d_x_side, weight_ih).view(x.shape) if ctx.needs_input_grad[2] else None
+        d_bias_ih = d_x_side.sum(0) if ctx.bias[0] else None
+        d_bias_hh = flat_h.sum(0) if ctx.bias[1] else None
+        d_probes = ()
+        if ctx.probes:
+            d_probes = tuple((d_hs if mask is None else torch.where(mask, d_hs, d_hn)).unbind(0))
+        return (None, None, d_x, d_weight_ih, d_bias_ih, d_h0, d_weight_hh, d_bias_hh,
+                *d_probes)
+
+
+def run_gru(cell: GRUCell, seq: Tensor, state: GRUState, mask: Tensor | None, probes: bool
+            ) -> tuple[Tensor, GRUState, GRURun, list[Tensor] | None]:
+    """Run a `GRUCell` over (B, T, H_in) with the hand-written backward; as `run_lstm`."""
+    if torch.is_autocast_enabled(seq.device.type):
+        dtype = cell.weight_ih.dtype
+        with torch.autocast(seq.device.type, enabled=False):
+            return run_gru(cell, seq.to(dtype), GRUState(state.h.to(dtype)), mask, probes)
+    x = seq.transpose(0, 1)
+    mask_t = None if mask is None else mask.t()[:, :, None]
+    run = gru_forward(x, cell.weight_ih, cell.bias_ih, state.h, cell.weight_hh, cell.bias_hh,
+                      mask_t)
+    leaves = [h.requires_grad_() for h in run.h.detach().unbind(0)] if probes else None
+    out, h_n = GRUSequence.apply(run, mask_t, x, cell.weight_ih, cell.bias_ih, state.h,
+                                 cell.weight_hh, cell.bias_hh, *(leaves or ()))
+    return out.transpose(0, 1), GRUState(h_n), run, leaves

@@ -16,6 +16,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 from rnnkit import init as rinit
 from rnnkit.cells import CIFGLSTMCell, ElmanCell, GRUCell, LSTMCell, PeepholeLSTMCell
 from rnnkit.cells.base import Cell
+from rnnkit.cells.gru import GRUGates
 from rnnkit.cells.lstm import LSTMState
 from rnnkit.layers import bptt
 from rnnkit.layers.compiled import Step, step_fn
@@ -455,16 +456,21 @@ def _unroll(
 def _unroll_bptt(
     cell: Cell, seq: Tensor, state: Any, mask: Tensor | None, reverse: bool, trace: bool
 ) -> tuple[Tensor, Any, DirectionTrace]:
-    """`_unroll` for the LSTM family, as one autograd node with the hand-written backward of
-    `rnnkit.layers.bptt` (same outputs, states, gates and gradients). The record's h_t are
-    leaves that receive d loss / d h_t from that backward; its C_t and gates are values."""
-    out, state, run, probes = bptt.run_lstm(cell, seq, state, mask, trace)
-    gates = bptt.run_gates(run, isinstance(cell, CIFGLSTMCell))
+    """`_unroll` for the LSTM family and the GRU, as one autograd node with the hand-written
+    backward of `rnnkit.layers.bptt` (same outputs, states, gates and gradients). The record's
+    h_t are leaves that receive d loss / d h_t from that backward; its C_t and gates are
+    values."""
+    if isinstance(cell, GRUCell):
+        out, state, run, probes = bptt.run_gru(cell, seq, state, mask, trace)
+        states, gates = {}, dict(zip(GRUGates._fields, run.gates.unbind(2), strict=True))
+    else:
+        out, state, run, probes = bptt.run_lstm(cell, seq, state, mask, trace)
+        states = {"c": list(run.c.unbind(0))}
+        gates = bptt.run_gates(run, isinstance(cell, CIFGLSTMCell))._asdict()
     record = DirectionTrace(
         reverse=reverse,
-        states={"h": probes if probes is not None else list(run.h.unbind(0)),
-                "c": list(run.c.unbind(0))},
-        gates={name: list(value.unbind(0)) for name, value in gates._asdict().items()},
+        states={"h": probes if probes is not None else list(run.h.unbind(0)), **states},
+        gates={name: list(value.unbind(0)) for name, value in gates.items()},
     )
     return out, state, record
 

@@ -1,13 +1,15 @@
+import contextlib
 import itertools
 
 import pytest
 import torch
 
 from rnnkit import Recurrent
-from rnnkit.cells import CIFGLSTMCell, LSTMCell, LSTMState, PeepholeLSTMCell
+from rnnkit.cells import CIFGLSTMCell, GRUCell, LSTMCell, LSTMState, PeepholeLSTMCell
+from rnnkit.cells.gru import GRUState
 from rnnkit.layers import bptt, recurrent
 
-CELLS = {"lstm": LSTMCell, "peephole": PeepholeLSTMCell, "cifg": CIFGLSTMCell}
+CELLS = {"lstm": LSTMCell, "peephole": PeepholeLSTMCell, "cifg": CIFGLSTMCell, "gru": GRUCell}
 LENGTHS = torch.tensor([6, 2, 4, 1, 6])
 
 
@@ -18,14 +20,14 @@ def autograd_loop(monkeypatch):
 
 def run_layer(layer, x, state, lengths):
     """Outputs, final state, every parameter/input/state gradient, d loss / d h_t and trace."""
-    out, (h_n, c_n), trace = layer(x, state, lengths=lengths, trace=True)
-    loss = out.pow(2).sum() + h_n.sin().sum() + c_n.cos().sum()
+    out, final, trace = layer(x, state, lengths=lengths, trace=True)
+    loss = out.pow(2).sum() + final[0].sin().sum() + sum(c.cos().sum() for c in final[1:])
     hs = [h for layer_ in trace.layers for record in layer_ for h in record.h]
     inputs = [x, *state, *layer.parameters()]
     grads = torch.autograd.grad(loss, inputs + hs)
     recorded = [record.stack(name) for layer_ in trace.layers for record in layer_
                 for name in [*record.states, *record.gates]]
-    return {"out": out, "h_n": h_n, "c_n": c_n, "input_grads": grads[:len(inputs)],
+    return {"out": out, "final": list(final), "input_grads": grads[:len(inputs)],
             "dh_t": grads[len(inputs):], "recorded": recorded}
 
 
@@ -38,7 +40,7 @@ def test_hand_written_backward_equals_the_autograd_loop(monkeypatch, cell, bidir
     batch, directions = 5, 2 if bidirectional else 1
     x = torch.randn(batch, 6, 3, dtype=torch.float64, requires_grad=True)
     state = tuple(torch.randn(2 * directions, batch, 4, dtype=torch.float64, requires_grad=True)
-                  for _ in range(2))
+                  for _ in CELLS[cell].state_type._fields)
     ours = run_layer(layer, x, state, lengths)
     autograd_loop(monkeypatch)
     ref = run_layer(layer, x, state, lengths)
@@ -74,7 +76,8 @@ def tiny_inputs(cell_type, steps=4, batch=3, hidden=2, lengths=None, seed=0):
 
 
 @pytest.mark.parametrize("cell_type,lengths",
-                         list(itertools.product(CELLS.values(), [None, torch.tensor([4, 1, 3])])))
+                         list(itertools.product([LSTMCell, PeepholeLSTMCell, CIFGLSTMCell],
+                                                [None, torch.tensor([4, 1, 3])])))
 def test_gradcheck_float64(cell_type, lengths):
     cell, x, state, mask = tiny_inputs(cell_type, lengths=lengths)
     weights = [p.detach().clone().requires_grad_() for p in cell.parameters()]
@@ -82,16 +85,39 @@ def test_gradcheck_float64(cell_type, lengths):
                                     (x, *state, *weights), atol=1e-7)
 
 
-def run_via(cell, x, h0, c0, weights, mask):
-    """`bptt.run_lstm` with the cell's parameters replaced by ``weights`` (differentiable)."""
+@pytest.mark.parametrize("lengths", [None, torch.tensor([4, 1, 3])])
+@pytest.mark.parametrize("bias", [True, False])
+def test_gradcheck_float64_gru(lengths, bias):
+    cell, x, (h0, _), mask = tiny_inputs(GRUCell, lengths=lengths)
+    if not bias:
+        cell = GRUCell(2, 2, bias=False).double()
+    weights = [p.detach().clone().requires_grad_() for p in cell.parameters()]
+
+    def run(x, h0, *ws):
+        with swapped(cell, ws):
+            out, (h_n,), _, _ = bptt.run_gru(cell, x, GRUState(h0), mask, False)
+        return out, h_n
+
+    assert torch.autograd.gradcheck(run, (x, h0, *weights), atol=1e-7)
+
+
+@contextlib.contextmanager
+def swapped(cell, weights):
+    """The cell with its parameters replaced by ``weights`` (differentiable), then restored."""
     names = [n for n, _ in cell.named_parameters()]
     originals = {n: cell._parameters[n] for n in names}
     try:
         for name, w in zip(names, weights, strict=True):
             cell._parameters[name] = w
-        out, (h_n, c_n), _, _ = bptt.run_lstm(cell, x, LSTMState(h0, c0), mask, False)
+        yield cell
     finally:
         cell._parameters.update(originals)
+
+
+def run_via(cell, x, h0, c0, weights, mask):
+    """`bptt.run_lstm` with the cell's parameters replaced by ``weights`` (differentiable)."""
+    with swapped(cell, weights):
+        out, (h_n, c_n), _, _ = bptt.run_lstm(cell, x, LSTMState(h0, c0), mask, False)
     return out, h_n, c_n
 
 
@@ -133,8 +159,12 @@ def test_only_the_exact_lstm_family_is_differentiated_by_hand():
         def step(self, xw, state):
             return super().step(xw * 2, state)
 
+    class CustomGRU(GRUCell):
+        pass
+
     assert bptt.supports(LSTMCell(2, 3)) and bptt.supports(CIFGLSTMCell(2, 3))
-    assert not bptt.supports(Custom(2, 3))
+    assert bptt.supports(GRUCell(2, 3))
+    assert not bptt.supports(Custom(2, 3)) and not bptt.supports(CustomGRU(2, 3))
     layer = Recurrent(Custom, 2, 3)
     plain = Recurrent("lstm", 2, 3)
     plain.load_state_dict(layer.state_dict())
@@ -154,7 +184,7 @@ def test_compiled_layers_keep_the_step_loop(monkeypatch):
         Recurrent("peephole", 2, 3)(torch.randn(2, 4, 2))
 
 
-@pytest.mark.parametrize("cell", ["lstm", "peephole", "cifg"])
+@pytest.mark.parametrize("cell", ["lstm", "peephole", "cifg", "gru"])
 def test_under_bf16_autocast_the_hand_written_path_runs_in_float32(cell):
     torch.manual_seed(0)
     layer = Recurrent(cell, input_size=5, hidden_size=7, num_layers=2, bidirectional=True)
@@ -167,7 +197,8 @@ def test_under_bf16_autocast_the_hand_written_path_runs_in_float32(cell):
             inputs = torch.nn.functional.linear(x, torch.eye(5))  # bf16 under autocast
             out, _, trace = layer(inputs, lengths=lengths, trace=True)
         out.float().pow(2).mean().backward()
-        assert out.dtype == torch.float32 and trace[0][0].stack("f").dtype == torch.float32
+        gate = "z" if cell == "gru" else "f"
+        assert out.dtype == torch.float32 and trace[0][0].stack(gate).dtype == torch.float32
         grads.append(torch.cat([p.grad.flatten() for p in layer.parameters()]))
     # the same function up to the bf16 rounding of the input
     torch.testing.assert_close(grads[1], grads[0], rtol=0.05, atol=2e-3)

@@ -55,7 +55,7 @@ def test_small_float64_and_non_cpu_products_stay_on_torch(monkeypatch):
 
 
 @needs_onednn
-@pytest.mark.parametrize("cell", ["lstm", "peephole", "cifg"])
+@pytest.mark.parametrize("cell", ["lstm", "peephole", "cifg", "gru"])
 def test_the_hand_written_backward_on_onednn_equals_the_autograd_loop(monkeypatch, cell):
     """Float32, every product of the hand-written path on oneDNN (the float64 tests of
     test_bptt run torch's kernel)."""
@@ -64,7 +64,8 @@ def test_the_hand_written_backward_on_onednn_equals_the_autograd_loop(monkeypatc
     torch.manual_seed(0)
     layer = Recurrent(cell, 3, 8, num_layers=2, bidirectional=True)
     x = torch.randn(5, 7, 3, requires_grad=True)
-    state = tuple(torch.randn(4, 5, 8, requires_grad=True) for _ in range(2))
+    state = tuple(torch.randn(4, 5, 8, requires_grad=True)
+                  for _ in layer.cells["l0"].state_type._fields)
     lengths = torch.tensor([7, 2, 5, 1, 7])
     ours = run_layer(layer, x, state, lengths)
     assert len(calls) > 7 * 2 * 2 * 2  # per step, forward and backward, both layers and ways
