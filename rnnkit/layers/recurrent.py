@@ -280,13 +280,24 @@ class Recurrent(nn.Module):
         if lengths is not None:
             lengths = self._check_lengths(lengths, batch, steps)
         hx = self._initial_state(state, x, batch)
-        if trace or self.fused_mode is None:
+        if trace or self.fused_mode is None or self._trains_by_hand(x):
             out, final, record = self._loop(x, hx, lengths, trace)
         else:
             out, final = self._fused(x, hx, lengths)
             record = None
         final = LSTMState(*final) if self.state_type is LSTMState else final[0]
         return (out, final, record) if trace else (out, final)
+
+    def _trains_by_hand(self, x: Tensor) -> bool:
+        """Whether a GRU layer runs the hand-written BPTT (`rnnkit.layers.bptt`) instead of
+        torch's kernel: on a CPU, in float32, when gradients are recorded. There torch's GRU
+        kernel is a loop of separately differentiated operations, and the hand-written
+        backward ran 1.1-1.6x as fast (docs/speed.md); torch's kernel stays faster for
+        inference, under autocast and on CUDA, and is what export traces."""
+        return (self.fused_mode == "GRU" and not self.compiled and x.device.type == "cpu"
+                and x.dtype == torch.float32 and torch.is_grad_enabled()
+                and not torch.is_autocast_enabled("cpu") and not torch.jit.is_tracing()
+                and all(bptt.supports(cell) for cell in self.cells.values()))
 
     def _flat_weights(self) -> list[Tensor]:
         return [p for cell in self.cells.values() for p in cell.parameters()]

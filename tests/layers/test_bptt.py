@@ -202,3 +202,25 @@ def test_under_bf16_autocast_the_hand_written_path_runs_in_float32(cell):
         grads.append(torch.cat([p.grad.flatten() for p in layer.parameters()]))
     # the same function up to the bf16 rounding of the input
     torch.testing.assert_close(grads[1], grads[0], rtol=0.05, atol=2e-3)
+
+
+def test_gru_training_on_cpu_runs_by_hand_and_inference_on_torchs_kernel(monkeypatch):
+    calls = []
+    real = bptt.run_gru
+    monkeypatch.setattr(bptt, "run_gru", lambda *a: calls.append(1) or real(*a))
+    torch.manual_seed(0)
+    layer = Recurrent("gru", 3, 4, num_layers=2, bidirectional=True)
+    reference = torch.nn.GRU(3, 4, 2, batch_first=True, bidirectional=True)
+    reference.load_state_dict(layer.state_dict())
+    x = torch.randn(5, 6, 3)
+    out, h_n = layer(x)
+    assert len(calls) == 4  # two layers, two directions
+    expected, expected_h = reference(x)
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(h_n, expected_h)
+    with torch.no_grad():
+        layer(x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        layer(x)
+    layer.double()(x.double())
+    assert len(calls) == 4
