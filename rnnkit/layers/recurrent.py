@@ -113,6 +113,8 @@ class Recurrent(nn.Module):
       (``torch._VF``), called with this layer's own parameters; with lengths, the rows are
       grouped by length and each group runs dense over its own steps (exact: no padding enters
       a step), or, when most lengths are distinct (and when traced for export), packed;
+      a GRU that trains on a CPU in float32 runs the trace path's hand-written BPTT instead
+      (`_trains_by_hand`: faster than torch's GRU kernel there);
     - trace path (``trace=True``, and always for cells without a fused kernel): the explicit
       loop over ``cell.step``, which also returns a `Trace` of every state and gate.
 
