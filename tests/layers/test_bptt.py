@@ -218,9 +218,14 @@ def test_gru_training_on_cpu_runs_by_hand_and_inference_on_torchs_kernel(monkeyp
     expected, expected_h = reference(x)
     torch.testing.assert_close(out, expected)
     torch.testing.assert_close(h_n, expected_h)
+    lengths = torch.tensor([6, 2, 5, 1, 6])
+    by_hand, h_by_hand = layer(x, lengths=lengths)
+    assert len(calls) == 8
     with torch.no_grad():
-        layer(x)
+        kernel, h_kernel = layer(x, lengths=lengths)  # grouped by length, torch's kernel
+    torch.testing.assert_close(by_hand, kernel)
+    torch.testing.assert_close(h_by_hand, h_kernel)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         layer(x)
     layer.double()(x.double())
-    assert len(calls) == 4
+    assert len(calls) == 8
