@@ -44,6 +44,10 @@ def main() -> None:
                         help="after the first (timed) epoch: cosine (to 0 at the budget's end), "
                              "constant or halving")
     parser.add_argument("--min-freq", type=int, default=3)
+    parser.add_argument("--hidden-size", type=int, default=128,
+                        help="encoder units per direction (the decoder has twice as many)")
+    parser.add_argument("--embedding-dim", type=int, default=128)
+    parser.add_argument("--dropout", type=float, default=0.3)
     parser.add_argument("--heatmap", type=Path, help="PNG: attention of the first test sentence")
     parser.add_argument("--precision", default="32", choices=PRECISIONS,
                         help="Lightning's training precision (bf16-mixed: where supported)")
@@ -57,8 +61,9 @@ def main() -> None:
     train = read_parallel(root / "train.de.gz", root / "train.en.gz")
     val = read_parallel(root / "val.de.gz", root / "val.en.gz")
     test = read_parallel(root / "test_2016_flickr.de.gz", root / "test_2016_flickr.en.gz")
-    model = Seq2SeqConfig(cell="lstm", embedding_dim=128, hidden_size=128, num_layers=1,
-                          bidirectional=True, attention=args.attention, dropout=0.3,
+    model = Seq2SeqConfig(cell="lstm", embedding_dim=args.embedding_dim,
+                          hidden_size=args.hidden_size, num_layers=1, bidirectional=True,
+                          attention=args.attention, dropout=args.dropout,
                           label_smoothing=0.1)
     corpus = CorpusConfig(tokenizer="word", lowercase=False, min_freq=args.min_freq,
                           max_length=50)
@@ -113,7 +118,8 @@ def main() -> None:
         "train_pairs": len(train), "train_pairs_dropped_long": translator.dropped_long,
         "vocab": {"de": len(translator.source.vocab), "en": len(translator.target.vocab)},
         "parameters": n_params,
-        "model": {"cell": "bi-LSTM encoder 1x128 per direction, LSTM decoder 256",
+        "model": {"cell": f"bi-LSTM encoder 1x{model.hidden_size} per direction, LSTM "
+                          f"decoder {2 * model.hidden_size}",
                   "attention": model.attention, "embedding_dim": model.embedding_dim,
                   "dropout": model.dropout, "label_smoothing": model.label_smoothing,
                   "batch_size": training.batch_size, "lr": training.lr,
