@@ -160,7 +160,7 @@ class LSTMSequence(torch.autograd.Function):
     w_co, *probes)``, x (T, B, H_in): ``run`` is `lstm_forward`'s result for these inputs
     (computed before, so the caller can record it); the peephole weights are None for the
     other cells. Returns ``(out, h_n, c_n)``, out
-    (T, B, H). ``probes`` are optional leaf tensors, one per step, that receive
+    (T, B, H). ``probes`` are optional tensors, one per step (`probe_states`), that receive
     :math:`\\partial L / \\partial h_t` (the gradient of the state h_t through every path) as
     their gradient: the glass box hands them out as the trace's h_t, so
     ``torch.autograd.grad(loss, trace.h)`` reads what this backward computed anyway.
@@ -263,6 +263,14 @@ class LSTMSequence(torch.autograd.Function):
                 *d_peep, *d_probes)
 
 
+def probe_states(states: Tensor) -> list[Tensor]:
+    """The per-step tensors that a trace hands out as h_t: one view per step of a single new
+    leaf with the values of ``states`` (T, B, H). Passed to `LSTMSequence`/`GRUSequence` as
+    inputs, they receive d L / d h_t from its backward; gradients flow on to that one leaf, so a
+    plain ``loss.backward()`` accumulates one (T, B, H) gradient rather than T small ones."""
+    return list(states.detach().requires_grad_().unbind(0))
+
+
 def run_lstm(
     cell: LSTMCell, seq: Tensor, state: LSTMState, mask: Tensor | None, probes: bool
 ) -> tuple[Tensor, LSTMState, LSTMRun, list[Tensor] | None]:
@@ -302,7 +310,7 @@ def _run_lstm(
         bias = None if cell.bias_ih is None else cell.bias_ih + cell.bias_hh
         run = lstm_forward(x, cell.weight_ih, bias, state.h, state.c, cell.weight_hh,
                            peepholes, coupled, mask_t)
-    leaves = [h.requires_grad_() for h in run.h.detach().unbind(0)] if probes else None
+    leaves = probe_states(run.h) if probes else None
     out, h_n, c_n = LSTMSequence.apply(
         run, coupled, mask_t, x, cell.weight_ih, cell.bias_ih, cell.bias_hh, state.h, state.c,
         cell.weight_hh, *(peepholes or (None,) * 3), *(leaves or ()))
@@ -464,7 +472,7 @@ def run_gru(cell: GRUCell, seq: Tensor, state: GRUState, mask: Tensor | None, pr
     mask_t = None if mask is None else mask.t()[:, :, None]
     run = gru_forward(x, cell.weight_ih, cell.bias_ih, state.h, cell.weight_hh, cell.bias_hh,
                       mask_t)
-    leaves = [h.requires_grad_() for h in run.h.detach().unbind(0)] if probes else None
+    leaves = probe_states(run.h) if probes else None
     out, h_n = GRUSequence.apply(run, mask_t, x, cell.weight_ih, cell.bias_ih, state.h,
                                  cell.weight_hh, cell.bias_hh, *(leaves or ()))
     return out.transpose(0, 1), GRUState(h_n), run, leaves

@@ -471,7 +471,7 @@ def _unroll_bptt(
 ) -> tuple[Tensor, Any, DirectionTrace]:
     """`_unroll` for the LSTM family and the GRU, as one autograd node with the hand-written
     backward of `rnnkit.layers.bptt` (same outputs, states, gates and gradients). The record's
-    h_t are leaves that receive d loss / d h_t from that backward; its C_t and gates are
+    h_t receive d loss / d h_t from that backward (`bptt.probe_states`); its C_t and gates are
     values."""
     if isinstance(cell, GRUCell):
         out, state, run, probes = bptt.run_gru(cell, seq, state, mask, trace)

@@ -14,10 +14,11 @@ class DirectionTrace:
 
     ``states[name][s]`` and ``gates[name][s]`` are (B, H) tensors of step s.
     ``torch.autograd.grad(loss, trace.states["h"])`` gives d loss / d h_t through every path
-    (the output at t and all later steps). With the step loop (GRU, Elman, user cells,
-    ``compiled=True``) every state and gate is on the autograd graph; for the LSTM family
-    (`rnnkit.layers.bptt`) h_t are leaves that receive d loss / d h_t from the hand-written
-    backward, and C_t and the gates are plain values. For the reverse direction step s reads
+    (the output at t and all later steps). With the step loop (Elman and user cells,
+    ``compiled=True``) every state and gate is on the autograd graph; for the LSTM family and
+    the GRU (`rnnkit.layers.bptt`) h_t are inputs of the hand-written backward that receive
+    d loss / d h_t from it (views of one leaf, `bptt.probe_states`), and C_t and the gates are
+    plain values. For the reverse direction step s reads
     input position ``length - 1 - s``.
     """
 

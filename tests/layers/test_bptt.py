@@ -229,3 +229,15 @@ def test_gru_training_on_cpu_runs_by_hand_and_inference_on_torchs_kernel(monkeyp
         layer(x)
     layer.double()(x.double())
     assert len(calls) == 8
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_the_trace_states_share_one_leaf_so_backward_accumulates_once(cell):
+    layer = Recurrent(cell, 2, 3)
+    out, _, trace = layer(torch.randn(2, 5, 2), trace=True)
+    hs = trace[0][0].h
+    leaf = hs[0]._base
+    assert leaf is not None and leaf.is_leaf and all(h._base is leaf for h in hs)
+    out.sum().backward()
+    assert leaf.grad.shape == (5, 2, 3)  # d loss / d h_t of every step, in one tensor
+    torch.testing.assert_close(leaf.grad[-1], torch.ones(2, 3))  # the last step: direct only
