@@ -480,6 +480,8 @@ def _unroll_bptt(
         out, state, run, probes = bptt.run_lstm(cell, seq, state, mask, trace)
         states = {"c": list(run.c.unbind(0))}
         gates = bptt.run_gates(run, isinstance(cell, CIFGLSTMCell))._asdict()
+    if not trace:  # trained without a trace (peephole, CIFG, GRU on a CPU): nothing to record
+        return out, state, DirectionTrace(reverse=reverse)
     record = DirectionTrace(
         reverse=reverse,
         states={"h": probes if probes is not None else list(run.h.unbind(0)), **states},
