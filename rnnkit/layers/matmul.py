@@ -6,7 +6,7 @@ EPYC (Zen 4) core, MKL ran a (64 x 256) @ (256 x 1024) product at about 100 GFLO
 at about 200, and a (1024 x 6400) @ (6400 x 256) one at 50-100 against 110-230
 (``benchmarks/recurrent.py`` measures what this buys the glass box). Each oneDNN call costs
 about 10 us more, so small products (below `MIN_MACS` multiply-adds; the crossover measured
-there was about 1.5 M) stay on torch's kernel. `product` and `add_product_` choose per call;
+there was about 1.5 M) stay on torch's kernel. Each function here chooses per call;
 float64, CUDA tensors and builds without oneDNN always use torch. Both give the float32 result
 of the same product (the order of the additions may differ, as between any two BLAS).
 """
