@@ -210,17 +210,13 @@ class LSTMSequence(torch.autograd.Function):
 
         # where the gradient of the output and of the final state enters each step
         # d_hs: the output's gradient, to which the loop adds W_hh^T d a_{t+1}: total d L / d h_t
-        d_hs = d_out.clone(memory_format=torch.contiguous_format) if mask is None else (
-            d_out * mask)  # (T, B, H)
+        d_hs, last = _entering(d_out, d_hn, mask)
         d_c = None
-        if mask is None:
-            d_hs[-1] += d_hn
+        if last is None:
             d_carry = d_cn
         else:
-            last = mask.sum(0).view(-1) - 1  # (B,) each row's last real step
-            rows = torch.arange(batch, device=last.device)
-            d_hs.index_put_((last, rows), d_hn, accumulate=True)
-            d_c = torch.zeros_like(d_hs).index_put_((last, rows), d_cn)
+            d_c = torch.zeros_like(d_hs).index_put_(
+                (last, torch.arange(batch, device=last.device)), d_cn)
             d_carry = d_c[-1]
 
         # back through time: dh_t, dC_t, then the gate pre-activations of step t
@@ -269,6 +265,21 @@ def probe_states(states: Tensor) -> list[Tensor]:
     inputs, they receive d L / d h_t from its backward; gradients flow on to that one leaf, so a
     plain ``loss.backward()`` accumulates one (T, B, H) gradient rather than T small ones."""
     return list(states.detach().requires_grad_().unbind(0))
+
+
+def _entering(d_out: Tensor, d_hn: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor | None]:
+    """Where gradient enters each step from outside the recurrence: d L / d y_t (zero past a
+    row's length), plus the final state's gradient at each row's last real step. Returns that
+    (T, B, H) tensor (new, for the loop to add to) and those steps (B,), or None without
+    lengths."""
+    if mask is None:
+        d_hs = d_out.clone(memory_format=torch.contiguous_format)
+        d_hs[-1] += d_hn
+        return d_hs, None
+    d_hs = d_out * mask
+    last = mask.sum(0).view(-1) - 1  # (B,) each row's last real step
+    d_hs.index_put_((last, torch.arange(len(last), device=last.device)), d_hn, accumulate=True)
+    return d_hs, last
 
 
 def run_lstm(
@@ -429,14 +440,7 @@ class GRUSequence(torch.autograd.Function):
         q_h = q.clone()
         q_h[:, :, 2] *= r
 
-        d_hs = d_out.clone(memory_format=torch.contiguous_format) if mask is None else (
-            d_out * mask)  # (T, B, H), the loop makes it d L / d h_t
-        if mask is None:
-            d_hs[-1] += d_hn
-        else:
-            last = mask.sum(0).view(-1) - 1
-            d_hs.index_put_((last, torch.arange(batch, device=last.device)), d_hn,
-                            accumulate=True)
+        d_hs, _ = _entering(d_out, d_hn, mask)  # the loop makes it d L / d h_t
         d_hw = torch.empty_like(gates)  # gradient of W_hh h_{t-1} + b_hh, each step
         rows = d_hw.view(steps, batch, 3 * hidden).unbind(0)
         d_hw_t, q_h_t, z_t, d_hs_t = d_hw.unbind(0), q_h.unbind(0), z.unbind(0), d_hs.unbind(0)
