@@ -292,7 +292,8 @@ def run_lstm(
         seq: (B, T, H_in) input, in processing order.
         state: initial `LSTMState`, each (B, H).
         mask: (B, T) True at each row's real steps (a prefix of each row), or None.
-        probes: also return one leaf per step whose gradient is d L / d h_t.
+        probes: also return one tensor per step whose gradient is d L / d h_t
+            (`probe_states`).
 
     Returns:
         ``(output (B, T, H), final LSTMState, the LSTMRun, probes or None)``.
@@ -300,12 +301,20 @@ def run_lstm(
     Under mixed precision (autocast) the layer runs in its weights' dtype (float32): the
     hand-written backward needs its saved tensors and the weights in one dtype.
     """
+    return _outside_autocast(_run_lstm, cell, seq, state, mask, probes)
+
+
+def _outside_autocast(run: Any, cell: Any, seq: Tensor, state: Any, mask: Tensor | None,
+                      probes: bool) -> Any:
+    """``run(cell, seq, state, mask, probes)``; under autocast with autocast off and the input
+    and state cast to the weights' dtype: the hand-written backward needs its saved tensors
+    and the weights in one dtype."""
     if not torch.is_autocast_enabled(seq.device.type):
-        return _run_lstm(cell, seq, state, mask, probes)
+        return run(cell, seq, state, mask, probes)
     dtype = cell.weight_ih.dtype
     with torch.autocast(seq.device.type, enabled=False):
-        return _run_lstm(cell, seq.to(dtype), LSTMState(state.h.to(dtype), state.c.to(dtype)),
-                         mask, probes)
+        return run(cell, seq.to(dtype), type(state)(*(s.to(dtype) for s in state)), mask,
+                   probes)
 
 
 def _run_lstm(
@@ -468,10 +477,12 @@ class GRUSequence(torch.autograd.Function):
 def run_gru(cell: GRUCell, seq: Tensor, state: GRUState, mask: Tensor | None, probes: bool
             ) -> tuple[Tensor, GRUState, GRURun, list[Tensor] | None]:
     """Run a `GRUCell` over (B, T, H_in) with the hand-written backward; as `run_lstm`."""
-    if torch.is_autocast_enabled(seq.device.type):
-        dtype = cell.weight_ih.dtype
-        with torch.autocast(seq.device.type, enabled=False):
-            return run_gru(cell, seq.to(dtype), GRUState(state.h.to(dtype)), mask, probes)
+    return _outside_autocast(_run_gru, cell, seq, state, mask, probes)
+
+
+def _run_gru(cell: GRUCell, seq: Tensor, state: GRUState, mask: Tensor | None, probes: bool
+             ) -> tuple[Tensor, GRUState, GRURun, list[Tensor] | None]:
+    """`run_gru` in the weights' dtype, autocast off."""
     x = seq.transpose(0, 1)
     mask_t = None if mask is None else mask.t()[:, :, None]
     run = gru_forward(x, cell.weight_ih, cell.bias_ih, state.h, cell.weight_hh, cell.bias_hh,
